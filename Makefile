@@ -1,0 +1,38 @@
+# Two commands on a fresh machine with only python3:
+#   make demo   - create .venv, install snnemu, run the demo model (layered vs async on loihi)
+#   make test   - create .venv, install snnemu with its test extras, run the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test bench lint model clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(VENV)/.installed $@
+
+demo: $(VENV)/.installed
+	$(BIN)/snnemu demo --out demo_out
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check emulator hw_models traces scripts tests
+
+bench: $(VENV)/.installed
+	$(BIN)/python scripts/bench.py
+
+model: $(VENV)/.installed
+	$(BIN)/python scripts/build_demo_model.py
+
+clean:
+	rm -rf $(VENV) demo_out .pytest_cache

@@ -1,0 +1,296 @@
+"""The SimPy chip: cores, their input queues, the NoC, and per-sample state.
+
+The chip holds what every execution mode shares: the network's state arrays
+(membrane potential ``V`` and refractory flags over global neurons), the
+synapses cut per (source neuron, destination core), the cores with their
+counters, the NoC, and the bookkeeping that tells when the network has
+drained. The modes themselves (``emulator.modes``) drive it.
+
+A packet is one (spike, destination core) pair; it carries its timestamps
+(created, arrival, start of processing) and its route, so hops and queue waits
+are read off the packet. Components only count; ``hw_models.cost`` prices the
+counts.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+import scipy.sparse as sp
+import simpy
+
+from .errors import InputError
+from .noc import NOCS, Topology
+from .queues import QUEUES
+
+__all__ = ["Chip", "Core", "Packet", "COUNTERS", "gather"]
+
+# Per-core counters, in this order in ``Chip.counts()``.
+COUNTERS = ("msg_in", "syn", "upd", "spk", "msg_out", "hops_ew", "hops_ns", "local", "busy_s", "pk_in")
+
+
+def gather(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in a CSR's ``indices``/``data`` of the given rows, and each row's length."""
+    starts = indptr[rows]
+    lens = indptr[rows + 1] - starts
+    total = int(lens.sum())
+    offsets = np.repeat(starts - (np.cumsum(lens) - lens), lens)
+    return offsets + np.arange(total), lens
+
+
+class Packet:
+    """One (spike, destination core) pair, or a frame's input batch (``batch``)."""
+
+    __slots__ = ("src", "src_core", "dst", "prio", "t_created", "t_arrival", "route", "leg", "batch", "row")
+
+    def __init__(self, src, src_core, dst, prio, t_created, route, batch=None):
+        self.src, self.src_core, self.dst, self.prio = src, src_core, dst, prio
+        self.t_created, self.route, self.batch = t_created, route, batch
+        self.t_arrival = t_created
+        self.leg = 0
+        self.row = -1
+
+
+class Core:
+    """A core: its neurons, input queue, back-pressured arrivals and counters."""
+
+    def __init__(self, cid: int, neurons: np.ndarray, queue):
+        self.id = cid
+        self.neurons = neurons
+        self.queue = queue
+        self.inbox: list = []  # heap of (arrival, seq, packet, accepted event) not yet queued
+        self.wake: simpy.Event | None = None  # set while the core is idle
+        self.sleep_until = float("inf")
+        self.free_at = 0.0
+        self.reset_counters()
+
+    def reset_counters(self) -> None:
+        for name in COUNTERS:
+            setattr(self, name, 0)
+
+
+def _wake(timer: simpy.Event) -> None:
+    ev = timer.value
+    if not ev.triggered:
+        ev.succeed()
+
+
+class Chip:
+    """A network mapped onto a hardware profile, ready to run samples."""
+
+    def __init__(self, net, hw, mapping, noc: str = "analytic", queue: str = "fifo",
+                 seed: int = 0, refractory: bool = True, tracer=None):
+        if noc not in NOCS:
+            raise InputError("--noc", "noc", f"unknown NoC fidelity {noc!r} (use {', '.join(NOCS)})")
+        if queue not in QUEUES:
+            raise InputError("--queue", "queue", f"unknown queue policy {queue!r} (use {', '.join(QUEUES)})")
+        self.net, self.hw, self.mapping = net, hw, mapping
+        self.env = simpy.Environment()
+        self.topo = Topology(hw)
+        self.noc = NOCS[noc](self.env, self.topo, hw, self.deliver)
+        self.rng = np.random.default_rng(seed)
+        self.refractory = refractory
+        self.tracer = tracer
+        n, n_cores = net.n_neurons, mapping.n_cores
+        self.core_of = mapping.core_of
+        self.layer_of = net.layer_of()
+        self.beta, self.theta, self.bias, self.subtract = net.global_params()
+        self.cores = [Core(c, mapping.neurons_of(c), QUEUES[queue](self.rng)) for c in range(n_cores)]
+        self.used = np.flatnonzero(np.bincount(self.core_of, minlength=n_cores))
+        self.tiles_used = len({c // hw.mesh.cores_per_tile for c in self.used})
+        self.out_lo = int(net.offsets[-2])
+        self._build_synapses(net.global_weights(), n, n_cores)
+        self.V = np.zeros(n)
+        self.parked = np.zeros(n)  # async: the reset potential of refractory neurons
+        self.spike_count = np.zeros(n, np.int64)
+        self.capacity = hw.core.queue_capacity
+        self.pending = 0
+        self._seq = 0
+        self.ticked = False  # set by the tick modes: packets only carry timing there
+        self.drained: simpy.Event | None = None
+        self.step = 0
+        self.sample = 0
+
+    # -- construction --------------------------------------------------------------
+    def _build_synapses(self, w: sp.csr_matrix, n: int, n_cores: int) -> None:
+        """Cut every source's row by destination core (async) and count fan-outs (ticks)."""
+        self.W_T = w.T.tocsr()
+        self._blocks: dict[tuple, object] = {}
+        rows, cols = w.nonzero()
+        fan = sp.csr_matrix((np.ones(len(rows)), (rows, self.core_of[cols])), shape=(n, n_cores))
+        fan.sum_duplicates()
+        has = fan.copy()
+        has.data[:] = 1.0
+        has.sort_indices()
+        # Sources x cores, 1 where the source sends a packet to that core.
+        self.has_indptr, self.has_indices = has.indptr.astype(np.int64), has.indices.astype(np.int64)
+        # Rows 0..n_cores-1: synapses per (core, source); then 1 where the source sends there.
+        self.fan_has_T = sp.vstack([fan.T, has.T]).tocsr()
+        self.n_dst = np.diff(has.indptr).astype(np.int64)
+        self.n_dst_list = self.n_dst.tolist()
+        self.dst_cores = [tuple(has.indices[has.indptr[s]:has.indptr[s + 1]].tolist()) for s in range(n)]
+        self._w = w
+        self._rows: list[dict] | None = None
+        fan_in = np.bincount(self.core_of[cols], minlength=n_cores) if len(cols) else np.zeros(n_cores, int)
+        self.synapses_per_core = fan_in
+        cap = self.hw.core.max_synapses
+        if cap is not None and fan_in.max(initial=0) > cap:
+            c = int(fan_in.argmax())
+            raise InputError(self.hw.path, "core.max_synapses",
+                             f"core {c} gets {fan_in[c]} synapses; the limit is {cap}")
+
+    @property
+    def rows(self) -> list[dict]:
+        """``rows[s][c]`` = (targets, weights) of source s on core c (built on first use)."""
+        if self._rows is None:
+            w, core_of = self._w, self.core_of
+            self._rows = [{} for _ in range(w.shape[0])]
+            for s in range(w.shape[0]):
+                lo, hi = w.indptr[s], w.indptr[s + 1]
+                tg, wt = w.indices[lo:hi].astype(np.int64), w.data[lo:hi]
+                cores = core_of[tg]
+                for c in self.dst_cores[s]:
+                    sel = cores == c
+                    t = tg[sel]
+                    contiguous = t[-1] - t[0] + 1 == len(t)
+                    self._rows[s][c] = (slice(int(t[0]), int(t[-1]) + 1) if contiguous else t, wt[sel])
+        return self._rows
+
+    def in_block(self, lo: int, hi: int):
+        """Incoming weights of neurons ``lo:hi`` (rows) from every source, and their pattern."""
+        block = self._blocks.get((lo, hi))
+        if block is None:
+            w_t = self.W_T[lo:hi]
+            w_bin = w_t.copy()
+            w_bin.data[:] = 1.0
+            block = self._blocks[(lo, hi)] = (w_t, w_bin)
+        return block
+
+    def neurons_per_core(self, lo: int, hi: int) -> np.ndarray:
+        key = ("n", lo, hi)
+        if key not in self._blocks:
+            self._blocks[key] = np.bincount(self.core_of[lo:hi], minlength=len(self.cores)).astype(float)
+        return self._blocks[key]
+
+    # -- per-sample state ----------------------------------------------------------
+    def begin_sample(self, sample: int) -> None:
+        self.sample = sample
+        self.V[:] = 0.0
+        self.spike_count[:] = 0
+        self.out_first = np.inf
+        for core in self.cores:
+            core.reset_counters()
+
+    def counts(self) -> np.ndarray:
+        """The per-core counters of the current sample, ``(n_cores, len(COUNTERS))``."""
+        return np.array([[getattr(c, k) for k in COUNTERS] for c in self.cores], dtype=float)
+
+    # -- packets -------------------------------------------------------------------
+    def send(self, src: int, src_core: int, dst: int, prio: float, batch=None) -> None:
+        """Create a packet now and hand it to the NoC (never blocks the sender)."""
+        route = self.topo.route(src_core, dst)
+        core = self.cores[src_core]
+        core.hops_ew += route.hops_ew
+        core.hops_ns += route.hops_ns
+        core.local += route.local
+        self.pending += 1
+        pkt = Packet(src, src_core, dst, prio, self.env.now, route, batch)
+        if self.tracer is not None:
+            pkt.row = self.tracer.packet(self, pkt)
+        arrival = self.noc.send(pkt, route)
+        if arrival is None:
+            return  # the router NoC calls deliver() when it arrives
+        if self.ticked:
+            self.cores[dst].pk_in += 1  # tick modes integrate from the spike vector
+            self.done()
+        else:
+            self.arrive(pkt, arrival)
+
+    def arrive(self, pkt: Packet, t: float, accepted: simpy.Event | None = None) -> None:
+        """``pkt`` reaches its core at ``t`` (now or later): it waits in the core's inbox
+        until the core takes it into its queue; ``accepted`` fires when it does."""
+        pkt.t_arrival = t
+        core = self.cores[pkt.dst]
+        self._seq += 1
+        heapq.heappush(core.inbox, (t, self._seq, pkt, accepted))
+        if core.wake is not None and t < core.sleep_until:
+            core.sleep_until = t
+            self.wake_at(core.wake, t)
+
+    def wake_at(self, ev: simpy.Event, t: float) -> None:
+        timer = self.env.timeout(t - self.env.now, ev)
+        timer.callbacks.append(_wake)
+
+    def deliver(self, pkt: Packet):
+        """Router NoC: a packet reached its core now. Returns an event to hold the
+        last link on while the core's queue is full, else None."""
+        core = self.cores[pkt.dst]
+        if self.ticked:
+            core.pk_in += 1
+            self.done()
+            return None
+        if (self.capacity is None or len(core.queue) < self.capacity) and not core.inbox:
+            pkt.t_arrival = self.env.now
+            core.queue.push(pkt)
+            core.pk_in += 1
+            if core.wake is not None and not core.wake.triggered:
+                core.wake.succeed()
+            return None
+        accepted = self.env.event()
+        self.arrive(pkt, self.env.now, accepted)
+        return accepted
+
+    def intake(self, core: Core) -> None:
+        """Move the packets that have arrived into the queue, while it has space.
+
+        A packet that finds the queue full stays in the network (the inbox),
+        which is the back-pressure; none is dropped.
+        """
+        inbox, q, now, cap = core.inbox, core.queue, self.env.now, self.capacity
+        while inbox and inbox[0][0] <= now and (cap is None or len(q) < cap):
+            _, _, pkt, accepted = heapq.heappop(inbox)
+            q.push(pkt)
+            core.pk_in += 1
+            if accepted is not None:
+                accepted.succeed()
+
+    def done(self, n: int = 1) -> None:
+        """``n`` units of work finished; signal ``drained`` when none is left."""
+        self.pending -= n
+        if self.pending == 0 and self.drained is not None and not self.drained.triggered:
+            self.drained.succeed()
+
+    def wait_drained(self):
+        """An event that fires once no packet or scheduled work is left."""
+        self.drained = self.env.event()
+        if self.pending == 0:
+            self.drained.succeed()
+        return self.drained
+
+    def emit(self, ev: simpy.Event) -> None:
+        """A packet's service ended: its spikes leave now, in neuron order."""
+        cid, fired, fired_list, pre = ev.value
+        now = self.env.now
+        net = fired < self.out_lo
+        self.record_output(fired[~net], now)
+        if self.tracer is not None:
+            self.tracer.spikes(self, fired[net], now)
+        dst_cores, out_lo = self.dst_cores, self.out_lo
+        for s, p in zip(fired_list, pre):
+            if s < out_lo:
+                for dst in dst_cores[s]:
+                    self.send(s, cid, dst, p)
+        self.done()
+
+    def record_output(self, neurons: np.ndarray, t: float) -> None:
+        """Output-layer spikes make no packets: they are recorded here."""
+        if len(neurons):
+            self.out_first = min(self.out_first, t)
+            if self.tracer is not None:
+                self.tracer.spikes(self, neurons, t)
+
+    def stuck(self) -> str:
+        parts = [f"core {c.id} ({len(c.queue)} queued, {len(c.inbox)} held in the network)"
+                 for c in self.cores if len(c.queue) or c.inbox]
+        return "; ".join(parts + self.noc.stuck()) or "no component holds work"

@@ -1,0 +1,95 @@
+"""The ``snnemu`` command line.
+
+``snnemu run``, ``snnemu hw list|show``, ``snnemu demo``. Bad input prints one
+line (``snnemu: error: FILE: FIELD: what is wrong``) and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import DeadlockError, InputError
+
+__all__ = ["main"]
+
+
+
+def _run_parser(sub) -> None:
+    p = sub.add_parser("run", help="run a model on the emulated chip and write the records")
+    p.add_argument("--model", required=True, help="NIR model file")
+    p.add_argument("--hw", default="loihi", help="bundled profile name or a profile .yaml")
+    p.add_argument("--data", default="digits", help="dataset name (digits) or an events .npz")
+    p.add_argument("--mode", default="layered", choices=["timestep", "layered", "async"])
+    p.add_argument("--queue", default="fifo", choices=["fifo", "momentum", "random"])
+    p.add_argument("--input", default="event", choices=["event", "frame"])
+    p.add_argument("--samples", type=int, default=None, help="first N samples (default: all)")
+    p.add_argument("--dt-us", type=int, default=1000, help="frame width in microseconds")
+    p.add_argument("--mapping", default="layer-fill", help="layer-fill | spread:K | mapping.yaml")
+    p.add_argument("--noc", default="analytic", choices=["analytic", "routers"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--trace", action="store_true", help="also write events.parquet")
+    p.add_argument("--out", required=True, help="output folder")
+
+
+def _cmd_run(args) -> int:
+    from .records import summarize, write_records
+    from .run import RunConfig, run
+
+    cfg = RunConfig(model=args.model, hw=args.hw, data=args.data, mode=args.mode, queue=args.queue,
+                    input=args.input, samples=args.samples, dt_us=args.dt_us, mapping=args.mapping,
+                    noc=args.noc, seed=args.seed, trace=args.trace, progress=True)
+    res = run(cfg)
+    out = write_records(res, args.out)
+    s = summarize(res)
+    acc = "n/a" if s["accuracy"] is None else f"{100 * s['accuracy']:.1f}%"
+    print(f"{s['mode']} on {s['hw']}: {s['samples']} samples, accuracy {acc}, "
+          f"{s['energy_per_inference_j'] * 1e9:.2f} nJ/inference, "
+          f"mean latency {s['latency_s']['mean'] * 1e6:.2f} us -> {out}")
+    return 0
+
+
+def _cmd_hw(args) -> int:
+    from hw_models.profile import bundled_profiles, describe, load_profile, summary_line
+
+    if args.hw_cmd == "list":
+        for name in bundled_profiles():
+            print(summary_line(load_profile(name)))
+    else:
+        print(describe(load_profile(args.name)))
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    run_demo(args.out, samples=args.samples)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="snnemu", description="Discrete-event emulator of a many-core neuromorphic chip.")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    _run_parser(sub)
+    hw = sub.add_parser("hw", help="hardware profiles")
+    hw_sub = hw.add_subparsers(dest="hw_cmd", required=True)
+    hw_sub.add_parser("list", help="the bundled profiles, one line each")
+    show = hw_sub.add_parser("show", help="one whole profile, validated, with units")
+    show.add_argument("name")
+    demo = sub.add_parser("demo", help="run the demo model in layered and async mode on loihi")
+    demo.add_argument("--out", default="demo_out")
+    demo.add_argument("--samples", type=int, default=None)
+    args = parser.parse_args(argv)
+    commands = {"run": _cmd_run, "hw": _cmd_hw, "demo": _cmd_demo}
+    try:
+        return commands[args.cmd](args)
+    except InputError as exc:
+        print(f"snnemu: error: {exc}", file=sys.stderr)
+        return 2
+    except DeadlockError as exc:
+        print(f"snnemu: error: {exc}", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""``snnemu demo``: the bundled demo model on the bundled digits data.
+
+Runs the demo model (64-64-10 LIF, see ``scripts/build_demo_model.py``) on the
+``digits`` test split in ``layered`` and in ``async`` mode on the ``loihi``
+profile, prints a side-by-side table and writes both run folders.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .records import summarize, write_records
+from .run import RunConfig, run
+
+__all__ = ["run_demo", "DEMO_MODEL", "comparison_table"]
+
+DEMO_MODEL = Path(__file__).parent / "data" / "demo_digits.nir"
+
+
+def comparison_table(summaries: list[dict]) -> str:
+    """A plain-text table, one column per run."""
+    def fmt_acc(s):
+        return "n/a" if s["accuracy"] is None else f"{100 * s['accuracy']:.1f} %"
+
+    rows = [
+        ("mode", lambda s: s["mode"] + (f" ({s['queue']})" if s["queue"] else "")),
+        ("accuracy", fmt_acc),
+        ("spikes / inference", lambda s: f"{s['spikes']['total'] / s['samples']:.1f}"),
+        ("synaptic events / inference", lambda s: f"{s['synaptic_events'] / s['samples']:.0f}"),
+        ("mean latency", lambda s: f"{s['latency_s']['mean'] * 1e6:.2f} us"),
+        ("mean first output", lambda s: "n/a" if s["first_output_s"]["mean"] is None
+         else f"{s['first_output_s']['mean'] * 1e6:.2f} us"),
+        ("energy / inference", lambda s: f"{s['energy_per_inference_j'] * 1e9:.2f} nJ"),
+        ("  of which dynamic", lambda s: f"{(s['energy_j']['total'] - s['energy_j']['static']) / s['samples'] * 1e9:.2f} nJ"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    lines = []
+    for name, get in rows:
+        cells = "".join(f"{get(s):>20}" for s in summaries)
+        lines.append(f"{name:<{width}}{cells}")
+    return "\n".join(lines)
+
+
+def run_demo(out: str | Path = "demo_out", samples: int | None = None) -> list[dict]:
+    out = Path(out)
+    summaries = []
+    for mode in ("layered", "async"):
+        cfg = RunConfig(model=str(DEMO_MODEL), hw="loihi", data="digits", mode=mode,
+                        samples=samples, progress=True)
+        res = run(cfg)
+        write_records(res, out / mode)
+        summaries.append(summarize(res))
+    print(f"demo model {DEMO_MODEL.name} on the digits test split, loihi profile:\n")
+    print(comparison_table(summaries))
+    print(f"\nrun folders: {out / 'layered'}, {out / 'async'}")
+    return summaries

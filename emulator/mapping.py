@@ -1,0 +1,123 @@
+"""Placing neurons on cores.
+
+Strategies are registry entries (``MAPPERS``):
+
+- ``layer-fill`` (default): populations in order, neurons in index order, fill
+  cores in id order; a core holds one population. On a chip with too few cores
+  for that (the one-core ``ideal`` profile, say) populations are packed one
+  after the other instead, and :attr:`Mapping.packed` says so.
+- ``spread:K``: each population is split evenly over K cores of its own.
+- a YAML file ``{population_name: [core ids]}``: each population is split evenly
+  over the listed cores, in list order.
+
+The input population is mapped like every other. Core ids follow DESIGN.md:
+``core = (y*width + x)*cores_per_tile + k``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from .errors import InputError
+from .network import Network
+
+__all__ = ["Mapping", "map_network", "MAPPERS"]
+
+
+@dataclass
+class Mapping:
+    """``core_of[g]`` is the core of global neuron g; ``n_cores`` is the chip's."""
+
+    core_of: np.ndarray
+    n_cores: int
+    strategy: str
+    packed: bool = False
+
+    def neurons_of(self, core: int) -> np.ndarray:
+        return np.flatnonzero(self.core_of == core)
+
+    @property
+    def used_cores(self) -> np.ndarray:
+        return np.unique(self.core_of)
+
+
+def _chunks(size: int, per_core: int) -> np.ndarray:
+    """Core offset (0, 1, ...) of each neuron when filling cores of ``per_core``."""
+    return np.arange(size) // per_core
+
+
+def _even(size: int, k: int) -> np.ndarray:
+    """Core offset of each neuron when splitting ``size`` neurons evenly over k cores."""
+    return (np.arange(size) * k) // max(size, 1)
+
+
+def _layer_fill(net: Network, hw, arg: str | None) -> Mapping:
+    cap = hw.core.max_neurons or net.n_neurons  # None: unlimited
+    n_cores = hw.mesh.n_cores
+    per_layer = [-(-p.size // cap) for p in net.populations]
+    if sum(per_layer) <= n_cores:
+        bases = np.concatenate([[0], np.cumsum(per_layer)[:-1]])
+        parts = [b + _chunks(p.size, cap) for b, p in zip(bases, net.populations)]
+        return Mapping(np.concatenate(parts), n_cores, "layer-fill")
+    packed_need = -(-net.n_neurons // cap)
+    if packed_need > n_cores:
+        raise InputError(hw.path, "mesh", f"network of {net.n_neurons} neurons needs {sum(per_layer)} cores "
+                         f"({packed_need} packed) of {cap} neurons; the chip has {n_cores}")
+    return Mapping(_chunks(net.n_neurons, cap), n_cores, "layer-fill", packed=True)
+
+
+def _spread(net: Network, hw, arg: str | None) -> Mapping:
+    try:
+        k = int(arg)
+        assert k >= 1
+    except (TypeError, ValueError, AssertionError):
+        raise InputError("--mapping", "spread", f"expected spread:K with K >= 1, got spread:{arg}") from None
+    parts = [i * k + _even(p.size, k) for i, p in enumerate(net.populations)]
+    return Mapping(np.concatenate(parts), hw.mesh.n_cores, f"spread:{k}")
+
+
+def _from_file(net: Network, hw, path: str) -> Mapping:
+    try:
+        spec = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(path, "file", f"cannot read mapping ({exc})") from None
+    if not isinstance(spec, dict):
+        raise InputError(path, "file", "expected a mapping {population: [core ids]}")
+    names = [p.name for p in net.populations]
+    for key in spec:
+        if key not in names:
+            raise InputError(path, str(key), f"no such population (have {', '.join(names)})")
+    parts = []
+    for p in net.populations:
+        cores = spec.get(p.name)
+        if not isinstance(cores, list) or not cores or not all(isinstance(c, int) and c >= 0 for c in cores):
+            raise InputError(path, p.name, "expected a non-empty list of core ids")
+        parts.append(np.asarray(cores)[_even(p.size, len(cores))])
+    return Mapping(np.concatenate(parts), hw.mesh.n_cores, f"file:{path}")
+
+
+MAPPERS = {"layer-fill": _layer_fill, "spread": _spread}
+
+
+def map_network(net: Network, hw, spec: str = "layer-fill") -> Mapping:
+    """Map ``net`` onto ``hw`` (a HwProfile); checks capacity and core ids."""
+    name, _, arg = spec.partition(":")
+    if name in MAPPERS:
+        m = MAPPERS[name](net, hw, arg or None)
+    elif spec.endswith((".yaml", ".yml")):
+        m = _from_file(net, hw, spec)
+    else:
+        raise InputError("--mapping", "mapping", f"unknown mapping {spec!r}: use layer-fill, spread:K or a .yaml file")
+    where = spec if spec.endswith((".yaml", ".yml")) else hw.path
+    if m.core_of.size and m.core_of.max() >= m.n_cores:
+        raise InputError(where, "mesh", f"mapping needs {int(m.core_of.max()) + 1} cores; the chip has {m.n_cores}")
+    per_core = np.bincount(m.core_of, minlength=m.n_cores)
+    cap = hw.core.max_neurons
+    if cap is not None and per_core.max(initial=0) > cap:
+        c = int(per_core.argmax())
+        raise InputError(where, "core.max_neurons", f"core {c} gets {per_core[c]} neurons; the limit is {cap}")
+    return m

@@ -1,0 +1,345 @@
+"""Execution modes (registry ``MODES``): how the chip runs one sample.
+
+Each mode is a generator for a SimPy process that runs one sample of input
+``frames`` (``(T, n_in)`` spike counts) from the current simulated time, and
+returns when the sample has ended.
+
+- ``timestep``: a global barrier every tick. Spikes emitted during tick k
+  (input spikes of frame k included) are integrated during tick k+1, so a
+  sample takes ``T + L`` ticks for L layers.
+- ``layered``: per timestep, an input phase and then one phase per layer, with
+  a barrier after each. Layer l integrates all of layer l-1's spikes of this
+  timestep, then evaluates its thresholds once.
+- ``async``: no barriers. Each core serves its queue one packet at a time.
+
+In the tick modes a core works through a phase in four steps (take the
+packets, update neurons, fire, send) and its busy time is their sum; its
+packets leave when the phase's work is done. The phase's arithmetic is one
+vectorized operation over the chip; each core's timing is one timeout.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .chip import gather
+from .neuron import fire, leak, reset
+from .noc import AnalyticNoC
+from .queues import FifoQueue
+
+__all__ = ["MODES", "run_timestep", "run_layered", "run_async"]
+
+
+# -- tick modes -----------------------------------------------------------------------
+def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | None):
+    """Integrate ``s_in`` (spike counts per global source) into the ``update`` neurons.
+
+    ``s_input`` holds the input population's spikes emitted in this phase (or
+    None). Returns ``(s_out, end)``: the spike counts emitted in this phase, and
+    when the phase's last packet arrives (None with the router NoC, whose
+    packets are simulated one by one and end the phase when drained).
+    """
+    hw, lat = chip.hw, chip.hw.core.latency_s
+    n, n_cores = chip.net.n_neurons, len(chip.cores)
+    per_core = chip.fan_has_T @ s_in
+    syn, msg_in = per_core[:n_cores], per_core[n_cores:]
+    s_out = np.zeros(n)
+    if s_input is not None:
+        s_out[: len(s_input)] = s_input
+    upd_count = np.zeros(n_cores)
+    if len(update):
+        lo, hi = int(update[0]), int(update[-1]) + 1  # update is a contiguous range
+        w_t, w_t_bin = chip.in_block(lo, hi)
+        v = leak(chip.V[lo:hi], chip.beta[lo:hi], chip.bias[lo:hi]) + w_t @ s_in
+        fired = fire(v, chip.theta[lo:hi])
+        reset(v, fired, chip.theta[lo:hi], chip.subtract[lo:hi])
+        chip.V[lo:hi] = v
+        s_out[lo:hi][fired] = 1.0
+        if hw.core.update_all_neurons:
+            upd_count = chip.neurons_per_core(lo, hi)
+        else:
+            touched = update[(w_t_bin @ s_in) > 0]
+            upd_count = np.bincount(chip.core_of[touched], minlength=n_cores).astype(float)
+    spiking = np.flatnonzero(s_out)
+    counts = s_out[spiking]
+    src_core = chip.core_of[spiking]
+    spk = np.bincount(src_core, weights=counts, minlength=n_cores)
+    pi, pl = gather(chip.has_indptr, spiking)
+    pairs = np.bincount(np.repeat(src_core, pl) * n_cores + chip.has_indices[pi],
+                        weights=np.repeat(counts, pl), minlength=n_cores * n_cores).reshape(n_cores, n_cores)
+    out = pairs.sum(axis=1)
+    busy = (msg_in * lat.message_in + syn * lat.synaptic_op + upd_count * lat.neuron_update
+            + spk * lat.spike_out + out * lat.message_out)
+    chip.spike_count[spiking] += counts.astype(np.int64)
+    active = np.flatnonzero(msg_in + upd_count + spk)
+    for c in active.tolist():
+        core = chip.cores[c]
+        core.msg_in += msg_in[c]
+        core.syn += syn[c]
+        core.upd += upd_count[c]
+        core.spk += spk[c]
+        core.msg_out += out[c]
+        core.busy_s += busy[c]
+    if isinstance(chip.noc, AnalyticNoC):
+        return s_out, _send_trains(chip, busy, active, spiking, counts, pairs)
+    order = np.argsort(src_core, kind="stable")
+    by_core = np.split(spiking[order], np.cumsum(np.bincount(src_core, minlength=n_cores))[:-1])
+    for c in active.tolist():
+        chip.pending += 1
+        ev = chip.env.timeout(busy[c], (c, by_core[c], s_out))
+        ev.callbacks.append(lambda e, chip=chip: _phase_send(chip, *e.value))
+    return s_out, None
+
+
+def _send_trains(chip, busy, active, spiking, counts, pairs) -> float:
+    """Analytic NoC: each core's packets leave at its phase end, one train per destination.
+
+    Returns when the phase's last packet arrives (or its last core finishes).
+    Cores are taken in order of departure, then id, so links are reserved in
+    time order; a core's packets go out grouped by destination core, in id order.
+    """
+    t0 = chip.env.now
+    src_core = chip.core_of[spiking]
+    end = t0
+    for c in sorted(active.tolist(), key=lambda c: (busy[c], c)):
+        depart = t0 + busy[c]
+        end = max(end, depart)
+        mine = src_core == c
+        chip.record_output(spiking[mine & (spiking >= chip.out_lo)], depart)
+        if chip.tracer is not None:
+            net = mine & (spiking < chip.out_lo)
+            srcs = np.repeat(spiking[net], counts[net].astype(np.int64))
+            chip.tracer.spikes(chip, srcs, depart)
+            chip.tracer.packets_bulk(chip, srcs, c, depart)
+        core = chip.cores[c]
+        for d in np.flatnonzero(pairs[c]).tolist():
+            n = int(pairs[c, d])
+            route = chip.topo.route(c, d)
+            core.hops_ew += n * route.hops_ew
+            core.hops_ns += n * route.hops_ns
+            core.local += n * route.local
+            chip.cores[d].pk_in += n
+            end = max(end, chip.noc.send_train(route, depart, n))
+    return end
+
+
+def _phase_send(chip, c: int, neurons: np.ndarray, s_out: np.ndarray) -> None:
+    """Router NoC: core c finished its phase work; its spikes leave now, in neuron order."""
+    now = chip.env.now
+    outs = neurons[neurons >= chip.out_lo]
+    chip.record_output(outs, now)
+    if chip.tracer is not None:
+        net = neurons[neurons < chip.out_lo]
+        chip.tracer.spikes(chip, np.repeat(net, s_out[net].astype(np.int64)), now)
+    for s in neurons[neurons < chip.out_lo].tolist():
+        for _ in range(int(s_out[s])):
+            for dst in chip.dst_cores[s]:
+                chip.send(s, c, dst, 0.0)
+    chip.done()
+
+
+def _barrier(chip, end: float | None):
+    """Wait for the phase to end (all work done, all packets delivered), then sync."""
+    if end is None:
+        yield chip.wait_drained()
+    else:
+        yield chip.env.timeout(end - chip.env.now)
+    yield chip.env.timeout(chip.hw.barrier.latency_for(chip.tiles_used))
+    chip.barriers += 1
+
+
+def run_timestep(chip, frames: np.ndarray):
+    chip.ticked = True
+    n_in = chip.net.populations[0].size
+    hidden = np.arange(n_in, chip.net.n_neurons)
+    s_prev = np.zeros(chip.net.n_neurons)
+    n_ticks = len(frames) + chip.net.n_layers
+    for k in range(n_ticks):
+        chip.step = k
+        s_input = frames[k] if k < len(frames) else None
+        s_prev, end = _phase(chip, s_prev, hidden, s_input)
+        yield from _barrier(chip, end)
+
+
+def run_layered(chip, frames: np.ndarray):
+    chip.ticked = True
+    offsets = chip.net.offsets
+    layers = [np.arange(offsets[i], offsets[i + 1]) for i in range(1, len(offsets) - 1)]
+    empty = np.zeros(0, np.int64)
+    for k, frame in enumerate(frames):
+        chip.step = k
+        s, end = _phase(chip, np.zeros(chip.net.n_neurons), empty, frame)
+        yield from _barrier(chip, end)
+        for layer in layers:
+            s, end = _phase(chip, s, layer, None)
+            yield from _barrier(chip, end)
+
+
+# -- async mode -----------------------------------------------------------------------
+def _async_core(chip, core):
+    """A core in async mode: serve the queue one packet at a time.
+
+    Each packet is integrated, its targets' thresholds are evaluated at once,
+    and its spikes leave when its service ends. With the ``fifo`` policy every
+    packet queued when a busy period starts is served before anything that
+    arrives during it, so the whole busy period is computed in one go and
+    costs one timeout (plus one per packet that fires, to send its spikes on
+    time); the other policies choose again before every packet.
+    """
+    env, q, inbox = chip.env, core.queue, core.inbox
+    whole_runs = isinstance(q, FifoQueue)
+    while True:
+        if inbox:
+            chip.intake(core)
+        if not len(q):
+            core.wake = env.event()
+            core.sleep_until = inbox[0][0] if inbox else float("inf")
+            if inbox:
+                chip.wake_at(core.wake, core.sleep_until)
+            yield core.wake
+            core.wake = None
+            continue
+        if core.free_at > env.now:
+            yield env.timeout(core.free_at - env.now)
+            continue
+        t = env.now
+        n = len(q) if whole_runs else 1
+        for _ in range(n):
+            pkt = q.pop()
+            t = _serve(chip, core, pkt, t)
+        yield env.timeout(t - env.now)
+        chip.done(n)
+
+
+def _serve(chip, core, pkt, t_start: float) -> float:
+    """Integrate ``pkt`` on ``core`` starting at ``t_start``; returns when its service ends.
+
+    Refractory neurons hold -inf (their reset value is parked in
+    ``chip.parked``), so input to them is discarded and they cannot fire, with
+    no masking here. A packet's targets are a slice of the global state when
+    they are contiguous (dense layers), so integration works on a view.
+    """
+    lat = chip.hw.core.latency_s
+    V, theta = chip.V, chip.theta
+    if pkt.batch is None:
+        idx, w = chip.rows[pkt.src][core.id]
+        n_syn = n_upd = len(w)
+    else:
+        idx, w, n_syn = pkt.batch
+        n_upd = len(w)
+    vv = V[idx]
+    vv += w
+    f = vv > theta[idx]
+    is_slice = isinstance(idx, slice)
+    if not is_slice:
+        V[idx] = vv
+    n_fired = n_out = 0
+    if np.count_nonzero(f):
+        loc = np.flatnonzero(f)
+        fired = idx.start + loc if is_slice else idx[loc]
+        pre = vv[loc]
+        after = np.where(chip.subtract[fired], pre - theta[fired], 0.0)
+        if chip.refractory:
+            chip.parked[fired] = after
+            V[fired] = -np.inf
+        else:
+            V[fired] = after
+        n_fired = len(fired)
+        chip.spike_count[fired] += 1
+        fired_list = fired.tolist()
+        n_out = sum(chip.n_dst_list[s] for s in fired_list)
+    service = (lat.message_in + n_syn * lat.synaptic_op + n_upd * lat.neuron_update
+               + n_fired * lat.spike_out + n_out * lat.message_out)
+    core.msg_in += 1
+    core.syn += n_syn
+    core.upd += n_upd
+    core.spk += n_fired
+    core.msg_out += n_out
+    core.busy_s += service
+    if chip.tracer is not None:
+        chip.tracer.served(pkt, t_start)
+    t_end = t_start + service
+    if n_fired:
+        chip.pending += 1
+        ev = chip.env.timeout(t_end - chip.env.now, (core.id, fired, fired_list, pre.tolist()))
+        ev.callbacks.append(chip.emit)
+    return t_end
+
+
+def _inject(chip, frame: np.ndarray, batch: bool) -> None:
+    """Schedule frame input from the input cores, starting now.
+
+    ``event`` input: each input spike is its own service (``spike_out`` plus
+    ``message_out`` per destination core), one after another in neuron order,
+    and its packets leave when that service ends. ``frame`` input (prioritized
+    input): each input core pays ``spike_out`` per spike and then sends one
+    batch packet per destination core, which is integrated before any
+    threshold is evaluated.
+    """
+    lat = chip.hw.core.latency_s
+    env = chip.env
+    active = np.flatnonzero(frame)
+    for c in np.unique(chip.core_of[active]):
+        core = chip.cores[c]
+        mine = active[chip.core_of[active] == c]
+        counts = frame[mine].astype(np.int64)
+        n_spk = int(counts.sum())
+        core.spk += n_spk
+        chip.spike_count[mine] += counts
+        if chip.tracer is not None:
+            chip.tracer.spikes(chip, np.repeat(mine, counts), env.now)
+        if batch:
+            dsts = sorted({d for s in mine.tolist() for d in chip.dst_cores[s]})
+            t = n_spk * lat.spike_out
+            for d in dsts:
+                t += lat.message_out
+                tg = np.concatenate([chip.rows[s][d][0] for s in mine if d in chip.rows[s]])
+                wt = np.concatenate([chip.rows[s][d][1] * k for s, k in zip(mine, counts) if d in chip.rows[s]])
+                n_syn = int(sum(len(chip.rows[s][d][0]) * k for s, k in zip(mine, counts) if d in chip.rows[s]))
+                uniq, inv = np.unique(tg, return_inverse=True)
+                b = (uniq, np.bincount(inv, wt), n_syn)
+                _at(chip, t, lambda d=d, b=b, c=c: chip.send(-1, c, d, np.inf, b))
+            core.msg_out += len(dsts)
+            core.busy_s += t
+        else:
+            t = 0.0
+            for s, k in zip(mine.tolist(), counts.tolist()):
+                for _ in range(k):
+                    t += lat.spike_out + chip.n_dst[s] * lat.message_out
+                    _at(chip, t, lambda s=s, c=c: [chip.send(s, c, d, np.inf) for d in chip.dst_cores[s]])
+            core.msg_out += int((chip.n_dst[mine] * counts).sum())
+            core.busy_s += t
+
+
+def _at(chip, delay: float, action) -> None:
+    """Run ``action`` after ``delay``; counts as pending work until it has run."""
+    chip.pending += 1
+    ev = chip.env.timeout(delay)
+    ev.callbacks.append(lambda _e: (action(), chip.done()))
+
+
+def run_async(chip, frames: np.ndarray, batch_input: bool = False):
+    env = chip.env
+    chip.ticked = False
+    if not getattr(chip, "_async_started", False):
+        for core in chip.cores:
+            env.process(_async_core(chip, core))
+        chip._async_started = True
+    lat_upd = chip.hw.core.latency_s.neuron_update
+    for k, frame in enumerate(frames):
+        chip.step = k
+        refractory = np.isneginf(chip.V)
+        chip.V[refractory] = chip.parked[refractory]  # refractory ends with the timestep
+        chip.V[:] = leak(chip.V, chip.beta, chip.bias)
+        if chip.hw.core.update_all_neurons:
+            for c in chip.used:
+                core = chip.cores[c]
+                n = int((core.neurons >= chip.net.populations[0].size).sum())
+                core.upd += n
+                core.busy_s += n * lat_upd
+                core.free_at = env.now + n * lat_upd
+        _inject(chip, frame, batch_input)
+        yield chip.wait_drained()
+
+
+MODES = {"timestep": run_timestep, "layered": run_layered, "async": run_async}

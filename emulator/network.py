@@ -1,0 +1,116 @@
+"""The network IR: populations of neurons and the projections between them.
+
+A network is a feed-forward stack: population 0 is the input (spike sources,
+shape ``(C, H, W)`` flattened channel-major), populations 1..L are LIF/IF
+layers, and projection l connects population l-1 to population l. Weights are
+CSR matrices of shape ``(src.size, dst.size)``; the NIR input scale
+(``dt * r / tau``) is already folded into them.
+
+Every neuron also has a *global* index: populations are laid out one after the
+other (input first). The chip's state arrays and the mapping use global
+indices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["Population", "Projection", "Network"]
+
+
+@dataclass
+class Population:
+    """A group of neurons with per-neuron parameters (None for the input)."""
+
+    name: str
+    size: int
+    beta: np.ndarray | None = None
+    theta: np.ndarray | None = None
+    bias: np.ndarray | None = None
+    subtract: np.ndarray | None = None  # bool: subtract reset, else zero reset
+
+    @property
+    def is_input(self) -> bool:
+        return self.beta is None
+
+
+@dataclass
+class Projection:
+    """Synapses from population ``src`` to population ``dst`` (CSR, src x dst)."""
+
+    src: int
+    dst: int
+    weights: sp.csr_matrix
+
+    @property
+    def n_synapses(self) -> int:
+        return int(self.weights.nnz)
+
+
+@dataclass
+class Network:
+    """Populations (input first), projections, the timestep and the input shape."""
+
+    name: str
+    populations: list[Population]
+    projections: list[Projection]
+    dt_s: float
+    input_shape: tuple[int, int, int]
+    dt_source: str = "metadata"
+    offsets: np.ndarray = field(init=False)
+
+    def __post_init__(self):
+        sizes = [p.size for p in self.populations]
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+    @property
+    def n_neurons(self) -> int:
+        return int(self.offsets[-1])
+
+    @property
+    def n_layers(self) -> int:
+        """LIF/IF layers, the input excluded."""
+        return len(self.populations) - 1
+
+    @property
+    def output(self) -> Population:
+        return self.populations[-1]
+
+    def layer_of(self) -> np.ndarray:
+        """Population index of every global neuron."""
+        return np.repeat(np.arange(len(self.populations)), [p.size for p in self.populations])
+
+    def global_params(self):
+        """Per-neuron arrays over all global neurons: beta, theta, bias, subtract.
+
+        Input neurons get beta 0, theta +inf and bias 0: they never integrate.
+        """
+        def cat(attr, fill, dtype):
+            return np.concatenate([
+                np.full(p.size, fill, dtype) if p.is_input else getattr(p, attr).astype(dtype)
+                for p in self.populations
+            ])
+
+        return (cat("beta", 0.0, float), cat("theta", np.inf, float),
+                cat("bias", 0.0, float), cat("subtract", False, bool))
+
+    def global_weights(self) -> sp.csr_matrix:
+        """All projections as one (n_neurons x n_neurons) CSR matrix, rows = sources."""
+        n = self.n_neurons
+        blocks = []
+        for pr in self.projections:
+            coo = pr.weights.tocoo()
+            blocks.append((coo.row + self.offsets[pr.src], coo.col + self.offsets[pr.dst], coo.data))
+        rows = np.concatenate([b[0] for b in blocks]) if blocks else np.zeros(0, int)
+        cols = np.concatenate([b[1] for b in blocks]) if blocks else np.zeros(0, int)
+        vals = np.concatenate([b[2] for b in blocks]) if blocks else np.zeros(0)
+        w = sp.csr_matrix((vals.astype(float), (rows, cols)), shape=(n, n))
+        w.sort_indices()
+        return w
+
+    @property
+    def n_synapses(self) -> int:
+        return sum(p.n_synapses for p in self.projections)

@@ -1,0 +1,194 @@
+"""The network-on-chip: XY routes and two fidelities.
+
+Routing is XY dimension order: a packet first moves east/west to the
+destination column, then north/south. A packet between two cores of one tile
+crosses the tile's local port and pays the ``local`` cost; a packet between
+tiles pays the hop costs along its route and nothing else; a packet to its own
+core pays nothing.
+
+Fidelities (registry ``NOCS``):
+
+- ``analytic`` (default): every directed link (and every tile's local port) is
+  reserved along the route; a link carries one packet at a time, so a packet
+  waits for the link to be free. The arrival time is computed when the packet
+  leaves, and the packet goes straight into the destination core's inbox
+  with that time: no event per packet.
+- ``routers``: one SimPy process per link, with a bounded buffer of
+  ``buffer_packets`` in front of it. A packet holds a link until the next
+  buffer (or the destination core's queue) takes it, so back-pressure spreads
+  upstream.
+
+Without contention both give the same arrival time, computed by the same
+sequence of additions. The NoC only counts (hops per direction, local
+transfers); the cost model prices the counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+__all__ = ["Route", "Topology", "AnalyticNoC", "RouterNoC", "NOCS"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """The links a packet crosses, with their latencies, and its hop counts."""
+
+    links: tuple[int, ...]
+    latencies: tuple[float, ...]
+    hops_ew: int
+    hops_ns: int
+    local: int
+
+    @property
+    def hops(self) -> int:
+        return self.hops_ew + self.hops_ns
+
+
+class Topology:
+    """Core ids, tiles and XY routes of a mesh (routes cached per core pair)."""
+
+    # Link ids: 4 directed links out of every tile (E, W, N, S), then one local port per tile.
+    EAST, WEST, NORTH, SOUTH = range(4)
+
+    def __init__(self, hw):
+        self.width, self.height = hw.mesh.width, hw.mesh.height
+        self.cpt = hw.mesh.cores_per_tile
+        self.n_tiles = self.width * self.height
+        self.n_links = 5 * self.n_tiles
+        self.lat_ew, self.lat_ns = hw.noc.hop_latency_s.east_west, hw.noc.hop_latency_s.north_south
+        self.lat_local = hw.noc.local_latency_s
+        self._routes: dict[tuple[int, int], Route] = {}
+
+    def tile_xy(self, core: int) -> tuple[int, int]:
+        tile = core // self.cpt
+        return tile % self.width, tile // self.width
+
+    def link_name(self, link: int) -> str:
+        tile, d = (link - 4 * self.n_tiles, 4) if link >= 4 * self.n_tiles else divmod(link, 4)
+        x, y = tile % self.width, tile // self.width
+        return f"tile({x},{y}).{['east', 'west', 'north', 'south', 'local'][d]}"
+
+    def route(self, src: int, dst: int) -> Route:
+        key = (src, dst)
+        r = self._routes.get(key)
+        if r is None:
+            r = self._routes[key] = self._make_route(src, dst)
+        return r
+
+    def _make_route(self, src: int, dst: int) -> Route:
+        if src == dst:
+            return Route((), (), 0, 0, 0)
+        (x, y), (tx, ty) = self.tile_xy(src), self.tile_xy(dst)
+        if (x, y) == (tx, ty):
+            return Route((4 * self.n_tiles + y * self.width + x,), (self.lat_local,), 0, 0, 1)
+        links, lats = [], []
+        while x != tx:
+            d = self.EAST if tx > x else self.WEST
+            links.append(4 * (y * self.width + x) + d)
+            lats.append(self.lat_ew)
+            x += 1 if d == self.EAST else -1
+        while y != ty:
+            d = self.NORTH if ty > y else self.SOUTH
+            links.append(4 * (y * self.width + x) + d)
+            lats.append(self.lat_ns)
+            y += 1 if d == self.NORTH else -1
+        n_ew = abs(tx - self.tile_xy(src)[0])
+        return Route(tuple(links), tuple(lats), n_ew, len(links) - n_ew, 0)
+
+
+class AnalyticNoC:
+    """Link reservation along the route; one timeout per packet delivers it."""
+
+    def __init__(self, env: simpy.Environment, topo: Topology, hw, deliver):
+        self.env, self.topo, self.deliver = env, topo, deliver
+        self.free_at = [0.0] * topo.n_links
+
+    def send(self, pkt, route: Route) -> float:
+        """Reserve the links for ``pkt`` leaving now; returns its arrival time."""
+        t = self.env.now
+        free = self.free_at
+        for link, lat in zip(route.links, route.latencies):
+            if free[link] > t:
+                t = free[link]
+            t += lat
+            free[link] = t
+        return t
+
+    def send_train(self, route: Route, t_depart: float, n: int) -> float:
+        """Reserve ``n`` packets that all leave at ``t_depart`` on ``route``; last arrival.
+
+        Link by link, packet i ends at ``e_i = max(a_i, e_{i-1}) + d`` with the
+        link's free time as ``e_{-1}``. With ``h_i = e_i - (i+1) d`` this is
+        ``h_i = max(a_i - i d, h_{i-1})``, a running maximum: one vectorized
+        pass per link instead of a loop over packets.
+        """
+        if not route.links:
+            return t_depart
+        free = self.free_at
+        if n <= 32:  # a plain loop is cheaper than numpy for short trains
+            for _ in range(n):
+                t = t_depart
+                for link, lat in zip(route.links, route.latencies):
+                    if free[link] > t:
+                        t = free[link]
+                    t += lat
+                    free[link] = t
+            return t
+        k = np.arange(n)
+        e = np.full(n, t_depart)
+        for link, lat in zip(route.links, route.latencies):
+            h = np.maximum(np.maximum.accumulate(e - k * lat), free[link])
+            e = h + (k + 1) * lat
+            free[link] = float(e[-1])
+        return float(e[-1])
+
+    def stuck(self) -> list[str]:
+        return []
+
+
+class RouterNoC:
+    """One process per link with a bounded buffer in front of it."""
+
+    def __init__(self, env: simpy.Environment, topo: Topology, hw, deliver):
+        self.env, self.topo, self.deliver = env, topo, deliver
+        self.buffers: dict[int, simpy.Store] = {}
+        self.capacity = hw.noc.buffer_packets
+
+    def _buffer(self, link: int, lat: float) -> simpy.Store:
+        buf = self.buffers.get(link)
+        if buf is None:
+            buf = self.buffers[link] = simpy.Store(self.env, capacity=self.capacity)
+            self.env.process(self._link(buf, lat))
+        return buf
+
+    def send(self, pkt, route: Route) -> float | None:
+        """Put ``pkt`` into its first link's buffer; ``deliver`` runs at its arrival."""
+        if not route.links:
+            return self.env.now
+        pkt.route, pkt.leg = route, 0
+        self._buffer(route.links[0], route.latencies[0]).put(pkt)
+
+    def _link(self, buf: simpy.Store, lat: float):
+        while True:
+            pkt = yield buf.get()
+            yield self.env.timeout(lat)
+            pkt.leg += 1
+            route = pkt.route
+            if pkt.leg < len(route.links):
+                yield self._buffer(route.links[pkt.leg], route.latencies[pkt.leg]).put(pkt)
+            else:
+                # The last link is held until the destination core takes the packet.
+                accepted = self.deliver(pkt)
+                if accepted is not None:
+                    yield accepted
+
+    def stuck(self) -> list[str]:
+        return [f"{self.topo.link_name(link)} ({len(b.items)} packets buffered, {len(b.put_queue)} waiting)"
+                for link, b in sorted(self.buffers.items()) if b.items or b.put_queue]
+
+
+NOCS = {"analytic": AnalyticNoC, "routers": RouterNoC}

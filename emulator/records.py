@@ -1,0 +1,147 @@
+"""The records contract: summary.json, per_sample.csv, per_core.csv, events.parquet.
+
+All values are SI (seconds, joules). The folder is written to a temporary
+sibling and renamed when complete, so a failed run leaves no partial folder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hw_models.cost import CATEGORIES
+
+from .chip import COUNTERS
+
+__all__ = ["SCHEMA", "summarize", "per_core_table", "per_sample_table", "write_records"]
+
+SCHEMA = "snnemu.records/1"
+
+
+def _stats(values) -> dict:
+    v = np.asarray([x for x in values if x is not None and not math.isnan(x)], float)
+    if not len(v):
+        return {"mean": None, "p50": None, "p95": None, "max": None}
+    return {"mean": float(v.mean()), "p50": float(np.percentile(v, 50)),
+            "p95": float(np.percentile(v, 95)), "max": float(v.max())}
+
+
+def summarize(res) -> dict:
+    cfg, rows = res.config, res.per_sample
+    counts = {k: res.per_core_counts[:, j] for j, k in enumerate(COUNTERS)}
+    energy = {k: float(res.per_core_energy[:, j].sum()) for j, k in enumerate(CATEGORIES)}
+    energy = {"total": float(res.per_core_energy.sum()), **energy}
+    correct = [r["correct"] for r in rows if r["correct"] is not None]
+    layers = {k: v for k, v in res.spikes_per_layer.items() if k != res.network.populations[0].name}
+    mean_latency = _stats(r["latency_s"] for r in rows)["mean"]
+    n = max(len(rows), 1)
+    return {
+        "schema": SCHEMA,
+        "model": res.network.name,
+        "hw": res.hw.name,
+        "mode": cfg.mode,
+        "queue": cfg.queue if cfg.mode == "async" else None,
+        "input": cfg.input,
+        "noc": cfg.noc,
+        "mapping": res.mapping.strategy + (" (packed)" if res.mapping.packed else ""),
+        "dt_s": res.network.dt_s,
+        "dt_source": res.network.dt_source,
+        "seed": cfg.seed,
+        "samples": len(rows),
+        "accuracy": (sum(correct) / len(correct)) if correct else None,
+        "spikes": {"total": int(sum(layers.values())), "per_layer": layers,
+                   "input": int(res.spikes_per_layer[res.network.populations[0].name])},
+        "synaptic_events": int(counts["syn"].sum()),
+        "neuron_updates": int(counts["upd"].sum()),
+        "packets": int(counts["msg_out"].sum()),
+        "hops": int(counts["hops_ew"].sum() + counts["hops_ns"].sum()),
+        "latency_s": _stats(r["latency_s"] for r in rows),
+        "first_output_s": _stats(r["first_output_s"] for r in rows),
+        "energy_j": energy,
+        "energy_per_inference_j": energy["total"] / n,
+        "edp_js": (energy["total"] / n) * mean_latency if mean_latency is not None else None,
+        "wall_s": res.wall_s,
+    }
+
+
+def per_sample_table(res) -> pd.DataFrame:
+    cols = ["sample", "label", "prediction", "correct", "spikes", "synaptic_events", "packets",
+            "hops", "latency_s", "first_output_s", "energy_j"]
+    df = pd.DataFrame(res.per_sample, columns=cols)
+    for c in ("label", "correct"):
+        df[c] = df[c].astype("Int64")
+    return df
+
+
+def per_core_table(res) -> pd.DataFrame:
+    topo_w, cpt = res.hw.mesh.width, res.hw.mesh.cores_per_tile
+    names = [p.name for p in res.network.populations]
+    layer_of = res.network.layer_of()
+    core_of = res.mapping.core_of
+    counts = {k: res.per_core_counts[:, j] for j, k in enumerate(COUNTERS)}
+    n_cores = len(res.per_core_counts)
+    layers = [""] * n_cores
+    for c in np.unique(core_of):
+        layers[c] = "+".join(names[i] for i in np.unique(layer_of[core_of == c]))
+    tiles = np.arange(n_cores) // cpt
+    busy = counts["busy_s"]
+    elapsed = res.elapsed_s
+    return pd.DataFrame({
+        "core": np.arange(n_cores),
+        "tile_x": tiles % topo_w,
+        "tile_y": tiles // topo_w,
+        "layer": layers,
+        "neurons": np.bincount(core_of, minlength=n_cores),
+        "synapses": res.synapses_per_core,
+        "packets_in": counts["pk_in"].astype(np.int64),
+        "packets_out": counts["msg_out"].astype(np.int64),
+        "synaptic_events": counts["syn"].astype(np.int64),
+        "busy_s": busy,
+        "utilization": busy / elapsed if elapsed > 0 else np.zeros(n_cores),
+        "energy_j": res.per_core_energy.sum(axis=1),
+    })
+
+
+def _json_default(x):
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (np.floating,)):
+        return float(x)
+    raise TypeError(type(x))
+
+
+def _clean(obj):
+    """NaN is not JSON: write null."""
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    return obj
+
+
+def write_records(res, out: str | os.PathLike) -> Path:
+    """Write the run folder atomically; returns its path."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        (tmp / "summary.json").write_text(json.dumps(_clean(summarize(res)), indent=2,
+                                                     default=_json_default) + "\n")
+        per_sample_table(res).to_csv(tmp / "per_sample.csv", index=False)
+        per_core_table(res).to_csv(tmp / "per_core.csv", index=False)
+        if res.tracer is not None:
+            res.tracer.write(tmp / "events.parquet")
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

@@ -1,0 +1,143 @@
+"""The run API: load a model, a profile and data, run the chip, price the counts.
+
+``run(RunConfig(...))`` returns a :class:`RunResult` with per-sample rows,
+per-core rows and totals; :func:`emulator.records.write_records` writes them.
+Everything that can be wrong with the input is checked before the chip runs,
+so a bad input never leaves a partial output folder.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+from tqdm import tqdm
+
+from hw_models.cost import CATEGORIES, price
+from hw_models.profile import load_profile
+from traces.datasets import load_events
+from traces.events import frame_counts, input_shape
+from traces.recorder import Tracer
+
+from .chip import COUNTERS, Chip
+from .errors import DeadlockError, InputError
+from .mapping import map_network
+from .modes import MODES
+from .nir_io import load_nir
+
+__all__ = ["RunConfig", "RunResult", "run", "run_network"]
+
+
+@dataclass
+class RunConfig:
+    model: str
+    hw: str = "loihi"
+    data: str = "digits"
+    mode: str = "layered"
+    queue: str = "fifo"
+    input: str = "event"
+    samples: int | None = None
+    dt_us: int = 1000
+    mapping: str = "layer-fill"
+    noc: str = "analytic"
+    seed: int = 0
+    trace: bool = False
+    refractory: bool | None = None  # None: on in async mode, as in asynctorch
+    progress: bool = False
+
+
+@dataclass
+class RunResult:
+    config: RunConfig
+    network: object
+    hw: object
+    mapping: object
+    per_sample: list[dict]
+    per_core_counts: np.ndarray  # (n_cores, len(COUNTERS)) summed over samples
+    per_core_energy: np.ndarray  # (n_cores, len(CATEGORIES)) summed over samples
+    spikes_per_layer: dict[str, int]
+    elapsed_s: float
+    wall_s: float
+    synapses_per_core: np.ndarray
+    layer_spikes: np.ndarray  # (samples, populations) spike counts
+    tracer: Tracer | None = None
+
+
+def run(cfg: RunConfig) -> RunResult:
+    """Load everything named in ``cfg`` and run it."""
+    for key, allowed in (("mode", MODES), ("input", ("event", "frame"))):
+        if getattr(cfg, key) not in allowed:
+            raise InputError(f"--{key}", key, f"unknown {key} {getattr(cfg, key)!r} (use {', '.join(allowed)})")
+    if cfg.dt_us <= 0:
+        raise InputError("--dt-us", "dt_us", "must be a positive number of microseconds")
+    hw = load_profile(cfg.hw)
+    net = load_nir(cfg.model, dt_fallback_s=cfg.dt_us * 1e-6)
+    events = load_events(cfg.data)
+    shape = input_shape(events.sensor_size)
+    if int(np.prod(shape)) != net.populations[0].size:
+        raise InputError(events.name, "sensor_size",
+                         f"{tuple(events.sensor_size)} gives {int(np.prod(shape))} inputs; "
+                         f"the model {cfg.model} expects {net.populations[0].size}")
+    n = events.n_samples if cfg.samples is None else min(cfg.samples, events.n_samples)
+    frames = frame_counts(events, cfg.dt_us, samples=slice(0, n))
+    labels = None if events.labels is None else np.asarray(events.labels[:n])
+    return run_network(net, hw, frames, labels, cfg)
+
+
+def run_network(net, hw, frames: np.ndarray, labels, cfg: RunConfig) -> RunResult:
+    """Run ``frames`` ``(samples, T, n_in)`` through ``net`` mapped on ``hw``."""
+    wall0 = time.perf_counter()
+    mapping = map_network(net, hw, cfg.mapping)
+    tracer = Tracer([p.name for p in net.populations], net.offsets) if cfg.trace else None
+    refractory = cfg.mode == "async" if cfg.refractory is None else cfg.refractory
+    chip = Chip(net, hw, mapping, noc=cfg.noc, queue=cfg.queue, seed=cfg.seed,
+                refractory=refractory, tracer=tracer)
+    mode = MODES[cfg.mode]
+    kwargs = {"batch_input": cfg.input == "frame"} if cfg.mode == "async" else {}
+    n_cores = len(chip.cores)
+    tot_counts = np.zeros((n_cores, len(COUNTERS)))
+    tot_energy = np.zeros((n_cores, len(CATEGORIES)))
+    layer_spikes = np.zeros((len(frames), len(net.populations)), np.int64)
+    rows = []
+    out_lo = chip.out_lo
+    for i in tqdm(range(len(frames)), desc=f"{cfg.mode} on {hw.name}", unit="sample",
+                  disable=None if cfg.progress else True, leave=False):
+        chip.begin_sample(i)
+        chip.barriers = 0
+        t0 = chip.env.now
+        proc = chip.env.process(mode(chip, frames[i], **kwargs))
+        try:
+            chip.env.run(until=proc)
+        except RuntimeError as exc:
+            if "No scheduled events left" not in str(exc):
+                raise
+            raise DeadlockError(f"deadlock in sample {i} at t={chip.env.now:.3e} s: {chip.stuck()}") from None
+        except simpy.core.EmptySchedule:
+            raise DeadlockError(f"deadlock in sample {i}: {chip.stuck()}") from None
+        elapsed = chip.env.now - t0
+        counts = chip.counts()
+        named = {k: counts[:, j] for j, k in enumerate(COUNTERS)}
+        energy = price(named, chip.barriers, elapsed, hw, chip.used)
+        tot_counts += counts
+        tot_energy += energy
+        layer_spikes[i] = np.add.reduceat(chip.spike_count, net.offsets[:-1])
+        out_counts = chip.spike_count[out_lo:]
+        pred = int(out_counts.argmax()) if out_counts.any() else -1
+        label = None if labels is None else int(labels[i])
+        rows.append({
+            "sample": i, "label": label, "prediction": pred,
+            "correct": None if label is None else int(pred == label),
+            "spikes": int(layer_spikes[i, 1:].sum()),
+            "synaptic_events": int(named["syn"].sum()),
+            "packets": int(named["msg_out"].sum()),
+            "hops": int(named["hops_ew"].sum() + named["hops_ns"].sum()),
+            "latency_s": elapsed,
+            "first_output_s": (chip.out_first - t0) if np.isfinite(chip.out_first) else float("nan"),
+            "energy_j": float(energy.sum()),
+        })
+    return RunResult(cfg, net, hw, mapping, rows, tot_counts, tot_energy,
+                     {p.name: int(layer_spikes[:, j].sum()) for j, p in enumerate(net.populations)},
+                     float(sum(r["latency_s"] for r in rows)), time.perf_counter() - wall0,
+                     chip.synapses_per_core, layer_spikes, tracer)

@@ -1,0 +1,47 @@
+"""The cost model: the one place where counts become joules.
+
+Components only count (packets in and out, synaptic operations, neuron
+updates, spikes, hops per direction, local transfers, barriers, elapsed time);
+this module prices those counts with a profile's figures:
+
+- ``synaptic``  = synaptic_ops * E_synaptic_op
+- ``neuron``    = neuron_updates * E_neuron_update
+- ``spike_out`` = spikes * E_spike_out
+- ``noc``       = packets_in * E_message_in + packets_out * E_message_out
+                  + hops_ew * E_hop_ew + hops_ns * E_hop_ns + local * E_local
+                  (charged to the sending core for the hops, to each core for its messages)
+- ``barrier``   = barriers * E_barrier, shared evenly by the cores in use
+- ``static``    = elapsed_s * (P_core + P_router / cores_per_tile), for every core of the chip
+
+The categories add up to the total, per core and per sample, by construction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["CATEGORIES", "price"]
+
+CATEGORIES = ("synaptic", "neuron", "spike_out", "noc", "barrier", "static")
+
+
+def price(counts: dict[str, np.ndarray], barriers: int, elapsed_s: float, hw, used: np.ndarray) -> np.ndarray:
+    """Energy in joules, ``(n_cores, len(CATEGORIES))``, for one sample's counts.
+
+    ``counts`` maps counter names (msg_in, syn, upd, spk, msg_out, hops_ew,
+    hops_ns, local) to per-core arrays; ``used`` lists the cores in use.
+    """
+    e, noc = hw.core.energy_j, hw.noc
+    n_cores = len(counts["syn"])
+    out = np.zeros((n_cores, len(CATEGORIES)))
+    out[:, 0] = counts["syn"] * e.synaptic_op
+    out[:, 1] = counts["upd"] * e.neuron_update
+    out[:, 2] = counts["spk"] * e.spike_out
+    out[:, 3] = (counts["msg_in"] * e.message_in + counts["msg_out"] * e.message_out
+                 + counts["hops_ew"] * noc.hop_energy_j.east_west
+                 + counts["hops_ns"] * noc.hop_energy_j.north_south
+                 + counts["local"] * noc.local_energy_j)
+    if len(used):
+        out[used, 4] = barriers * hw.barrier.energy_j / len(used)
+    out[:, 5] = elapsed_s * (hw.core.static_power_w + noc.static_power_w / hw.mesh.cores_per_tile)
+    return out

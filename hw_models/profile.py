@@ -1,0 +1,358 @@
+"""Hardware profiles: YAML presets loaded into frozen, validated dataclasses.
+
+A profile describes one chip: the tile mesh, each core's limits and the
+latency and energy of every pipeline operation, the NoC hop costs, the
+barrier, and the static power. It is pure data (house rule 1): it is checked
+once, at load, and then never changes. Every number carries its unit in its
+name (``_s`` seconds, ``_j`` joules, ``_w`` watts) and each bundled YAML file
+cites its source.
+
+Validation is strict because a typo in a cost table silently changes every
+result: unknown keys, missing keys, wrong types (a bool is not a number) and
+negative costs all raise :class:`InputError` naming the file and the dotted
+key, e.g. ``loihi.yaml: core.energy_j.synaptic_op: must be ... >= 0, got -1e-12``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import yaml
+
+from emulator.errors import InputError
+
+__all__ = [
+    "BarrierSpec", "CoreSpec", "Hop", "HwProfile", "Mesh", "NocSpec", "OpCosts",
+    "bundled_profiles", "describe", "load_profile", "profile_from_dict",
+    "summary_line",
+]  # fmt: skip
+
+PROFILE_DIR = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class OpCosts:
+    """Cost of each core pipeline operation (all seconds or all joules)."""
+
+    message_in: float
+    synaptic_op: float
+    neuron_update: float
+    spike_out: float
+    message_out: float
+
+
+@dataclass(frozen=True)
+class Mesh:
+    """A ``width x height`` grid of tiles with ``cores_per_tile`` cores each."""
+
+    width: int
+    height: int
+    cores_per_tile: int
+
+    @property
+    def n_tiles(self) -> int:
+        return self.width * self.height
+
+    @property
+    def n_cores(self) -> int:
+        return self.n_tiles * self.cores_per_tile
+
+
+@dataclass(frozen=True)
+class CoreSpec:
+    """One core: capacity limits (None = unlimited), op costs, static power."""
+
+    max_neurons: int | None
+    max_synapses: int | None
+    queue_capacity: int | None
+    update_all_neurons: bool
+    latency_s: OpCosts
+    energy_j: OpCosts
+    static_power_w: float
+
+
+@dataclass(frozen=True)
+class Hop:
+    """A per-direction cost of one mesh hop."""
+
+    east_west: float
+    north_south: float
+
+
+@dataclass(frozen=True)
+class NocSpec:
+    """The network on chip: hop and same-tile costs, router buffers, power."""
+
+    hop_latency_s: Hop
+    hop_energy_j: Hop
+    local_latency_s: float
+    local_energy_j: float
+    buffer_packets: int
+    static_power_w: float
+
+
+@dataclass(frozen=True)
+class BarrierSpec:
+    """Barrier cost; latency is a step table ((tiles, seconds), ...) by tiles."""
+
+    latency_s: tuple[tuple[int, float], ...]
+    energy_j: float
+
+    def latency_for(self, n_tiles: int) -> float:
+        """Latency of the entry with the largest key <= n_tiles (else the first)."""
+        keys = [k for k, _ in self.latency_s]
+        i = max(bisect.bisect_right(keys, n_tiles) - 1, 0)
+        return self.latency_s[i][1]
+
+
+@dataclass(frozen=True)
+class HwProfile:
+    """A whole chip, as loaded from one YAML file (``path``)."""
+
+    name: str
+    source: str
+    notes: str
+    mesh: Mesh
+    core: CoreSpec
+    noc: NocSpec
+    barrier: BarrierSpec
+    path: str
+
+
+# --- YAML loading ------------------------------------------------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate keys (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+# PyYAML (YAML 1.1) reads 1e-9 as a string; also accept it as a float (YAML 1.2).
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def bundled_profiles() -> list[str]:
+    """Names of the profiles shipped in ``hw_models/``, sorted."""
+    return sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
+
+
+def load_profile(name_or_path: str) -> HwProfile:
+    """Load a bundled profile by name, or any profile YAML file by path."""
+    text = str(name_or_path)
+    path = Path(text)
+    if text in bundled_profiles():
+        path = PROFILE_DIR / f"{text}.yaml"
+    elif path.suffix not in (".yaml", ".yml") and len(path.parts) < 2:
+        known = ", ".join(bundled_profiles())
+        raise InputError(text, "hw", f"unknown profile {text!r}; bundled: {known}")
+    file = str(path)
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+    except OSError as exc:
+        raise InputError(file, "file", f"cannot read: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        message = " ".join(f"{problem}{where}".split())  # one line
+        raise InputError(file, "yaml", message) from None
+    return profile_from_dict(data, file)
+
+
+# --- validation --------------------------------------------------------------
+
+
+def _kind(value) -> str:
+    """How a wrong value is shown in an error message."""
+    if value is None or isinstance(value, (dict, list)):
+        return {type(None): "null", dict: "a mapping", list: "a list"}[type(value)]
+    return f"{type(value).__name__} {value!r}"
+
+
+class _Section:
+    """One mapping of a profile. Its keys are the fields of a dataclass.
+
+    The typed readers take a key and raise InputError(FILE, dotted key, ...).
+    """
+
+    def __init__(self, file: str, data, key: str, required, optional=()):
+        self.file, self.key = file, key
+        if not isinstance(data, dict):
+            raise self.fail("", f"expected a mapping, got {_kind(data)}")
+        allowed = [*required, *optional]
+        for k in data:
+            if k not in allowed:
+                raise self.fail(k, f"unknown key (allowed: {', '.join(allowed)})")
+        for k in required:
+            if k not in data:
+                raise self.fail(k, "missing required key")
+        self.data = data
+
+    def fail(self, name, message: str) -> InputError:
+        dotted = ".".join(str(part) for part in (self.key, name) if part != "")
+        return InputError(self.file, dotted or "(top level)", message)
+
+    def sub(self, name: str, cls, optional=()) -> _Section:
+        """The nested mapping ``name``, whose keys are the fields of ``cls``."""
+        required = [f.name for f in fields(cls) if f.name not in optional]
+        key = f"{self.key}.{name}" if self.key else name
+        return _Section(self.file, self.data[name], key, required, optional)
+
+    def cost(self, name) -> float:
+        """A finite number >= 0 (ints accepted, bools not)."""
+        value = self.data[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(name, f"expected a number, got {_kind(value)}")
+        if not math.isfinite(value) or value < 0:
+            raise self.fail(name, f"must be a finite number >= 0, got {value!r}")
+        return float(value)
+
+    def count(self, name: str, nullable: bool = False) -> int | None:
+        """A positive int, or None (unlimited) when ``nullable``."""
+        value = self.data.get(name)
+        if value is None and nullable:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            expected = "a positive integer" + (" or null" if nullable else "")
+            raise self.fail(name, f"expected {expected}, got {_kind(value)}")
+        if value < 1:
+            raise self.fail(name, f"must be >= 1, got {value}")
+        return value
+
+    def exact(self, name: str, kind: type, default=None):
+        """A str or a bool, exactly (1 is not true); null or absent: default."""
+        value = self.data.get(name)
+        value = default if value is None else value
+        if type(value) is not kind:
+            expected = {bool: "true or false", str: "a string"}[kind]
+            raise self.fail(name, f"expected {expected}, got {_kind(value)}")
+        return value
+
+    def costs(self, name: str, cls):
+        """A dataclass whose fields are all costs, e.g. OpCosts or Hop."""
+        section = self.sub(name, cls)
+        return cls(**{f.name: section.cost(f.name) for f in fields(cls)})
+
+
+def profile_from_dict(data: dict, file: str) -> HwProfile:
+    """Validate a parsed profile and build the frozen :class:`HwProfile`.
+
+    The YAML keys of each section are the field names of its dataclass.
+    """
+    file = str(file)
+    top_keys = [f.name for f in fields(HwProfile) if f.name not in ("notes", "path")]
+    top = _Section(file, data, "", top_keys, ("notes",))
+
+    m = top.sub("mesh", Mesh)
+    mesh = Mesh(m.count("width"), m.count("height"), m.count("cores_per_tile"))
+
+    c = top.sub("core", CoreSpec, optional=("max_synapses",))
+    core = CoreSpec(
+        max_neurons=c.count("max_neurons", nullable=True),
+        max_synapses=c.count("max_synapses", nullable=True),
+        queue_capacity=c.count("queue_capacity", nullable=True),
+        update_all_neurons=c.exact("update_all_neurons", bool),
+        latency_s=c.costs("latency_s", OpCosts),
+        energy_j=c.costs("energy_j", OpCosts),
+        static_power_w=c.cost("static_power_w"),
+    )
+
+    n = top.sub("noc", NocSpec)
+    noc = NocSpec(
+        hop_latency_s=n.costs("hop_latency_s", Hop),
+        hop_energy_j=n.costs("hop_energy_j", Hop),
+        local_latency_s=n.cost("local_latency_s"),
+        local_energy_j=n.cost("local_energy_j"),
+        buffer_packets=n.count("buffer_packets"),
+        static_power_w=n.cost("static_power_w"),
+    )
+
+    b = top.sub("barrier", BarrierSpec)
+    raw = b.data["latency_s"]
+    if not isinstance(raw, dict) or not raw:
+        raise b.fail("latency_s", f"expected a mapping {{tiles: seconds}}, got {raw!r}")
+    table = _Section(file, raw, "barrier.latency_s", (), optional=tuple(raw))
+    for tiles in table.data:
+        if isinstance(tiles, bool) or not isinstance(tiles, int) or tiles < 1:
+            raise table.fail(tiles, "key must be a positive integer number of tiles")
+    steps = tuple(sorted((t, table.cost(t)) for t in table.data))
+    barrier = BarrierSpec(latency_s=steps, energy_j=b.cost("energy_j"))
+
+    name, source = top.exact("name", str), top.exact("source", str)
+    notes = top.exact("notes", str, default="")
+    return HwProfile(name, source, notes, mesh, core, noc, barrier, path=file)
+
+
+# --- human-readable output ---------------------------------------------------
+
+
+def _limit(value: int | None) -> str:
+    return "unlimited" if value is None else str(value)
+
+
+def summary_line(profile: HwProfile) -> str:
+    """One line for ``snnemu hw list``: name, mesh, cores per tile, total, source."""
+    m = profile.mesh
+    return (
+        f"{profile.name:<10} mesh {m.width}x{m.height}, {m.cores_per_tile} cores/tile,"
+        f" {m.n_cores} cores  {profile.source}"
+    )
+
+
+def describe(profile: HwProfile) -> str:
+    """The whole profile, in ns / pJ / mW, for ``snnemu hw show NAME``."""
+    p, m, c, n, b = profile, profile.mesh, profile.core, profile.noc, profile.barrier
+
+    def row(label: str, seconds: float, joules: float) -> str:
+        return f"  {label:<16}{seconds * 1e9:10.2f} ns{joules * 1e12:10.1f} pJ"
+
+    def item(label: str, value: object) -> str:
+        return f"  {label:<20}{value}"
+
+    ops = [f.name for f in fields(OpCosts)]
+    chip_w = c.static_power_w * m.n_cores + n.static_power_w * m.n_tiles
+    lines = [
+        f"profile  {p.name}",
+        f"source   {p.source}",
+        f"file     {p.path}",
+        f"mesh     {m.width} x {m.height} tiles x {m.cores_per_tile} cores/tile",
+        f"         = {m.n_tiles} tiles, {m.n_cores} cores",
+        "core",
+        item("max_neurons", _limit(c.max_neurons)),
+        item("max_synapses", _limit(c.max_synapses)),
+        item("queue_capacity", f"{_limit(c.queue_capacity)} packets"),
+        item("update_all_neurons", "yes" if c.update_all_neurons else "no"),
+        *(row(op, getattr(c.latency_s, op), getattr(c.energy_j, op)) for op in ops),
+        item("static_power", f"{c.static_power_w * 1e3:.4g} mW per core"),
+        "noc",
+        row("hop east_west", n.hop_latency_s.east_west, n.hop_energy_j.east_west),
+        row("hop north_south", n.hop_latency_s.north_south, n.hop_energy_j.north_south),
+        row("local (in tile)", n.local_latency_s, n.local_energy_j),
+        item("buffer_packets", f"{n.buffer_packets} per input port"),
+        item("static_power", f"{n.static_power_w * 1e3:.4g} mW per router"),
+        "barrier",
+        *(f"  {f'>= {t} tiles':<16}{s * 1e9:10.2f} ns" for t, s in b.latency_s),
+        item("energy", f"{b.energy_j * 1e12:.1f} pJ per barrier"),
+        f"chip static power {chip_w * 1e3:.4g} mW (cores + routers)",
+    ]
+    if p.notes:
+        lines += ["notes", *(f"  {line}" for line in p.notes.strip().splitlines())]
+    return "\n".join(lines)
