@@ -1,0 +1,176 @@
+"""Shared builders for the tests: small networks, custom profiles, oracles.
+
+The oracles here are written independently of the chip: plain loops over
+timesteps and layers (or over a spike queue), straight from DESIGN.md.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import deque
+
+import nir
+import numpy as np
+
+from emulator.nir_io import network_from_nir
+from hw_models.profile import profile_from_dict
+
+BASE_PROFILE = {
+    "name": "custom",
+    "source": "test profile",
+    "mesh": {"width": 3, "height": 1, "cores_per_tile": 1},
+    "core": {
+        "max_neurons": 64, "max_synapses": None, "queue_capacity": 16, "update_all_neurons": False,
+        "latency_s": {"message_in": 10e-9, "synaptic_op": 3e-9, "neuron_update": 5e-9,
+                      "spike_out": 7e-9, "message_out": 11e-9},
+        "energy_j": {"message_in": 1e-12, "synaptic_op": 2e-12, "neuron_update": 4e-12,
+                     "spike_out": 8e-12, "message_out": 16e-12},
+        "static_power_w": 1e-3,
+    },
+    "noc": {"hop_latency_s": {"east_west": 20e-9, "north_south": 30e-9},
+            "hop_energy_j": {"east_west": 32e-12, "north_south": 64e-12},
+            "local_latency_s": 2e-9, "local_energy_j": 0.5e-12, "buffer_packets": 4, "static_power_w": 2e-3},
+    "barrier": {"latency_s": {1: 100e-9, 2: 150e-9}, "energy_j": 128e-12},
+}
+
+
+def profile(**changes):
+    """The base test profile with dotted-key changes, e.g. ``{"core.queue_capacity": 1}``."""
+    data = copy.deepcopy(BASE_PROFILE)
+    for key, value in changes.items():
+        node = data
+        *path, last = key.split("__")
+        for p in path:
+            node = node[p]
+        node[last] = value
+    return profile_from_dict(data, "test-profile.yaml")
+
+
+def nir_chain(weights: list[np.ndarray], beta=0.5, theta=1.0, reset="zero", dt=1e-3) -> nir.NIRGraph:
+    """Input -> (Linear -> LIF)* -> Output with ``r = tau/dt`` so the weights are used as is."""
+    n_in = weights[0].shape[1]
+    nodes = {"input": nir.Input(input_type=np.array([n_in]))}
+    edges, prev = [], "input"
+    for i, w in enumerate(weights):
+        n = w.shape[0]
+        b = np.broadcast_to(np.asarray(beta, float), (n,))
+        tau = dt / (1.0 - b)
+        nodes[f"fc{i}"] = nir.Linear(weight=np.asarray(w, float))
+        nodes[f"lif{i}"] = nir.LIF(tau=tau, r=tau / dt, v_leak=np.zeros(n),
+                                   v_threshold=np.broadcast_to(np.asarray(theta, float), (n,)).copy())
+        edges += [(prev, f"fc{i}"), (f"fc{i}", f"lif{i}")]
+        prev = f"lif{i}"
+    nodes["output"] = nir.Output(output_type=np.array([weights[-1].shape[0]]))
+    edges.append((prev, "output"))
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": dt, "reset": reset})
+
+
+def random_net(sizes, seed, reset="zero", density=1.0):
+    """A seeded random feed-forward LIF network with per-neuron beta and theta."""
+    rng = np.random.default_rng(seed)
+    weights = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        w = rng.normal(0.3, 1.0, (b, a)) * (rng.random((b, a)) < density)
+        weights.append(w)
+    betas = [rng.uniform(0.5, 0.95, w.shape[0]) for w in weights]
+    thetas = [rng.uniform(0.8, 1.5, w.shape[0]) for w in weights]
+    # Build with per-layer parameters.
+    g = nir_chain(weights, reset=reset)
+    for i, (b, th) in enumerate(zip(betas, thetas)):
+        tau = 1e-3 / (1.0 - b)
+        g.nodes[f"lif{i}"] = nir.LIF(tau=tau, r=tau / 1e-3, v_leak=np.zeros(len(b)), v_threshold=th)
+    return network_from_nir(g, "random")
+
+
+def random_frames(n_samples, n_frames, n_in, p, seed, max_count=1):
+    rng = np.random.default_rng(seed)
+    return (rng.random((n_samples, n_frames, n_in)) < p) * rng.integers(1, max_count + 1, (n_samples, n_frames, n_in))
+
+
+def _layers(net):
+    return [(p.beta, p.theta, p.bias, p.subtract, pr.weights.toarray()) for p, pr in
+            zip(net.populations[1:], net.projections)]
+
+
+def oracle_layered(net, frames):
+    """Spike counts ``[layer][t, neuron]`` for one sample, layered semantics."""
+    layers = _layers(net)
+    v = [np.zeros(len(L[0])) for L in layers]
+    out = [np.zeros((len(frames), len(L[0])), int) for L in layers]
+    for t, frame in enumerate(frames):
+        s = frame.astype(float)
+        for i, (beta, theta, bias, sub, w) in enumerate(layers):
+            v[i] = beta * v[i] + bias + s @ w
+            fired = v[i] > theta
+            v[i] = np.where(fired, np.where(sub, v[i] - theta, 0.0), v[i])
+            out[i][t] = fired
+            s = fired.astype(float)
+    return out
+
+
+def oracle_timestep(net, frames):
+    """Spike counts ``[layer][tick, neuron]``: spikes of tick k are integrated at tick k+1."""
+    layers = _layers(net)
+    n_ticks = len(frames) + len(layers)
+    v = [np.zeros(len(L[0])) for L in layers]
+    out = [np.zeros((n_ticks, len(L[0])), int) for L in layers]
+    prev = [None] * (len(layers) + 1)  # spikes emitted in the previous tick, per population
+    prev[0] = np.zeros(frames.shape[1])
+    for i in range(len(layers)):
+        prev[i + 1] = np.zeros(len(layers[i][0]))
+    for k in range(n_ticks):
+        now = [frames[k].astype(float) if k < len(frames) else np.zeros(frames.shape[1])]
+        for i, (beta, theta, bias, sub, w) in enumerate(layers):
+            v[i] = beta * v[i] + bias + prev[i] @ w
+            fired = v[i] > theta
+            v[i] = np.where(fired, np.where(sub, v[i] - theta, 0.0), v[i])
+            out[i][k] = fired
+            now.append(fired.astype(float))
+        prev = now
+    return out
+
+
+def oracle_async_fifo(net, frames):
+    """Async semantics, one spike at a time in FIFO order, refractory until the next timestep.
+
+    Per timestep: leak every neuron, clear refractory flags, queue the input
+    spikes in index order; then pop spikes one by one: integrate the spike
+    into its non-refractory targets, fire those above threshold (in index
+    order), reset them, make them refractory and queue their spikes.
+    """
+    layers = _layers(net)
+    sizes = [frames.shape[1]] + [len(L[0]) for L in layers]
+    v = [np.zeros(n) for n in sizes[1:]]
+    out = [np.zeros((len(frames), n), int) for n in sizes[1:]]
+    for t, frame in enumerate(frames):
+        refr = [np.zeros(n, bool) for n in sizes[1:]]
+        for i, (beta, _, bias, _, _) in enumerate(layers):
+            v[i] = beta * v[i] + bias
+        queue = deque((0, j) for j in range(len(frame)) for _ in range(int(frame[j])))
+        while queue:
+            pop, j = queue.popleft()
+            if pop == len(layers):
+                continue
+            beta, theta, bias, sub, w = layers[pop]
+            targets = np.flatnonzero(w[j] != 0)
+            live = targets[~refr[pop][targets]]
+            v[pop][live] += w[j][live]
+            fired = live[v[pop][live] > theta[live]]
+            v[pop][fired] = np.where(sub[fired], v[pop][fired] - theta[fired], 0.0)
+            refr[pop][fired] = True
+            out[pop][t, fired] += 1
+            queue.extend((pop + 1, f) for f in fired)
+    return out
+
+
+def chip_spikes(result, net, n_steps):
+    """Spike counts ``[layer][step, neuron]`` of sample 0 from a traced run."""
+    df = result.tracer.table().to_pandas()
+    df = df[(df.kind == "spike") & (df["sample"] == 0)]
+    out = []
+    for pop in net.populations[1:]:
+        m = np.zeros((n_steps, pop.size), int)
+        d = df[df.layer == pop.name]
+        np.add.at(m, (d.step.to_numpy(), d.neuron.to_numpy()), 1)
+        out.append(m)
+    return out

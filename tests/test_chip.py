@@ -1,0 +1,189 @@
+"""The SimPy chip against hand-computed latencies and energies, and against
+independent NumPy oracles (tests/builders.py) for every mode."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from builders import (chip_spikes, nir_chain, oracle_async_fifo, oracle_layered, oracle_timestep,
+                      profile, random_frames, random_net)
+from emulator.chip import COUNTERS
+from emulator.nir_io import network_from_nir
+from emulator.run import RunConfig, run_network
+from hw_models.cost import CATEGORIES
+from hw_models.profile import load_profile
+
+# Base test profile latencies (tests/builders.py), in ns.
+L_IN, L_SYN, L_UPD, L_SPK, L_OUT, HOP_EW = 10, 3, 5, 7, 11, 20
+E_IN, E_SYN, E_UPD, E_SPK, E_OUT, EHOP_EW = 1, 2, 4, 8, 16, 32  # pJ
+P_CORE, P_ROUTER = 1e-3, 2e-3  # W
+
+
+def chain_run(mode, noc="analytic", **prof):
+    """input -> h -> out, weights 2.0, theta 1.0, one core per tile on a 3x1 mesh, one input spike."""
+    net = network_from_nir(nir_chain([np.array([[2.0]]), np.array([[2.0]])], beta=1.0 - 1e-9))
+    frames = np.zeros((1, 1, 1), int)
+    frames[0, 0, 0] = 1
+    return run_network(net, profile(**prof), frames, np.array([0]), RunConfig(model="chain", mode=mode, noc=noc))
+
+
+@pytest.mark.parametrize("noc", ["analytic", "routers"])
+def test_async_chain_latency_by_hand(noc):
+    res = chain_run("async", noc)
+    # input core (tile 0): spike_out + 1 packet * message_out, then one hop east
+    t = (L_SPK + L_OUT) + HOP_EW
+    # h core (tile 1): message_in + 1 syn + 1 update + 1 spike + 1 packet out, then one hop east
+    t += (L_IN + L_SYN + L_UPD + L_SPK + L_OUT) + HOP_EW
+    # out core (tile 2): message_in + 1 syn + 1 update + 1 spike; output spikes make no packet
+    t += L_IN + L_SYN + L_UPD + L_SPK
+    assert t == 119
+    row = res.per_sample[0]
+    assert row["first_output_s"] == pytest.approx(t * 1e-9, rel=1e-12)
+    assert row["latency_s"] == pytest.approx(t * 1e-9, rel=1e-12)  # drained when out fires
+    assert row["hops"] == 2 and row["packets"] == 2 and row["synaptic_events"] == 2
+
+
+def test_async_chain_energy_by_hand():
+    res = chain_run("async")
+    dyn_pj = (E_SPK + E_OUT) + (E_IN + E_SYN + E_UPD + E_SPK + E_OUT) + (E_IN + E_SYN + E_UPD + E_SPK)
+    noc_pj = 2 * EHOP_EW
+    elapsed = 119e-9
+    static = elapsed * 3 * (P_CORE + P_ROUTER)  # 3 cores, 3 routers (one core per tile)
+    e = dict(zip(CATEGORIES, res.per_core_energy.sum(axis=0)))
+    assert e["synaptic"] == pytest.approx(2 * E_SYN * 1e-12)
+    assert e["neuron"] == pytest.approx(2 * E_UPD * 1e-12)
+    assert e["spike_out"] == pytest.approx(3 * E_SPK * 1e-12)
+    assert e["noc"] == pytest.approx((2 * E_IN + 2 * E_OUT + noc_pj) * 1e-12)
+    assert e["barrier"] == 0.0
+    assert e["static"] == pytest.approx(static)
+    assert res.per_sample[0]["energy_j"] == pytest.approx((dyn_pj + noc_pj) * 1e-12 + static)
+
+
+def test_layered_chain_latency_by_hand():
+    res = chain_run("layered")
+    bar = 150  # 3 tiles in use: the barrier table's step at 2 tiles applies
+    input_phase = (L_SPK + L_OUT) + HOP_EW
+    h_phase = (L_IN + L_SYN + L_UPD + L_SPK + L_OUT) + HOP_EW
+    out_busy = L_IN + L_SYN + L_UPD + L_SPK
+    row = res.per_sample[0]
+    assert row["first_output_s"] == pytest.approx((input_phase + bar + h_phase + bar + out_busy) * 1e-9)
+    assert row["latency_s"] == pytest.approx((input_phase + h_phase + out_busy + 3 * bar) * 1e-9)
+
+
+def test_timestep_chain_latency_by_hand():
+    res = chain_run("timestep")
+    bar = 150
+    # tick 0: input sends; tick 1: h integrates and sends; tick 2: out integrates and fires.
+    tick0 = (L_SPK + L_OUT) + HOP_EW
+    tick1 = (L_IN + L_SYN + L_UPD + L_SPK + L_OUT) + HOP_EW
+    tick2 = L_IN + L_SYN + L_UPD + L_SPK
+    row = res.per_sample[0]
+    assert row["first_output_s"] == pytest.approx((tick0 + bar + tick1 + bar + tick2) * 1e-9)
+    assert row["latency_s"] == pytest.approx((tick0 + tick1 + tick2 + 3 * bar) * 1e-9)
+
+
+def test_update_all_neurons_charges_every_neuron_each_timestep():
+    net = random_net([6, 5, 3], seed=1)
+    frames = random_frames(1, 4, 6, 0.5, seed=2)
+    kw = dict(model="r", mode="layered", mapping="layer-fill")
+    on = run_network(net, profile(core__update_all_neurons=True, mesh__width=4), frames, None, RunConfig(**kw))
+    assert on.per_core_counts[:, COUNTERS.index("upd")].sum() == 4 * (5 + 3)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("mapping", ["layer-fill", "spread:2"])
+def test_layered_matches_oracle_on_loihi(seed, mapping):
+    net = random_net([12, 16, 8, 5], seed, reset="subtract" if seed % 2 else "zero")
+    frames = random_frames(1, 8, 12, 0.4, seed + 10, max_count=2)
+    res = run_network(net, load_profile("loihi"), frames, None,
+                      RunConfig(model="r", mode="layered", mapping=mapping, trace=True))
+    for got, want in zip(chip_spikes(res, net, 8), oracle_layered(net, frames[0])):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("hw", ["ideal", "truenorth", "seneca"])
+def test_layered_spikes_do_not_depend_on_the_profile(hw):
+    net = random_net([10, 12, 6], seed=7)
+    frames = random_frames(1, 6, 10, 0.5, seed=8)
+    res = run_network(net, load_profile(hw), frames, None, RunConfig(model="r", mode="layered", trace=True))
+    for got, want in zip(chip_spikes(res, net, 6), oracle_layered(net, frames[0])):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_timestep_matches_oracle(seed):
+    net = random_net([10, 14, 9, 4], seed)
+    frames = random_frames(1, 6, 10, 0.4, seed + 20)
+    res = run_network(net, load_profile("loihi"), frames, None,
+                      RunConfig(model="r", mode="timestep", mapping="spread:2", trace=True))
+    n_ticks = 6 + 3
+    for got, want in zip(chip_spikes(res, net, n_ticks), oracle_timestep(net, frames[0])):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_async_fifo_on_ideal_matches_one_spike_at_a_time_oracle(seed):
+    net = random_net([8, 10, 6, 4], seed)
+    frames = random_frames(1, 5, 8, 0.5, seed + 30, max_count=2)
+    res = run_network(net, load_profile("ideal"), frames, None,
+                      RunConfig(model="r", mode="async", queue="fifo", input="event", trace=True))
+    for got, want in zip(chip_spikes(res, net, 5), oracle_async_fifo(net, frames[0])):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_routers_equal_analytic_without_contention():
+    a, r = chain_run("async", "analytic"), chain_run("async", "routers")
+    assert a.per_sample[0]["first_output_s"] == r.per_sample[0]["first_output_s"]
+    assert a.per_sample[0]["latency_s"] == r.per_sample[0]["latency_s"]
+
+
+def test_routers_close_to_analytic_with_contention():
+    net = random_net([40, 60, 10], seed=3)
+    frames = random_frames(3, 6, 40, 0.4, seed=4)
+    hw = profile(mesh__width=4, mesh__height=2, core__max_neurons=16, core__queue_capacity=4)
+    lat = {}
+    for noc in ("analytic", "routers"):
+        res = run_network(net, hw, frames, None, RunConfig(model="r", mode="async", noc=noc))
+        lat[noc] = np.array([r["latency_s"] for r in res.per_sample])
+        sent = res.per_core_counts[:, COUNTERS.index("msg_out")].sum()
+        assert sent == res.per_core_counts[:, COUNTERS.index("pk_in")].sum()
+    assert lat["analytic"] == pytest.approx(lat["routers"], rel=0.15)
+
+
+def test_back_pressure_delays_but_never_drops(tmp_path):
+    """Input on core 0 feeds hidden cores 1 and 2 on a 3x1 mesh. Packets for core 2
+    cross tile 1, so when core 1's queue (capacity 1) is full, the router NoC
+    holds them behind core 1's packets: later, but none lost."""
+    import yaml
+
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text(yaml.safe_dump({"input": [0], "lif0": [1, 2], "lif1": [0]}))
+    net = random_net([30, 20, 5], seed=5)
+    frames = random_frames(2, 4, 30, 0.6, seed=6)
+    latency = {}
+    for cap in (1, None):
+        res = run_network(net, profile(core__queue_capacity=cap), frames, None,
+                          RunConfig(model="r", mode="async", noc="routers", mapping=str(mapping)))
+        c = res.per_core_counts
+        assert c[:, COUNTERS.index("msg_out")].sum() == c[:, COUNTERS.index("pk_in")].sum()
+        assert c[:, COUNTERS.index("msg_in")].sum() == c[:, COUNTERS.index("pk_in")].sum()
+        latency[cap] = np.array([r["latency_s"] for r in res.per_sample])
+    assert np.all(latency[1] > latency[None])
+
+
+def test_deadlock_watchdog_names_the_stuck_core(monkeypatch):
+    import emulator.modes as modes
+    from emulator.errors import DeadlockError
+
+    real = modes._async_core
+
+    def broken(chip, core):
+        if core.id == 1:
+            yield chip.env.event()  # never served: its queue fills and nothing moves
+        else:
+            yield from real(chip, core)
+
+    monkeypatch.setattr(modes, "_async_core", broken)
+    with pytest.raises(DeadlockError, match="core 1"):
+        chain_run("async")

@@ -1,0 +1,131 @@
+"""The records contract: files, columns, invariants, determinism, atomic writes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from builders import random_frames, random_net
+from emulator.cli import main
+from emulator.records import summarize, write_records
+from emulator.run import RunConfig, run_network
+from hw_models.profile import load_profile
+
+DEMO = "emulator/data/demo_digits.nir"
+MODES = [("timestep", "analytic", "fifo"), ("layered", "analytic", "fifo"), ("async", "analytic", "momentum"),
+         ("async", "routers", "random"), ("layered", "routers", "fifo")]
+
+
+@pytest.fixture(scope="module", params=MODES, ids=lambda m: "-".join(m))
+def traced(request, tmp_path_factory):
+    mode, noc, queue = request.param
+    net = random_net([16, 24, 10, 4], seed=11)
+    frames = random_frames(4, 6, 16, 0.4, seed=12, max_count=2)
+    res = run_network(net, load_profile("loihi"), frames, np.arange(4) % 4,
+                      RunConfig(model="r", mode=mode, noc=noc, queue=queue, mapping="spread:2", trace=True))
+    out = write_records(res, tmp_path_factory.mktemp("run") / "out")
+    return res, out
+
+
+def test_energy_categories_cores_and_samples_add_up(traced):
+    res, out = traced
+    s = json.loads((out / "summary.json").read_text())
+    e = s["energy_j"]
+    parts = [e[k] for k in ("synaptic", "neuron", "spike_out", "noc", "barrier", "static")]
+    assert sum(parts) == pytest.approx(e["total"], rel=1e-12)
+    assert pd.read_csv(out / "per_core.csv").energy_j.sum() == pytest.approx(e["total"], rel=1e-12)
+    assert pd.read_csv(out / "per_sample.csv").energy_j.sum() == pytest.approx(e["total"], rel=1e-12)
+    assert all(p >= 0 for p in parts) and e["total"] > 0
+
+
+def test_packets_sent_equal_received(traced):
+    _, out = traced
+    cores = pd.read_csv(out / "per_core.csv")
+    assert cores.packets_out.sum() == cores.packets_in.sum() > 0
+    s = json.loads((out / "summary.json").read_text())
+    assert s["packets"] == cores.packets_out.sum()
+    ev = pd.read_parquet(out / "events.parquet")
+    assert (ev.kind == "packet").sum() == s["packets"]
+
+
+def test_synaptic_events_equal_fan_out_of_packets(traced):
+    res, out = traced
+    ev = pd.read_parquet(out / "events.parquet")
+    net, core_of = res.network, res.mapping.core_of
+    w = net.global_weights()
+    offsets = dict(zip([p.name for p in net.populations], net.offsets[:-1]))
+    total = 0
+    for row in ev[ev.kind == "packet"].itertuples():
+        src = offsets[row.layer] + row.neuron
+        targets = w.indices[w.indptr[src]:w.indptr[src + 1]]
+        total += int((core_of[targets] == row.dst_core).sum())
+    s = json.loads((out / "summary.json").read_text())
+    assert s["synaptic_events"] == total == pd.read_csv(out / "per_sample.csv").synaptic_events.sum()
+
+
+def test_spike_counts_agree_across_files(traced):
+    _, out = traced
+    s = json.loads((out / "summary.json").read_text())
+    ev = pd.read_parquet(out / "events.parquet")
+    spikes = ev[(ev.kind == "spike") & (ev.layer != "input")]
+    assert len(spikes) == s["spikes"]["total"] == pd.read_csv(out / "per_sample.csv").spikes.sum()
+    assert s["spikes"]["per_layer"] == spikes.layer.value_counts().reindex(list(s["spikes"]["per_layer"])).fillna(0).astype(int).to_dict()
+
+
+def test_files_and_columns(traced):
+    _, out = traced
+    s = json.loads((out / "summary.json").read_text())
+    for key in ("schema", "model", "hw", "mode", "queue", "samples", "accuracy", "spikes", "synaptic_events",
+                "neuron_updates", "packets", "hops", "latency_s", "first_output_s", "energy_j", "edp_js", "wall_s"):
+        assert key in s
+    assert set(s["latency_s"]) == {"mean", "p50", "p95", "max"}
+    assert list(pd.read_csv(out / "per_sample.csv").columns) == [
+        "sample", "label", "prediction", "correct", "spikes", "synaptic_events", "packets", "hops",
+        "latency_s", "first_output_s", "energy_j"]
+    assert list(pd.read_csv(out / "per_core.csv").columns) == [
+        "core", "tile_x", "tile_y", "layer", "neurons", "synapses", "packets_in", "packets_out",
+        "synaptic_events", "busy_s", "utilization", "energy_j"]
+    assert list(pd.read_parquet(out / "events.parquet").columns) == [
+        "t_s", "sample", "kind", "layer", "neuron", "core", "dst_core", "hops", "queue_wait_s", "step"]
+    assert s["edp_js"] == pytest.approx(s["energy_j"]["total"] / s["samples"] * s["latency_s"]["mean"])
+
+
+def test_same_seed_gives_byte_identical_records(tmp_path):
+    outs = []
+    for i in range(2):
+        out = tmp_path / f"run{i}"
+        assert main(["run", "--model", DEMO, "--data", "digits", "--samples", "4", "--mode", "async",
+                     "--queue", "random", "--seed", "3", "--trace", "--out", str(out)]) == 0
+        outs.append(out)
+    for name in ("per_sample.csv", "per_core.csv", "events.parquet"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+    a, b = (json.loads((o / "summary.json").read_text()) for o in outs)
+    a.pop("wall_s"), b.pop("wall_s")
+    assert a == b
+
+
+def test_random_policy_depends_on_the_seed(tmp_path):
+    net = random_net([20, 30, 10], seed=2)
+    frames = random_frames(3, 5, 20, 0.5, seed=3)
+    hw = load_profile("loihi")
+    runs = [summarize(run_network(net, hw, frames, None, RunConfig(model="r", mode="async", queue="random", seed=s)))
+            for s in (0, 1)]
+    assert runs[0]["latency_s"] != runs[1]["latency_s"]
+
+
+def test_failed_write_leaves_no_folder(tmp_path, monkeypatch):
+    net = random_net([4, 3, 2], seed=0)
+    res = run_network(net, load_profile("ideal"), random_frames(1, 2, 4, 0.5, 0), None,
+                      RunConfig(model="r", mode="layered"))
+    import emulator.records as records
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(records, "per_core_table", boom)
+    with pytest.raises(OSError):
+        write_records(res, tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []
