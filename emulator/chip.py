@@ -100,6 +100,7 @@ class Chip:
         self.used = np.flatnonzero(np.bincount(self.core_of, minlength=n_cores))
         self.tiles_used = len({c // hw.mesh.cores_per_tile for c in self.used})
         self.out_lo = int(net.offsets[-2])
+        self.incoming = (np.zeros(n_cores), np.zeros(n_cores))  # tick modes: (packets, synapses) per core
         self._build_synapses(net.global_weights(), n, n_cores)
         self.V = np.zeros(n)
         self.parked = np.zeros(n)  # async: the reset potential of refractory neurons
@@ -115,8 +116,15 @@ class Chip:
     # -- construction --------------------------------------------------------------
     def _build_synapses(self, w: sp.csr_matrix, n: int, n_cores: int) -> None:
         """Cut every source's row by destination core (async) and count fan-outs (ticks)."""
-        self.W_T = w.T.tocsr()
         self._blocks: dict[tuple, object] = {}
+        # Per projection: source and target ranges, weights (src x dst) dense when mostly full.
+        offs = self.net.offsets
+        self._proj = []
+        for pr in self.net.projections:
+            wt = pr.weights
+            dense = wt.nnz > 0.25 * wt.shape[0] * wt.shape[1]
+            self._proj.append((int(offs[pr.src]), int(offs[pr.src + 1]), int(offs[pr.dst]), int(offs[pr.dst + 1]),
+                               wt.toarray() if dense else wt.tocsr()))
         rows, cols = w.nonzero()
         fan = sp.csr_matrix((np.ones(len(rows)), (rows, self.core_of[cols])), shape=(n, n_cores))
         fan.sum_duplicates()
@@ -125,8 +133,8 @@ class Chip:
         has.sort_indices()
         # Sources x cores, 1 where the source sends a packet to that core.
         self.has_indptr, self.has_indices = has.indptr.astype(np.int64), has.indices.astype(np.int64)
-        # Rows 0..n_cores-1: synapses per (core, source); then 1 where the source sends there.
-        self.fan_has_T = sp.vstack([fan.T, has.T]).tocsr()
+        self.fan_data = fan.data.astype(float)  # synapses per (source, destination core), aligned with has
+        self.out_cores = set(np.unique(self.core_of[self.out_lo:]).tolist())
         self.n_dst = np.diff(has.indptr).astype(np.int64)
         self.n_dst_list = self.n_dst.tolist()
         self.dst_cores = [tuple(has.indices[has.indptr[s]:has.indptr[s + 1]].tolist()) for s in range(n)]
@@ -157,15 +165,32 @@ class Chip:
                     self._rows[s][c] = (slice(int(t[0]), int(t[-1]) + 1) if contiguous else t, wt[sel])
         return self._rows
 
-    def in_block(self, lo: int, hi: int):
-        """Incoming weights of neurons ``lo:hi`` (rows) from every source, and their pattern."""
-        block = self._blocks.get((lo, hi))
-        if block is None:
-            w_t = self.W_T[lo:hi]
-            w_bin = w_t.copy()
-            w_bin.data[:] = 1.0
-            block = self._blocks[(lo, hi)] = (w_t, w_bin)
-        return block
+    def currents(self, s_in: np.ndarray, lo: int, hi: int, touched: bool):
+        """Synaptic current into neurons ``lo:hi`` from the spike counts ``s_in``.
+
+        Works projection by projection on the spiking sources only: dense
+        projections as a row gather and a product, sparse ones through CSR.
+        With ``touched``, also returns which of the neurons received a spike.
+        """
+        cur = np.zeros(hi - lo)
+        hit = np.zeros(hi - lo, bool) if touched else None
+        for s_lo, s_hi, d_lo, d_hi, w in self._proj:
+            if d_lo < lo or d_hi > hi:
+                continue
+            s = s_in[s_lo:s_hi]
+            src = np.flatnonzero(s)
+            if not len(src):
+                continue
+            rows = w[src]
+            if isinstance(rows, np.ndarray):
+                cur[d_lo - lo:d_hi - lo] += s[src] @ rows
+                if touched:
+                    hit[d_lo - lo:d_hi - lo] |= (rows != 0).any(axis=0)
+            else:
+                cur[d_lo - lo:d_hi - lo] += rows.T @ s[src]
+                if touched:
+                    hit[d_lo - lo:d_hi - lo][np.unique(rows.indices)] = True
+        return cur, hit
 
     def neurons_per_core(self, lo: int, hi: int) -> np.ndarray:
         key = ("n", lo, hi)
@@ -179,6 +204,7 @@ class Chip:
         self.V[:] = 0.0
         self.spike_count[:] = 0
         self.out_first = np.inf
+        self.incoming = (np.zeros(len(self.cores)), np.zeros(len(self.cores)))
         for core in self.cores:
             core.reset_counters()
 

@@ -32,7 +32,7 @@ __all__ = ["MODES", "run_timestep", "run_layered", "run_async"]
 
 # -- tick modes -----------------------------------------------------------------------
 def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | None):
-    """Integrate ``s_in`` (spike counts per global source) into the ``update`` neurons.
+    """Integrate ``s_in`` (spike counts per global source, or None) into the ``update`` neurons.
 
     ``s_input`` holds the input population's spikes emitted in this phase (or
     None). Returns ``(s_out, end)``: the spike counts emitted in this phase, and
@@ -41,16 +41,19 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
     """
     hw, lat = chip.hw, chip.hw.core.latency_s
     n, n_cores = chip.net.n_neurons, len(chip.cores)
-    per_core = chip.fan_has_T @ s_in
-    syn, msg_in = per_core[:n_cores], per_core[n_cores:]
+    any_in = s_in is not None
+    msg_in, syn = chip.incoming  # what the previous phase sent here
     s_out = np.zeros(n)
     if s_input is not None:
         s_out[: len(s_input)] = s_input
     upd_count = np.zeros(n_cores)
     if len(update):
         lo, hi = int(update[0]), int(update[-1]) + 1  # update is a contiguous range
-        w_t, w_t_bin = chip.in_block(lo, hi)
-        v = leak(chip.V[lo:hi], chip.beta[lo:hi], chip.bias[lo:hi]) + w_t @ s_in
+        v = leak(chip.V[lo:hi], chip.beta[lo:hi], chip.bias[lo:hi])
+        want_touched = not hw.core.update_all_neurons
+        if any_in:
+            cur, hit = chip.currents(s_in, lo, hi, want_touched)
+            v += cur
         fired = fire(v, chip.theta[lo:hi])
         reset(v, fired, chip.theta[lo:hi], chip.subtract[lo:hi])
         chip.V[lo:hi] = v
@@ -58,15 +61,17 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
         if hw.core.update_all_neurons:
             upd_count = chip.neurons_per_core(lo, hi)
         else:
-            touched = update[(w_t_bin @ s_in) > 0]
+            touched = update[hit] if any_in else update[:0]
             upd_count = np.bincount(chip.core_of[touched], minlength=n_cores).astype(float)
     spiking = np.flatnonzero(s_out)
     counts = s_out[spiking]
     src_core = chip.core_of[spiking]
     spk = np.bincount(src_core, weights=counts, minlength=n_cores)
     pi, pl = gather(chip.has_indptr, spiking)
-    pairs = np.bincount(np.repeat(src_core, pl) * n_cores + chip.has_indices[pi],
-                        weights=np.repeat(counts, pl), minlength=n_cores * n_cores).reshape(n_cores, n_cores)
+    dst, per_packet = chip.has_indices[pi], np.repeat(counts, pl)
+    pairs = np.bincount(np.repeat(src_core, pl) * n_cores + dst, weights=per_packet,
+                        minlength=n_cores * n_cores).reshape(n_cores, n_cores)
+    chip.incoming = (pairs.sum(axis=0), np.bincount(dst, weights=per_packet * chip.fan_data[pi], minlength=n_cores))
     out = pairs.sum(axis=1)
     busy = (msg_in * lat.message_in + syn * lat.synaptic_op + upd_count * lat.neuron_update
             + spk * lat.spike_out + out * lat.message_out)
@@ -104,10 +109,10 @@ def _send_trains(chip, busy, active, spiking, counts, pairs) -> float:
     for c in sorted(active.tolist(), key=lambda c: (busy[c], c)):
         depart = t0 + busy[c]
         end = max(end, depart)
-        mine = src_core == c
-        chip.record_output(spiking[mine & (spiking >= chip.out_lo)], depart)
+        if c in chip.out_cores:
+            chip.record_output(spiking[(src_core == c) & (spiking >= chip.out_lo)], depart)
         if chip.tracer is not None:
-            net = mine & (spiking < chip.out_lo)
+            net = (src_core == c) & (spiking < chip.out_lo)
             srcs = np.repeat(spiking[net], counts[net].astype(np.int64))
             chip.tracer.spikes(chip, srcs, depart)
             chip.tracer.packets_bulk(chip, srcs, c, depart)
@@ -168,7 +173,7 @@ def run_layered(chip, frames: np.ndarray):
     empty = np.zeros(0, np.int64)
     for k, frame in enumerate(frames):
         chip.step = k
-        s, end = _phase(chip, np.zeros(chip.net.n_neurons), empty, frame)
+        s, end = _phase(chip, None, empty, frame)
         yield from _barrier(chip, end)
         for layer in layers:
             s, end = _phase(chip, s, layer, None)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import simpy
 
 __all__ = ["Route", "Topology", "AnalyticNoC", "RouterNoC", "NOCS"]
@@ -121,30 +120,29 @@ class AnalyticNoC:
     def send_train(self, route: Route, t_depart: float, n: int) -> float:
         """Reserve ``n`` packets that all leave at ``t_depart`` on ``route``; last arrival.
 
-        Link by link, packet i ends at ``e_i = max(a_i, e_{i-1}) + d`` with the
-        link's free time as ``e_{-1}``. With ``h_i = e_i - (i+1) d`` this is
-        ``h_i = max(a_i - i d, h_{i-1})``, a running maximum: one vectorized
-        pass per link instead of a loop over packets.
+        Packet i ends on link j at ``e(i,j) = max(e(i,j-1), e(i-1,j)) + d_j``
+        (``e(i,-1)`` is the departure, ``e(-1,j)`` the link's free time). The
+        last packet's end on link J is the costliest path through that grid:
+        entering at link j0 (at the departure, or when j0 is free) and staying
+        on the slowest link of j0..J for the n-1 extra packets::
+
+            e(n-1,J) = max_j0 [ start(j0) + sum(d_j0..d_J) + (n-1) * max(d_j0..d_J) ]
+
+        which costs O(links^2), whatever n.
         """
-        if not route.links:
-            return t_depart
         free = self.free_at
-        if n <= 32:  # a plain loop is cheaper than numpy for short trains
-            for _ in range(n):
-                t = t_depart
-                for link, lat in zip(route.links, route.latencies):
-                    if free[link] > t:
-                        t = free[link]
-                    t += lat
-                    free[link] = t
-            return t
-        k = np.arange(n)
-        e = np.full(n, t_depart)
-        for link, lat in zip(route.links, route.latencies):
-            h = np.maximum(np.maximum.accumulate(e - k * lat), free[link])
-            e = h + (k + 1) * lat
-            free[link] = float(e[-1])
-        return float(e[-1])
+        t = t_depart
+        candidates: list[list[float]] = []  # [start + sum of latencies, max latency] per entry link
+        for j, (link, lat) in enumerate(zip(route.links, route.latencies)):
+            for cand in candidates:
+                cand[0] += lat
+                if lat > cand[1]:
+                    cand[1] = lat
+            start = max(t_depart, free[link]) if j == 0 else free[link]
+            candidates.append([start + lat, lat])
+            t = max(s + (n - 1) * m for s, m in candidates)
+            free[link] = t
+        return t
 
     def stuck(self) -> list[str]:
         return []
