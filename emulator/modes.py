@@ -69,10 +69,12 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
     spk = np.bincount(src_core, weights=counts, minlength=n_cores)
     pi, pl = gather(chip.has_indptr, spiking)
     dst, per_packet = chip.has_indices[pi], np.repeat(counts, pl)
-    pairs = np.bincount(np.repeat(src_core, pl) * n_cores + dst, weights=per_packet,
-                        minlength=n_cores * n_cores).reshape(n_cores, n_cores)
-    chip.incoming = (pairs.sum(axis=0), np.bincount(dst, weights=per_packet * chip.fan_data[pi], minlength=n_cores))
-    out = pairs.sum(axis=1)
+    # Packets per (source core, destination core) pair that occurs, sorted by that pair.
+    keys, inv = np.unique(np.repeat(src_core, pl) * n_cores + dst, return_inverse=True)
+    pairs = (keys // n_cores, keys % n_cores, np.bincount(inv, weights=per_packet))
+    chip.incoming = (np.bincount(pairs[1], weights=pairs[2], minlength=n_cores),
+                     np.bincount(dst, weights=per_packet * chip.fan_data[pi], minlength=n_cores))
+    out = np.bincount(pairs[0], weights=pairs[2], minlength=n_cores)
     busy = (msg_in * lat.message_in + syn * lat.synaptic_op + upd_count * lat.neuron_update
             + spk * lat.spike_out + out * lat.message_out)
     chip.spike_count[spiking] += counts.astype(np.int64)
@@ -99,6 +101,7 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
 def _send_trains(chip, busy, active, spiking, counts, pairs) -> float:
     """Analytic NoC: each core's packets leave at its phase end, one train per destination.
 
+    ``pairs`` is (source cores, destination cores, packets), sorted by pair.
     Returns when the phase's last packet arrives (or its last core finishes).
     Cores are taken in order of departure, then id, so links are reserved in
     time order; a core's packets go out grouped by destination core, in id order.
@@ -106,6 +109,8 @@ def _send_trains(chip, busy, active, spiking, counts, pairs) -> float:
     t0 = chip.env.now
     src_core = chip.core_of[spiking]
     end = t0
+    p_src, p_dst, p_n = (a.tolist() for a in pairs)
+    first = dict(zip(reversed(p_src), range(len(p_src) - 1, -1, -1)))  # first pair of each source core
     for c in sorted(active.tolist(), key=lambda c: (busy[c], c)):
         depart = t0 + busy[c]
         end = max(end, depart)
@@ -117,8 +122,10 @@ def _send_trains(chip, busy, active, spiking, counts, pairs) -> float:
             chip.tracer.spikes(chip, srcs, depart)
             chip.tracer.packets_bulk(chip, srcs, c, depart)
         core = chip.cores[c]
-        for d in np.flatnonzero(pairs[c]).tolist():
-            n = int(pairs[c, d])
+        i = first.get(c, len(p_src))
+        while i < len(p_src) and p_src[i] == c:
+            d, n = p_dst[i], int(p_n[i])
+            i += 1
             route = chip.topo.route(c, d)
             core.hops_ew += n * route.hops_ew
             core.hops_ns += n * route.hops_ns

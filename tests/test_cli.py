@@ -243,7 +243,10 @@ def test_zero_samples_is_an_input_error(tmp_path, capsys):
                           "slice(0, -1) runs all samples but the last, exit 0", strict=True)
 def test_negative_samples_is_an_input_error(tmp_path, capsys):
     out = tmp_path / "out"
-    data = write_events(tmp_path / "ev.npz", [1, 2, 3])  # one sample, so the run stays short
+    data = tmp_path / "ev.npz"  # two samples of two events: -1 runs only the first
+    np.savez(data, t=np.array([0, 100, 0, 100]), x=np.array([1, 2, 3, 4]), y=np.zeros(4, np.int64),
+             p=np.zeros(4, np.int64), sample=np.array([0, 0, 1, 1]), sensor_size=np.array([8, 8, 1]),
+             labels=np.array([0, 1]))
     code = main(run_args(out, ["--samples", "-1", "--data", str(data)]))
     assert code == 2
     assert not out.exists()
