@@ -106,6 +106,8 @@ class Chip:
         self.parked = np.zeros(n)  # async: the reset potential of refractory neurons
         self.spike_count = np.zeros(n, np.int64)
         self.capacity = hw.core.queue_capacity
+        lat = hw.core.latency_s
+        self.lat = (lat.message_in, lat.synaptic_op, lat.neuron_update, lat.spike_out, lat.message_out)
         self.pending = 0
         self._seq = 0
         self.ticked = False  # set by the tick modes: packets only carry timing there

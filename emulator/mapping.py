@@ -94,7 +94,7 @@ def _from_file(net: Network, hw, path: str) -> Mapping:
     parts = []
     for p in net.populations:
         cores = spec.get(p.name)
-        if not isinstance(cores, list) or not cores or not all(isinstance(c, int) and c >= 0 for c in cores):
+        if not isinstance(cores, list) or not cores or not all(type(c) is int and c >= 0 for c in cores):
             raise InputError(path, p.name, "expected a non-empty list of core ids")
         parts.append(np.asarray(cores)[_even(p.size, len(cores))])
     return Mapping(np.concatenate(parts), hw.mesh.n_cores, f"file:{path}")

@@ -231,7 +231,7 @@ def _serve(chip, core, pkt, t_start: float) -> float:
     no masking here. A packet's targets are a slice of the global state when
     they are contiguous (dense layers), so integration works on a view.
     """
-    lat = chip.hw.core.latency_s
+    l_in, l_syn, l_upd, l_spk, l_out = chip.lat
     V, theta = chip.V, chip.theta
     if pkt.batch is None:
         idx, w = chip.rows[pkt.src][core.id]
@@ -260,8 +260,7 @@ def _serve(chip, core, pkt, t_start: float) -> float:
         chip.spike_count[fired] += 1
         fired_list = fired.tolist()
         n_out = sum(chip.n_dst_list[s] for s in fired_list)
-    service = (lat.message_in + n_syn * lat.synaptic_op + n_upd * lat.neuron_update
-               + n_fired * lat.spike_out + n_out * lat.message_out)
+    service = l_in + n_syn * l_syn + n_upd * l_upd + n_fired * l_spk + n_out * l_out
     core.msg_in += 1
     core.syn += n_syn
     core.upd += n_upd

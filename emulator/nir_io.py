@@ -92,6 +92,11 @@ def network_from_nir(graph: nir.NIRGraph, name: str = "model", file: str = "<gra
     pops = [Population("input", n_in)]
     projections = []
     body = chain[1:-1]
+    for nm in body:
+        kind = type(graph.nodes[nm]).__name__
+        if kind not in SYNAPSES + NEURONS:
+            raise InputError(file, f"nodes.{nm}", f"unsupported node type {kind} "
+                             f"(supported: {', '.join(('Input',) + SYNAPSES + NEURONS + ('Output',))})")
     if len(body) % 2 or not body:
         raise InputError(file, "nodes", "expected alternating (Affine|Linear) and (LIF|IF) nodes")
     for syn_name, neu_name in zip(body[0::2], body[1::2]):

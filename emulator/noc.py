@@ -10,7 +10,7 @@ Fidelities (registry ``NOCS``):
 
 - ``analytic`` (default): every directed link (and every tile's local port) is
   reserved along the route; a link carries one packet at a time, so a packet
-  waits for the link to be free. The arrival time is computed when the packet
+  waits for a free slot on it. The arrival time is computed when the packet
   leaves, and the packet goes straight into the destination core's inbox
   with that time: no event per packet.
 - ``routers``: one SimPy process per link, with a bounded buffer of
@@ -100,21 +100,42 @@ class Topology:
 
 
 class AnalyticNoC:
-    """Link reservation along the route; one timeout per packet delivers it."""
+    """Link reservation along the route, computed when the packet leaves.
+
+    Each link keeps its reserved intervals. A packet takes the earliest slot
+    at or after it reaches a link that does not overlap a reservation, so a
+    packet sent later can still use a link before another packet's future
+    reservation when it fits: without contention, the arrival time is the sum
+    of the hop latencies, as with the router processes.
+    """
 
     def __init__(self, env: simpy.Environment, topo: Topology, hw, deliver):
         self.env, self.topo, self.deliver = env, topo, deliver
-        self.free_at = [0.0] * topo.n_links
+        self.busy: list[list[tuple[float, float]]] = [[] for _ in range(topo.n_links)]
+
+    def _reserve(self, link: int, t: float, lat: float) -> float:
+        """Book ``lat`` seconds on ``link`` from ``t`` or the first fitting gap; returns the end."""
+        slots = self.busy[link]
+        now = self.env.now
+        while slots and slots[0][1] <= now:
+            slots.pop(0)
+        pos = 0
+        for a, b in slots:
+            if b <= t:
+                pos += 1
+            elif a >= t + lat:
+                break
+            else:
+                t = b
+                pos += 1
+        slots.insert(pos, (t, t + lat))
+        return t + lat
 
     def send(self, pkt, route: Route) -> float:
         """Reserve the links for ``pkt`` leaving now; returns its arrival time."""
         t = self.env.now
-        free = self.free_at
         for link, lat in zip(route.links, route.latencies):
-            if free[link] > t:
-                t = free[link]
-            t += lat
-            free[link] = t
+            t = self._reserve(link, t, lat)
         return t
 
     def send_train(self, route: Route, t_depart: float, n: int) -> float:
@@ -128,20 +149,22 @@ class AnalyticNoC:
 
             e(n-1,J) = max_j0 [ start(j0) + sum(d_j0..d_J) + (n-1) * max(d_j0..d_J) ]
 
-        which costs O(links^2), whatever n.
+        which costs O(links^2), whatever n. A train books each link after its
+        last reservation (the tick modes send only trains, in time order).
         """
-        free = self.free_at
         t = t_depart
         candidates: list[list[float]] = []  # [start + sum of latencies, max latency] per entry link
         for j, (link, lat) in enumerate(zip(route.links, route.latencies)):
+            slots = self.busy[link]
+            free = slots[-1][1] if slots else 0.0
             for cand in candidates:
                 cand[0] += lat
                 if lat > cand[1]:
                     cand[1] = lat
-            start = max(t_depart, free[link]) if j == 0 else free[link]
-            candidates.append([start + lat, lat])
+            candidates.append([(max(t_depart, free) if j == 0 else free) + lat, lat])
             t = max(s + (n - 1) * m for s, m in candidates)
-            free[link] = t
+            slots.clear()
+            slots.append((t - n * lat, t))
         return t
 
     def stuck(self) -> list[str]:

@@ -131,6 +131,9 @@ def write_records(res, out: str | os.PathLike) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it owner-only; the folder should follow the umask
     try:
         (tmp / "summary.json").write_text(json.dumps(_clean(summarize(res)), indent=2,
                                                      default=_json_default) + "\n")

@@ -70,6 +70,8 @@ def run(cfg: RunConfig) -> RunResult:
     for key, allowed in (("mode", MODES), ("input", ("event", "frame"))):
         if getattr(cfg, key) not in allowed:
             raise InputError(f"--{key}", key, f"unknown {key} {getattr(cfg, key)!r} (use {', '.join(allowed)})")
+    if cfg.samples is not None and cfg.samples < 1:
+        raise InputError("--samples", "samples", f"must be at least 1, got {cfg.samples}")
     if cfg.dt_us <= 0:
         raise InputError("--dt-us", "dt_us", "must be a positive number of microseconds")
     hw = load_profile(cfg.hw)

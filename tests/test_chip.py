@@ -5,9 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from builders import (
+    chip_spikes,
+    nir_chain,
+    oracle_async_fifo,
+    oracle_layered,
+    oracle_timestep,
+    profile,
+    random_frames,
+    random_net,
+)
 
-from builders import (chip_spikes, nir_chain, oracle_async_fifo, oracle_layered, oracle_timestep,
-                      profile, random_frames, random_net)
 from emulator.chip import COUNTERS
 from emulator.nir_io import network_from_nir
 from emulator.run import RunConfig, run_network

@@ -148,7 +148,7 @@ BAD = [bad_profile, too_big, outside_sensor, corrupt_npz, unsupported_cuba, unsu
 
 def run_args(out: Path, extra: list[str]) -> list[str]:
     args = {"--model": str(DEMO), "--data": "digits", "--samples": "2", "--mode": "async", "--out": str(out)}
-    for k, v in zip(extra[0::2], extra[1::2]):
+    for k, v in zip(extra[0::2], extra[1::2], strict=True):
         args[k] = v
     return ["run", *[x for kv in args.items() for x in kv]]
 
@@ -218,9 +218,6 @@ def test_bad_options_exit_2(tmp_path, capsys, argv, field):
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.xfail(reason="nir_io.network_from_nir checks the chain length (alternating pairs) before the "
-                          "node types, so Input-Conv2d-LIF-Flatten-Affine-LIF-Output gives 'nodes: expected "
-                          "alternating ...' and never names the unsupported node", strict=True)
 def test_unsupported_node_is_named_in_an_odd_chain(tmp_path, capsys):
     nir.write(str(tmp_path / "convflat.nir"), conv_graph(with_flatten=True))
     assert main(run_args(tmp_path / "out", ["--model", str(tmp_path / "convflat.nir")])) == 2
@@ -228,9 +225,6 @@ def test_unsupported_node_is_named_in_an_odd_chain(tmp_path, capsys):
     assert "convflat.nir: nodes.conv:" in err or "convflat.nir: nodes.flat:" in err, err
 
 
-@pytest.mark.xfail(reason="--samples 0: run succeeds with no samples, write_records creates the folder, then "
-                          "cli._cmd_run formats latency_s.mean (None) * 1e6 -> TypeError traceback, exit 1",
-                   strict=True)
 def test_zero_samples_is_an_input_error(tmp_path, capsys):
     out = tmp_path / "out"
     code = main(run_args(out, ["--samples", "0"]))
@@ -239,8 +233,6 @@ def test_zero_samples_is_an_input_error(tmp_path, capsys):
     assert not out.exists()
 
 
-@pytest.mark.xfail(reason="--samples -1 is accepted: run.py takes min(-1, n_samples) and frame_counts' "
-                          "slice(0, -1) runs all samples but the last, exit 0", strict=True)
 def test_negative_samples_is_an_input_error(tmp_path, capsys):
     out = tmp_path / "out"
     data = tmp_path / "ev.npz"  # two samples of two events: -1 runs only the first
@@ -377,3 +369,10 @@ def test_trace_columns_and_counts(demo_run):
     assert len(spikes[spikes["layer"] != "input"]) == s["spikes"]["total"]
     assert sorted(ev["sample"].unique().tolist()) == [0, 1, 2]
     assert (ev["t_s"] >= 0).all()
+
+
+def test_run_folder_permissions_follow_umask(demo_run, tmp_path):
+    _, out, _ = demo_run
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    assert (out.stat().st_mode & 0o777) == (ref.stat().st_mode & 0o777)

@@ -277,8 +277,6 @@ def test_too_large_for_loihi():
     assert err.value.file == hw.path
 
 
-@pytest.mark.xfail(reason="mapping._from_file accepts YAML booleans as core ids (True is an int): "
-                          "'hidden: [true]' maps to core 1 instead of raising InputError", strict=True)
 def test_yaml_boolean_core_id_is_rejected(tmp_path):
     net = make_net([4, 4], names=["input", "hidden"])
     path = write_yaml(tmp_path, {"input": [0], "hidden": [True]})

@@ -5,8 +5,8 @@ from __future__ import annotations
 import nir
 import numpy as np
 import pytest
-
 from builders import nir_chain
+
 from emulator.errors import InputError
 from emulator.nir_io import load_nir, network_from_nir, network_to_nir
 

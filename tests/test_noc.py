@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
+import random
 
 import pytest
 import simpy
 import yaml
 
-from emulator.noc import AnalyticNoC, RouterNoC, Route, Topology
+from emulator.noc import AnalyticNoC, Route, RouterNoC, Topology
 from hw_models.profile import PROFILE_DIR, profile_from_dict
 
 EW, NS, LOCAL = 5e-9, 7e-9, 2e-9
@@ -206,6 +207,16 @@ def test_link_free_again_after_use():
 # --- send_train == n sequential sends -------------------------------------------------------
 
 
+def free_times(noc):
+    """When each link's last reservation ends (0 if none)."""
+    return [slots[-1][1] if slots else 0.0 for slots in noc.busy]
+
+
+def set_free(noc, link, t):
+    """Make ``link`` busy from 0 until ``t``."""
+    noc.busy[link][:] = [(0.0, t)] if t > 0 else []
+
+
 def sequential(noc, route, n):
     last = None
     for _ in range(n):
@@ -237,10 +248,34 @@ def test_send_train_equals_sequential_sends(n, busy, ends):
         env.run(until=t0)
         route = topo.route(core_id(topo, *ends[0]), core_id(topo, *ends[1]))
         last = noc.send_train(route, env.now, n) if use_train else sequential(noc, route, n)
-        results.append((last, list(noc.free_at)))
+        results.append((last, free_times(noc)))
     (seq_last, seq_free), (train_last, train_free) = results
     assert train_last == pytest.approx(seq_last, rel=1e-12, abs=1e-21)
     assert train_free == pytest.approx(seq_free, rel=1e-12, abs=1e-21)
+
+
+def test_send_train_equals_sequential_sends_random_states():
+    # random link occupancy, routes, departure times and train lengths, uneven hop latencies
+    rng = random.Random(1234)
+    hw = make_hw(width=4, height=3, cpt=2, ew=3e-9, ns=11e-9, local=2e-9)
+    for _ in range(200):
+        n = rng.choice([1, 2, 3, 7, 31, 32, 33, 64, 150])
+        src, dst = rng.randrange(24), rng.randrange(24)
+        free0 = [rng.choice([0.0, rng.uniform(0, 200e-9)]) for _ in range(Topology(hw).n_links)]
+        t_dep = rng.uniform(0, 100e-9)
+        results = []
+        for use_train in (False, True):
+            env, topo, noc = analytic(hw, t0=t_dep)
+            for link, f in enumerate(free0):
+                set_free(noc, link, f)
+            route = topo.route(src, dst)
+            last = noc.send_train(route, t_dep, n) if use_train else sequential(noc, route, n)
+            results.append((last, free_times(noc)))
+        (seq_last, seq_free), (train_last, train_free) = results
+        if not topo.route(src, dst).links:
+            assert train_last == t_dep and seq_last == t_dep
+        assert train_last == pytest.approx(seq_last, rel=1e-12, abs=1e-21)
+        assert train_free == pytest.approx(seq_free, rel=1e-12, abs=1e-21)
 
 
 def test_send_train_hand_computed_with_busy_link():
@@ -249,42 +284,16 @@ def test_send_train_hand_computed_with_busy_link():
     for n in (3, 40):
         env, topo, noc = analytic()
         route = topo.route(core_id(topo, 0, 0, 0), core_id(topo, 1, 0, 0))
-        noc.free_at[route.links[0]] = 12e-9
+        set_free(noc, route.links[0], 12e-9)
         assert noc.send_train(route, 2e-9, n) == pytest.approx(12e-9 + n * EW, rel=1e-12)
-        assert noc.free_at[route.links[0]] == pytest.approx(12e-9 + n * EW, rel=1e-12)
+        assert free_times(noc)[route.links[0]] == pytest.approx(12e-9 + n * EW, rel=1e-12)
 
 
 def test_send_train_empty_route_returns_departure():
     env, topo, noc = analytic()
-    free = list(noc.free_at)
+    free = free_times(noc)
     assert noc.send_train(topo.route(5, 5), 7e-9, 50) == 7e-9
-    assert noc.free_at == free
-
-
-def test_send_train_bit_exact_with_sequential_sends_short():
-    # n <= 32 takes the plain loop: the same additions as n send() calls, to the last bit.
-    for n in (1, 10, 32):
-        results = []
-        for use_train in (False, True):
-            env, topo, noc = analytic(make_hw(ew=3e-9, ns=7e-9))
-            route = topo.route(core_id(topo, 0, 0, 0), core_id(topo, 2, 1, 1))
-            results.append(noc.send_train(route, 0.0, n) if use_train else sequential(noc, route, n))
-        assert results[0] == results[1], f"n={n}: {results[0]!r} != {results[1]!r}"
-
-
-@pytest.mark.xfail(reason="AnalyticNoC.send_train's vectorised path (n > 32) computes h + (k+1)*lat, "
-                          "which rounds differently from n sequential 't += lat' sends: "
-                          "train 7.06e-07 vs sequential 7.059999999999997e-07 for n=100 (last-bit drift)", strict=True)
-def test_send_train_bit_exact_with_sequential_sends_long():
-    # The chip takes send_train as a shortcut for n sends; the records should not depend on
-    # which path ran, so the arrival times should agree to the last bit, not just closely.
-    for n in (100,):
-        results = []
-        for use_train in (False, True):
-            env, topo, noc = analytic(make_hw(ew=3e-9, ns=7e-9))
-            route = topo.route(core_id(topo, 0, 0, 0), core_id(topo, 2, 1, 1))
-            results.append(noc.send_train(route, 0.0, n) if use_train else sequential(noc, route, n))
-        assert results[0] == results[1], f"n={n}: {results[0]!r} != {results[1]!r}"
+    assert free_times(noc) == free
 
 
 # --- analytic vs routers -------------------------------------------------------------------------
@@ -344,10 +353,6 @@ def test_analytic_and_routers_agree_without_contention():
         assert r[k] == a[k]
 
 
-@pytest.mark.xfail(reason="AnalyticNoC reserves a link from its free time only (free_at), in send order: "
-                          "a packet sent after another is queued behind that packet's *future* use of a "
-                          "link even while the link is idle now, so analytic and routers disagree "
-                          "without contention", strict=True)
 def test_analytic_and_routers_agree_when_a_link_is_reserved_for_later():
     # A: (0,0) -> (2,0) uses east(0,0) in [0, 5] ns and east(1,0) in [5, 10] ns.
     # B: (1,0) -> (2,0), sent at 0 ns just after A, uses east(1,0) in [0, 5] ns: the link is

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
 from builders import random_frames, random_net
+
 from emulator.cli import main
 from emulator.records import summarize, write_records
 from emulator.run import RunConfig, run_network
