@@ -304,11 +304,7 @@ def _inject(chip, frame: np.ndarray, batch: bool) -> None:
             t = n_spk * lat.spike_out
             for d in dsts:
                 t += lat.message_out
-                tg = np.concatenate([chip.rows[s][d][0] for s in mine if d in chip.rows[s]])
-                wt = np.concatenate([chip.rows[s][d][1] * k for s, k in zip(mine, counts) if d in chip.rows[s]])
-                n_syn = int(sum(len(chip.rows[s][d][0]) * k for s, k in zip(mine, counts) if d in chip.rows[s]))
-                uniq, inv = np.unique(tg, return_inverse=True)
-                b = (uniq, np.bincount(inv, wt), n_syn)
+                b = _batch(chip, mine, counts, d)
                 _at(chip, t, lambda d=d, b=b, c=c: chip.send(-1, c, d, np.inf, b))
             core.msg_out += len(dsts)
             core.busy_s += t
@@ -320,6 +316,20 @@ def _inject(chip, frame: np.ndarray, batch: bool) -> None:
                     _at(chip, t, lambda s=s, c=c: [chip.send(s, c, d, np.inf) for d in chip.dst_cores[s]])
             core.msg_out += int((chip.n_dst[mine] * counts).sum())
             core.busy_s += t
+
+
+def _batch(chip, sources: np.ndarray, counts: np.ndarray, core: int):
+    """Input spikes ``sources`` (with counts) as one packet for ``core``:
+    (target neurons, summed weights, synaptic events)."""
+    targets, weights, n_syn = [], [], 0
+    for s, k in zip(sources.tolist(), counts.tolist()):
+        if core in chip.rows[s]:
+            idx, w = chip.rows[s][core]
+            targets.append(np.arange(idx.start, idx.stop) if isinstance(idx, slice) else idx)
+            weights.append(w * k)
+            n_syn += len(w) * k
+    uniq, inv = np.unique(np.concatenate(targets), return_inverse=True)
+    return uniq, np.bincount(inv, np.concatenate(weights)), n_syn
 
 
 def _at(chip, delay: float, action) -> None:

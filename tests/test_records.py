@@ -15,17 +15,20 @@ from emulator.run import RunConfig, run_network
 from hw_models.profile import load_profile
 
 DEMO = "emulator/data/demo_digits.nir"
-MODES = [("timestep", "analytic", "fifo"), ("layered", "analytic", "fifo"), ("async", "analytic", "momentum"),
-         ("async", "routers", "random"), ("layered", "routers", "fifo")]
+MODES = [("timestep", "analytic", "fifo", "event"), ("layered", "analytic", "fifo", "event"),
+         ("async", "analytic", "momentum", "event"), ("async", "routers", "random", "event"),
+         ("layered", "routers", "fifo", "event"), ("async", "analytic", "fifo", "frame"),
+         ("async", "routers", "momentum", "frame")]
 
 
 @pytest.fixture(scope="module", params=MODES, ids=lambda m: "-".join(m))
 def traced(request, tmp_path_factory):
-    mode, noc, queue = request.param
+    mode, noc, queue, input_mode = request.param
     net = random_net([16, 24, 10, 4], seed=11)
     frames = random_frames(4, 6, 16, 0.4, seed=12, max_count=2)
     res = run_network(net, load_profile("loihi"), frames, np.arange(4) % 4,
-                      RunConfig(model="r", mode=mode, noc=noc, queue=queue, mapping="spread:2", trace=True))
+                      RunConfig(model="r", mode=mode, noc=noc, queue=queue, input=input_mode,
+                                                    mapping="spread:2", trace=True))
     out = write_records(res, tmp_path_factory.mktemp("run") / "out")
     return res, out
 
@@ -57,11 +60,19 @@ def test_synaptic_events_equal_fan_out_of_packets(traced):
     net, core_of = res.network, res.mapping.core_of
     w = net.global_weights()
     offsets = dict(zip([p.name for p in net.populations], net.offsets[:-1]))
+
+    def fan_out(src, dst_core):
+        targets = w.indices[w.indptr[src]:w.indptr[src + 1]]
+        return int((core_of[targets] == dst_core).sum())
+
+    inputs = ev[(ev.kind == "spike") & (ev.layer == net.populations[0].name)]
     total = 0
     for row in ev[ev.kind == "packet"].itertuples():
-        src = offsets[row.layer] + row.neuron
-        targets = w.indices[w.indptr[src]:w.indptr[src + 1]]
-        total += int((core_of[targets] == row.dst_core).sum())
+        if row.neuron >= 0:
+            total += fan_out(offsets[row.layer] + row.neuron, row.dst_core)
+        else:  # an input batch: every input spike of that step on that input core
+            frame = inputs[(inputs["sample"] == row.sample) & (inputs.step == row.step) & (inputs.core == row.core)]
+            total += sum(fan_out(n, row.dst_core) for n in frame.neuron)
     s = json.loads((out / "summary.json").read_text())
     assert s["synaptic_events"] == total == pd.read_csv(out / "per_sample.csv").synaptic_events.sum()
 
