@@ -24,19 +24,10 @@ from .errors import InputError
 from .noc import NOCS, Topology
 from .queues import QUEUES
 
-__all__ = ["Chip", "Core", "Packet", "COUNTERS", "gather"]
+__all__ = ["Chip", "Core", "Packet", "COUNTERS"]
 
 # Per-core counters, in this order in ``Chip.counts()``.
 COUNTERS = ("msg_in", "syn", "upd", "spk", "msg_out", "hops_ew", "hops_ns", "local", "busy_s", "pk_in")
-
-
-def gather(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions in a CSR's ``indices``/``data`` of the given rows, and each row's length."""
-    starts = indptr[rows]
-    lens = indptr[rows + 1] - starts
-    total = int(lens.sum())
-    offsets = np.repeat(starts - (np.cumsum(lens) - lens), lens)
-    return offsets + np.arange(total), lens
 
 
 class Packet:
@@ -134,8 +125,13 @@ class Chip:
         has.data[:] = 1.0
         has.sort_indices()
         # Sources x cores, 1 where the source sends a packet to that core.
-        self.has_indptr, self.has_indices = has.indptr.astype(np.int64), has.indices.astype(np.int64)
-        self.fan_data = fan.data.astype(float)  # synapses per (source, destination core), aligned with has
+        # The (source core, destination core) pairs that carry packets, sorted; per
+        # phase, one sparse product counts the packets per pair and the synapses per core.
+        pair_keys = np.unique(self.core_of[has.nonzero()[0]] * n_cores + has.indices)
+        self.pair_src, self.pair_dst = pair_keys // n_cores, pair_keys % n_cores
+        pair_of = np.searchsorted(pair_keys, self.core_of[has.nonzero()[0]] * n_cores + has.indices)
+        per_pair = sp.csr_matrix((np.ones(len(pair_of)), (has.nonzero()[0], pair_of)), shape=(n, len(pair_keys)))
+        self.tick_counts_T = sp.hstack([per_pair, fan]).T.tocsr()
         self.out_cores = set(np.unique(self.core_of[self.out_lo:]).tolist())
         self.n_dst = np.diff(has.indptr).astype(np.int64)
         self.n_dst_list = self.n_dst.tolist()

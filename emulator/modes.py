@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .chip import gather
 from .neuron import fire, leak, reset
 from .noc import AnalyticNoC
 from .queues import FifoQueue
@@ -67,14 +66,11 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
     counts = s_out[spiking]
     src_core = chip.core_of[spiking]
     spk = np.bincount(src_core, weights=counts, minlength=n_cores)
-    pi, pl = gather(chip.has_indptr, spiking)
-    dst, per_packet = chip.has_indices[pi], np.repeat(counts, pl)
-    # Packets per (source core, destination core) pair that occurs, sorted by that pair.
-    keys, inv = np.unique(np.repeat(src_core, pl) * n_cores + dst, return_inverse=True)
-    pairs = (keys // n_cores, keys % n_cores, np.bincount(inv, weights=per_packet))
-    chip.incoming = (np.bincount(pairs[1], weights=pairs[2], minlength=n_cores),
-                     np.bincount(dst, weights=per_packet * chip.fan_data[pi], minlength=n_cores))
-    out = np.bincount(pairs[0], weights=pairs[2], minlength=n_cores)
+    sums = chip.tick_counts_T @ s_out
+    n_pairs = len(chip.pair_src)
+    per_pair = sums[:n_pairs]  # packets per (source core, destination core) pair
+    chip.incoming = (np.bincount(chip.pair_dst, weights=per_pair, minlength=n_cores), sums[n_pairs:])
+    out = np.bincount(chip.pair_src, weights=per_pair, minlength=n_cores)
     busy = (msg_in * lat.message_in + syn * lat.synaptic_op + upd_count * lat.neuron_update
             + spk * lat.spike_out + out * lat.message_out)
     chip.spike_count[spiking] += counts.astype(np.int64)
@@ -88,7 +84,7 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
         core.msg_out += out[c]
         core.busy_s += busy[c]
     if isinstance(chip.noc, AnalyticNoC):
-        return s_out, _send_trains(chip, busy, active, spiking, counts, pairs)
+        return s_out, _send_trains(chip, busy, active, spiking, counts, per_pair)
     order = np.argsort(src_core, kind="stable")
     by_core = np.split(spiking[order], np.cumsum(np.bincount(src_core, minlength=n_cores))[:-1])
     for c in active.tolist():
@@ -98,40 +94,38 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
     return s_out, None
 
 
-def _send_trains(chip, busy, active, spiking, counts, pairs) -> float:
+def _send_trains(chip, busy, active, spiking, counts, per_pair) -> float:
     """Analytic NoC: each core's packets leave at its phase end, one train per destination.
 
-    ``pairs`` is (source cores, destination cores, packets), sorted by pair.
     Returns when the phase's last packet arrives (or its last core finishes).
-    Cores are taken in order of departure, then id, so links are reserved in
-    time order; a core's packets go out grouped by destination core, in id order.
+    Trains are booked in order of departure, then source core, then
+    destination core, so links are reserved in time order.
     """
     t0 = chip.env.now
-    src_core = chip.core_of[spiking]
-    end = t0
-    p_src, p_dst, p_n = (a.tolist() for a in pairs)
-    first = dict(zip(reversed(p_src), range(len(p_src) - 1, -1, -1)))  # first pair of each source core
-    for c in sorted(active.tolist(), key=lambda c: (busy[c], c)):
-        depart = t0 + busy[c]
-        end = max(end, depart)
-        if c in chip.out_cores:
-            chip.record_output(spiking[(src_core == c) & (spiking >= chip.out_lo)], depart)
-        if chip.tracer is not None:
+    end = t0 + busy[active].max(initial=0.0)
+    outs = spiking[spiking >= chip.out_lo]
+    if len(outs):  # output spikes are recorded when their core's phase work ends
+        for c in np.unique(chip.core_of[outs]).tolist():
+            chip.record_output(outs[chip.core_of[outs] == c], t0 + busy[c])
+    if chip.tracer is not None:
+        src_core = chip.core_of[spiking]
+        for c in active.tolist():
             net = (src_core == c) & (spiking < chip.out_lo)
             srcs = np.repeat(spiking[net], counts[net].astype(np.int64))
-            chip.tracer.spikes(chip, srcs, depart)
-            chip.tracer.packets_bulk(chip, srcs, c, depart)
-        core = chip.cores[c]
-        i = first.get(c, len(p_src))
-        while i < len(p_src) and p_src[i] == c:
-            d, n = p_dst[i], int(p_n[i])
-            i += 1
-            route = chip.topo.route(c, d)
-            core.hops_ew += n * route.hops_ew
-            core.hops_ns += n * route.hops_ns
-            core.local += n * route.local
-            chip.cores[d].pk_in += n
-            end = max(end, chip.noc.send_train(route, depart, n))
+            chip.tracer.spikes(chip, srcs, t0 + busy[c])
+            chip.tracer.packets_bulk(chip, srcs, c, t0 + busy[c])
+    sent = np.flatnonzero(per_pair)
+    src, dst = chip.pair_src[sent], chip.pair_dst[sent]
+    order = np.lexsort((dst, src, busy[src]))
+    for p, s, d in zip(sent[order].tolist(), src[order].tolist(), dst[order].tolist()):
+        n = int(per_pair[p])
+        route = chip.topo.route(s, d)
+        core = chip.cores[s]
+        core.hops_ew += n * route.hops_ew
+        core.hops_ns += n * route.hops_ns
+        core.local += n * route.local
+        chip.cores[d].pk_in += n
+        end = max(end, chip.noc.send_train(route, t0 + busy[s], n))
     return end
 
 
