@@ -105,15 +105,14 @@ def _send_trains(chip, busy, active, spiking, counts, per_pair) -> float:
     end = t0 + busy[active].max(initial=0.0)
     outs = spiking[spiking >= chip.out_lo]
     if len(outs):  # output spikes are recorded when their core's phase work ends
-        for c in np.unique(chip.core_of[outs]).tolist():
-            chip.record_output(outs[chip.core_of[outs] == c], t0 + busy[c])
+        chip.out_first = min(chip.out_first, t0 + busy[chip.core_of[outs]].min())
     if chip.tracer is not None:
         src_core = chip.core_of[spiking]
         for c in active.tolist():
-            net = (src_core == c) & (spiking < chip.out_lo)
-            srcs = np.repeat(spiking[net], counts[net].astype(np.int64))
+            mine = src_core == c
+            srcs = np.repeat(spiking[mine], counts[mine].astype(np.int64))
             chip.tracer.spikes(chip, srcs, t0 + busy[c])
-            chip.tracer.packets_bulk(chip, srcs, c, t0 + busy[c])
+            chip.tracer.packets_bulk(chip, srcs[srcs < chip.out_lo], c, t0 + busy[c])
     sent = np.flatnonzero(per_pair)
     src, dst = chip.pair_src[sent], chip.pair_dst[sent]
     order = np.lexsort((dst, src, busy[src]))

@@ -152,6 +152,12 @@ class AnalyticNoC:
         which costs O(links^2), whatever n. A train books each link after its
         last reservation (the tick modes send only trains, in time order).
         """
+        if len(route.links) == 1:  # the common case: one hop or the tile's local port
+            slots = self.busy[route.links[0]]
+            lat = route.latencies[0]
+            t = max(t_depart, slots[-1][1] if slots else 0.0) + n * lat
+            slots[:] = [(t - n * lat, t)]
+            return t
         t = t_depart
         candidates: list[list[float]] = []  # [start + sum of latencies, max latency] per entry link
         for j, (link, lat) in enumerate(zip(route.links, route.latencies)):
