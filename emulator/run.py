@@ -104,8 +104,10 @@ def run_network(net, hw, frames: np.ndarray, labels, cfg: RunConfig) -> RunResul
     layer_spikes = np.zeros((len(frames), len(net.populations)), np.int64)
     rows = []
     out_lo = chip.out_lo
-    for i in tqdm(range(len(frames)), desc=f"{cfg.mode} on {hw.name}", unit="sample",
-                  disable=None if cfg.progress else True, leave=False):
+    samples = range(len(frames))
+    if cfg.progress:  # tqdm hides itself when stderr is not a terminal
+        samples = tqdm(samples, desc=f"{cfg.mode} on {hw.name}", unit="sample", disable=None, leave=False)
+    for i in samples:
         chip.begin_sample(i)
         chip.barriers = 0
         t0 = chip.env.now
