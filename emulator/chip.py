@@ -131,7 +131,7 @@ class Chip:
         self.pair_src, self.pair_dst = pair_keys // n_cores, pair_keys % n_cores
         pair_of = np.searchsorted(pair_keys, self.core_of[has.nonzero()[0]] * n_cores + has.indices)
         per_pair = sp.csr_matrix((np.ones(len(pair_of)), (has.nonzero()[0], pair_of)), shape=(n, len(pair_keys)))
-        self.tick_counts_T = sp.hstack([per_pair, fan]).T.tocsr()
+        self.pair_fan_T = sp.hstack([per_pair, fan]).T.tocsr()
         self.out_cores = set(np.unique(self.core_of[self.out_lo:]).tolist())
         self.n_dst = np.diff(has.indptr).astype(np.int64)
         self.n_dst_list = self.n_dst.tolist()

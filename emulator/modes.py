@@ -66,7 +66,7 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
     counts = s_out[spiking]
     src_core = chip.core_of[spiking]
     spk = np.bincount(src_core, weights=counts, minlength=n_cores)
-    sums = chip.tick_counts_T @ s_out
+    sums = chip.pair_fan_T @ s_out
     n_pairs = len(chip.pair_src)
     per_pair = sums[:n_pairs]  # packets per (source core, destination core) pair
     chip.incoming = (np.bincount(chip.pair_dst, weights=per_pair, minlength=n_cores), sums[n_pairs:])
@@ -145,11 +145,12 @@ def _phase_send(chip, c: int, neurons: np.ndarray, s_out: np.ndarray) -> None:
 
 def _barrier(chip, end: float | None):
     """Wait for the phase to end (all work done, all packets delivered), then sync."""
+    barrier = chip.hw.barrier.latency_for(chip.tiles_used)
     if end is None:
         yield chip.wait_drained()
+        yield chip.env.timeout(barrier)
     else:
-        yield chip.env.timeout(end - chip.env.now)
-    yield chip.env.timeout(chip.hw.barrier.latency_for(chip.tiles_used))
+        yield chip.env.timeout(end - chip.env.now + barrier)
     chip.barriers += 1
 
 
