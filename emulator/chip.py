@@ -129,10 +129,13 @@ class Chip:
         # phase, one sparse product counts the packets per pair and the synapses per core.
         pair_keys = np.unique(self.core_of[has.nonzero()[0]] * n_cores + has.indices)
         self.pair_src, self.pair_dst = pair_keys // n_cores, pair_keys % n_cores
+        self.pair_src_list, self.pair_dst_list = self.pair_src.tolist(), self.pair_dst.tolist()
+        self.pair_routes = [self.topo.route(s, d) for s, d in zip(self.pair_src_list, self.pair_dst_list)]
         pair_of = np.searchsorted(pair_keys, self.core_of[has.nonzero()[0]] * n_cores + has.indices)
         per_pair = sp.csr_matrix((np.ones(len(pair_of)), (has.nonzero()[0], pair_of)), shape=(n, len(pair_keys)))
-        self.pair_fan_T = sp.hstack([per_pair, fan]).T.tocsr()
-        self.out_cores = set(np.unique(self.core_of[self.out_lo:]).tolist())
+        pair_fan = sp.hstack([per_pair, fan]).tocsr()  # sources x (pairs + cores)
+        small = pair_fan.shape[0] * pair_fan.shape[1] <= 2_000_000
+        self.pair_fan = pair_fan.toarray() if small else pair_fan  # dense rows are cheap to gather
         self.n_dst = np.diff(has.indptr).astype(np.int64)
         self.n_dst_list = self.n_dst.tolist()
         self.dst_cores = [tuple(has.indices[has.indptr[s]:has.indptr[s + 1]].tolist()) for s in range(n)]
@@ -166,8 +169,8 @@ class Chip:
     def currents(self, s_in: np.ndarray, lo: int, hi: int, touched: bool):
         """Synaptic current into neurons ``lo:hi`` from the spike counts ``s_in``.
 
-        Works projection by projection on the spiking sources only: dense
-        projections as a row gather and a product, sparse ones through CSR.
+        Works projection by projection: dense projections as one product,
+        sparse ones through the CSR rows of the spiking sources.
         With ``touched``, also returns which of the neurons received a spike.
         """
         cur = np.zeros(hi - lo)
@@ -176,15 +179,14 @@ class Chip:
             if d_lo < lo or d_hi > hi:
                 continue
             s = s_in[s_lo:s_hi]
-            src = np.flatnonzero(s)
-            if not len(src):
-                continue
-            rows = w[src]
-            if isinstance(rows, np.ndarray):
-                cur[d_lo - lo:d_hi - lo] += s[src] @ rows
+            if isinstance(w, np.ndarray):
+                cur[d_lo - lo:d_hi - lo] += s @ w
                 if touched:
-                    hit[d_lo - lo:d_hi - lo] |= (rows != 0).any(axis=0)
-            else:
+                    hit[d_lo - lo:d_hi - lo] |= (w[np.flatnonzero(s)] != 0).any(axis=0)
+                continue
+            src = np.flatnonzero(s)
+            if len(src):
+                rows = w[src]
                 cur[d_lo - lo:d_hi - lo] += rows.T @ s[src]
                 if touched:
                     hit[d_lo - lo:d_hi - lo][np.unique(rows.indices)] = True

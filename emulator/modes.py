@@ -66,7 +66,7 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
     counts = s_out[spiking]
     src_core = chip.core_of[spiking]
     spk = np.bincount(src_core, weights=counts, minlength=n_cores)
-    sums = chip.pair_fan_T @ s_out
+    sums = counts @ chip.pair_fan[spiking]
     n_pairs = len(chip.pair_src)
     per_pair = sums[:n_pairs]  # packets per (source core, destination core) pair
     chip.incoming = (np.bincount(chip.pair_dst, weights=per_pair, minlength=n_cores), sums[n_pairs:])
@@ -102,7 +102,7 @@ def _send_trains(chip, busy, active, spiking, counts, per_pair) -> float:
     destination core, so links are reserved in time order.
     """
     t0 = chip.env.now
-    end = t0 + busy[active].max(initial=0.0)
+    end = t0 + busy.max()
     outs = spiking[spiking >= chip.out_lo]
     if len(outs):  # output spikes are recorded when their core's phase work ends
         chip.out_first = min(chip.out_first, t0 + busy[chip.core_of[outs]].min())
@@ -113,18 +113,17 @@ def _send_trains(chip, busy, active, spiking, counts, per_pair) -> float:
             srcs = np.repeat(spiking[mine], counts[mine].astype(np.int64))
             chip.tracer.spikes(chip, srcs, t0 + busy[c])
             chip.tracer.packets_bulk(chip, srcs[srcs < chip.out_lo], c, t0 + busy[c])
-    sent = np.flatnonzero(per_pair)
-    src, dst = chip.pair_src[sent], chip.pair_dst[sent]
-    order = np.lexsort((dst, src, busy[src]))
-    for p, s, d in zip(sent[order].tolist(), src[order].tolist(), dst[order].tolist()):
-        n = int(per_pair[p])
-        route = chip.topo.route(s, d)
+    busy = busy.tolist()
+    trains = sorted((busy[s], s, d, int(n), p) for p, (s, d, n) in
+                    enumerate(zip(chip.pair_src_list, chip.pair_dst_list, per_pair.tolist())) if n)
+    for depart, s, d, n, p in trains:
+        route = chip.pair_routes[p]
         core = chip.cores[s]
         core.hops_ew += n * route.hops_ew
         core.hops_ns += n * route.hops_ns
         core.local += n * route.local
         chip.cores[d].pk_in += n
-        end = max(end, chip.noc.send_train(route, t0 + busy[s], n))
+        end = max(end, chip.noc.send_train(route, t0 + depart, n))
     return end
 
 
