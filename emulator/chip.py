@@ -14,6 +14,7 @@ counts.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 
 import numpy as np
@@ -46,17 +47,25 @@ class Packet:
 class Core:
     """A core: its neurons, input queue, back-pressured arrivals and counters."""
 
-    def __init__(self, cid: int, neurons: np.ndarray, queue):
+    def __init__(self, cid: int, neurons: np.ndarray):
         self.id = cid
         self.neurons = neurons
-        self.queue = queue
+
+    def waiting(self) -> int:
+        """Packets waiting now: the queue, plus those of the current busy period
+        (computed in one go in fifo mode) whose service has not started yet."""
+        starts = self.run_starts
+        return len(self.queue) + len(starts) - bisect.bisect_right(starts, self.clock.now)
+
+    def reset(self, queue, clock) -> None:
+        """Empty queue and inbox, idle, counters at zero (start of a sample)."""
+        self.queue, self.clock = queue, clock
         self.inbox: list = []  # heap of (arrival, seq, packet, accepted event) not yet queued
         self.wake: simpy.Event | None = None  # set while the core is idle
         self.sleep_until = float("inf")
         self.free_at = 0.0
-        self.reset_counters()
-
-    def reset_counters(self) -> None:
+        self.run_starts: list[float] = []  # service start times of the current busy period
+        self.batch_left, self.batch_seen = 0, []  # frame input: parts still to come, targets so far
         for name in COUNTERS:
             setattr(self, name, 0)
 
@@ -77,21 +86,18 @@ class Chip:
         if queue not in QUEUES:
             raise InputError("--queue", "queue", f"unknown queue policy {queue!r} (use {', '.join(QUEUES)})")
         self.net, self.hw, self.mapping = net, hw, mapping
-        self.env = simpy.Environment()
+        self.noc_kind, self.queue_kind, self.seed = noc, queue, seed
         self.topo = Topology(hw)
-        self.noc = NOCS[noc](self.env, self.topo, hw, self.deliver)
-        self.rng = np.random.default_rng(seed)
         self.refractory = refractory
         self.tracer = tracer
         n, n_cores = net.n_neurons, mapping.n_cores
         self.core_of = mapping.core_of
         self.layer_of = net.layer_of()
         self.beta, self.theta, self.bias, self.subtract = net.global_params()
-        self.cores = [Core(c, mapping.neurons_of(c), QUEUES[queue](self.rng)) for c in range(n_cores)]
+        self.cores = [Core(c, mapping.neurons_of(c)) for c in range(n_cores)]
         self.used = np.flatnonzero(np.bincount(self.core_of, minlength=n_cores))
         self.tiles_used = len({c // hw.mesh.cores_per_tile for c in self.used})
         self.out_lo = int(net.offsets[-2])
-        self.incoming = (np.zeros(n_cores), np.zeros(n_cores))  # tick modes: (packets, synapses) per core
         self._build_synapses(net.global_weights(), n, n_cores)
         self.V = np.zeros(n)
         self.parked = np.zeros(n)  # async: the reset potential of refractory neurons
@@ -99,12 +105,8 @@ class Chip:
         self.capacity = hw.core.queue_capacity
         lat = hw.core.latency_s
         self.lat = (lat.message_in, lat.synaptic_op, lat.neuron_update, lat.spike_out, lat.message_out)
-        self.pending = 0
-        self._seq = 0
         self.ticked = False  # set by the tick modes: packets only carry timing there
-        self.drained: simpy.Event | None = None
-        self.step = 0
-        self.sample = 0
+        self.begin_sample(0)
 
     # -- construction --------------------------------------------------------------
     def _build_synapses(self, w: sp.csr_matrix, n: int, n_cores: int) -> None:
@@ -200,13 +202,24 @@ class Chip:
 
     # -- per-sample state ----------------------------------------------------------
     def begin_sample(self, sample: int) -> None:
-        self.sample = sample
+        """Fresh state for a sample: its own clock from 0, NoC, queues and seed.
+
+        A sample's records therefore do not depend on where it sits in a run.
+        """
+        self.sample, self.step = sample, 0
+        self.env = simpy.Environment()
+        self.noc = NOCS[self.noc_kind](self.env, self.topo, self.hw, self.deliver)
+        rng = np.random.default_rng([self.seed, sample])
+        for core in self.cores:
+            core.reset(QUEUES[self.queue_kind](rng), self.env)
         self.V[:] = 0.0
         self.spike_count[:] = 0
         self.out_first = np.inf
-        self.incoming = (np.zeros(len(self.cores)), np.zeros(len(self.cores)))
-        for core in self.cores:
-            core.reset_counters()
+        self.incoming = (np.zeros(len(self.cores)), np.zeros(len(self.cores)))  # tick modes: (packets, synapses)
+        self.pending = 0
+        self._seq = 0
+        self.drained: simpy.Event | None = None
+        self.barriers = 0
 
     def counts(self) -> np.ndarray:
         """The per-core counters of the current sample, ``(n_cores, len(COUNTERS))``."""
@@ -256,7 +269,7 @@ class Chip:
             core.pk_in += 1
             self.done()
             return None
-        if (self.capacity is None or len(core.queue) < self.capacity) and not core.inbox:
+        if (self.capacity is None or core.waiting() < self.capacity) and not core.inbox:
             pkt.t_arrival = self.env.now
             core.queue.push(pkt)
             core.pk_in += 1

@@ -24,7 +24,8 @@ def _run_parser(sub) -> None:
     p.add_argument("--queue", default="fifo", choices=["fifo", "momentum", "random"])
     p.add_argument("--input", default="event", choices=["event", "frame"])
     p.add_argument("--samples", type=int, default=None, help="first N samples (default: all)")
-    p.add_argument("--dt-us", type=int, default=1000, help="frame width in microseconds")
+    p.add_argument("--dt-us", type=int, default=None,
+                   help="frame width in microseconds (default: the model's dt, else 1000)")
     p.add_argument("--mapping", default="layer-fill", help="layer-fill | spread:K | mapping.yaml")
     p.add_argument("--noc", default="analytic", choices=["analytic", "routers"])
     p.add_argument("--seed", type=int, default=0)
@@ -33,9 +34,10 @@ def _run_parser(sub) -> None:
 
 
 def _cmd_run(args) -> int:
-    from .records import summarize, write_records
+    from .records import check_out_dir, summarize, write_records
     from .run import RunConfig, run
 
+    check_out_dir(args.out)
     cfg = RunConfig(model=args.model, hw=args.hw, data=args.data, mode=args.mode, queue=args.queue,
                     input=args.input, samples=args.samples, dt_us=args.dt_us, mapping=args.mapping,
                     noc=args.noc, seed=args.seed, trace=args.trace, progress=True)

@@ -6,7 +6,8 @@ returns when the sample has ended.
 
 - ``timestep``: a global barrier every tick. Spikes emitted during tick k
   (input spikes of frame k included) are integrated during tick k+1, so a
-  sample takes ``T + L`` ticks for L layers.
+  sample takes ``T + L`` ticks for L layers; spikes of the last tick are
+  recorded but send no packets, as no tick follows.
 - ``layered``: per timestep, an input phase and then one phase per layer, with
   a barrier after each. Layer l integrates all of layer l-1's spikes of this
   timestep, then evaluates its thresholds once.
@@ -30,8 +31,11 @@ __all__ = ["MODES", "run_timestep", "run_layered", "run_async"]
 
 
 # -- tick modes -----------------------------------------------------------------------
-def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | None):
+def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | None, send: bool = True):
     """Integrate ``s_in`` (spike counts per global source, or None) into the ``update`` neurons.
+
+    With ``send`` False (the last tick of a sample) the spikes are recorded but
+    make no packets, since no phase follows to integrate them.
 
     ``s_input`` holds the input population's spikes emitted in this phase (or
     None). Returns ``(s_out, end)``: the spike counts emitted in this phase, and
@@ -66,7 +70,8 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
     counts = s_out[spiking]
     src_core = chip.core_of[spiking]
     spk = np.bincount(src_core, weights=counts, minlength=n_cores)
-    sums = counts @ chip.pair_fan[spiking]
+    sending = spiking if send else spiking[:0]
+    sums = s_out[sending] @ chip.pair_fan[sending]
     n_pairs = len(chip.pair_src)
     per_pair = sums[:n_pairs]  # packets per (source core, destination core) pair
     chip.incoming = (np.bincount(chip.pair_dst, weights=per_pair, minlength=n_cores), sums[n_pairs:])
@@ -84,17 +89,17 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
         core.msg_out += out[c]
         core.busy_s += busy[c]
     if isinstance(chip.noc, AnalyticNoC):
-        return s_out, _send_trains(chip, busy, active, spiking, counts, per_pair)
+        return s_out, _send_trains(chip, busy, active, spiking, counts, per_pair, send)
     order = np.argsort(src_core, kind="stable")
     by_core = np.split(spiking[order], np.cumsum(np.bincount(src_core, minlength=n_cores))[:-1])
     for c in active.tolist():
         chip.pending += 1
-        ev = chip.env.timeout(busy[c], (c, by_core[c], s_out))
+        ev = chip.env.timeout(busy[c], (c, by_core[c], s_out, send))
         ev.callbacks.append(lambda e, chip=chip: _phase_send(chip, *e.value))
     return s_out, None
 
 
-def _send_trains(chip, busy, active, spiking, counts, per_pair) -> float:
+def _send_trains(chip, busy, active, spiking, counts, per_pair, send: bool) -> float:
     """Analytic NoC: each core's packets leave at its phase end, one train per destination.
 
     Returns when the phase's last packet arrives (or its last core finishes).
@@ -112,7 +117,8 @@ def _send_trains(chip, busy, active, spiking, counts, per_pair) -> float:
             mine = src_core == c
             srcs = np.repeat(spiking[mine], counts[mine].astype(np.int64))
             chip.tracer.spikes(chip, srcs, t0 + busy[c])
-            chip.tracer.packets_bulk(chip, srcs[srcs < chip.out_lo], c, t0 + busy[c])
+            if send:
+                chip.tracer.packets_bulk(chip, srcs[srcs < chip.out_lo], c, t0 + busy[c])
     busy = busy.tolist()
     trains = sorted((busy[s], s, d, int(n), p) for p, (s, d, n) in
                     enumerate(zip(chip.pair_src_list, chip.pair_dst_list, per_pair.tolist())) if n)
@@ -127,7 +133,7 @@ def _send_trains(chip, busy, active, spiking, counts, per_pair) -> float:
     return end
 
 
-def _phase_send(chip, c: int, neurons: np.ndarray, s_out: np.ndarray) -> None:
+def _phase_send(chip, c: int, neurons: np.ndarray, s_out: np.ndarray, send: bool) -> None:
     """Router NoC: core c finished its phase work; its spikes leave now, in neuron order."""
     now = chip.env.now
     outs = neurons[neurons >= chip.out_lo]
@@ -135,7 +141,7 @@ def _phase_send(chip, c: int, neurons: np.ndarray, s_out: np.ndarray) -> None:
     if chip.tracer is not None:
         net = neurons[neurons < chip.out_lo]
         chip.tracer.spikes(chip, np.repeat(net, s_out[net].astype(np.int64)), now)
-    for s in neurons[neurons < chip.out_lo].tolist():
+    for s in neurons[neurons < chip.out_lo].tolist() if send else ():
         for _ in range(int(s_out[s])):
             for dst in chip.dst_cores[s]:
                 chip.send(s, c, dst, 0.0)
@@ -162,7 +168,7 @@ def run_timestep(chip, frames: np.ndarray):
     for k in range(n_ticks):
         chip.step = k
         s_input = frames[k] if k < len(frames) else None
-        s_prev, end = _phase(chip, s_prev, hidden, s_input)
+        s_prev, end = _phase(chip, s_prev, hidden, s_input, send=k < n_ticks - 1)
         yield from _barrier(chip, end)
 
 
@@ -209,58 +215,88 @@ def _async_core(chip, core):
             continue
         t = env.now
         n = len(q) if whole_runs else 1
+        starts = core.run_starts
         for _ in range(n):
-            pkt = q.pop()
-            t = _serve(chip, core, pkt, t)
+            starts.append(t)
+            t = _serve(chip, core, q.pop(), t)
         yield env.timeout(t - env.now)
+        starts.clear()
         chip.done(n)
 
 
 def _serve(chip, core, pkt, t_start: float) -> float:
     """Integrate ``pkt`` on ``core`` starting at ``t_start``; returns when its service ends.
 
-    Refractory neurons hold -inf (their reset value is parked in
-    ``chip.parked``), so input to them is discarded and they cannot fire, with
-    no masking here. A packet's targets are a slice of the global state when
-    they are contiguous (dense layers), so integration works on a view.
+    A packet's targets are a slice of the global state when they are
+    contiguous (dense layers), so integration works on a view. The parts of a
+    frame's input batch (one per input core) are all integrated before the
+    thresholds of their targets are evaluated, with the last part.
     """
-    l_in, l_syn, l_upd, l_spk, l_out = chip.lat
-    V, theta = chip.V, chip.theta
+    V = chip.V
     if pkt.batch is None:
         idx, w = chip.rows[pkt.src][core.id]
         n_syn = n_upd = len(w)
+        vv = V[idx]
+        vv += w
+        if not isinstance(idx, slice):
+            V[idx] = vv
     else:
         idx, w, n_syn = pkt.batch
         n_upd = len(w)
-    vv = V[idx]
-    vv += w
-    f = vv > theta[idx]
-    is_slice = isinstance(idx, slice)
-    if not is_slice:
-        V[idx] = vv
-    n_fired = n_out = 0
-    if np.count_nonzero(f):
-        loc = np.flatnonzero(f)
-        fired = idx.start + loc if is_slice else idx[loc]
-        pre = vv[loc]
-        after = np.where(chip.subtract[fired], pre - theta[fired], 0.0)
-        if chip.refractory:
-            chip.parked[fired] = after
-            V[fired] = -np.inf
+        V[idx] += w
+        core.batch_seen.append(idx)
+        core.batch_left -= 1
+        if core.batch_left:
+            idx = None  # more parts of this frame's input to come
         else:
-            V[fired] = after
-        n_fired = len(fired)
-        chip.spike_count[fired] += 1
+            idx = np.unique(np.concatenate(core.batch_seen))
+            core.batch_seen = []
+            vv = V[idx]
+    fired, pre = _threshold(chip, idx, vv) if idx is not None else (None, None)
+    return _finish(chip, core, pkt, t_start, 1, n_syn, n_upd, fired, pre)
+
+
+def _threshold(chip, idx, vv):
+    """Fire the neurons of ``idx`` (slice or indices; potentials ``vv``) above threshold.
+
+    Returns (fired neurons, their pre-reset potentials), or (None, None).
+    With refractory-until-next-timestep a fired neuron's potential is parked
+    at -inf (its reset value kept in ``chip.parked``), so later input is
+    discarded and it cannot fire again, with no masking on the hot path.
+    """
+    theta = chip.theta
+    f = vv > theta[idx]
+    if not np.count_nonzero(f):
+        return None, None
+    loc = np.flatnonzero(f)
+    fired = idx.start + loc if isinstance(idx, slice) else idx[loc]
+    pre = vv[loc]
+    after = np.where(chip.subtract[fired], pre - theta[fired], 0.0)
+    if chip.refractory:
+        chip.parked[fired] = after
+        chip.V[fired] = -np.inf
+    else:
+        chip.V[fired] = after
+    chip.spike_count[fired] += 1
+    return fired, pre
+
+
+def _finish(chip, core, pkt, t_start, n_in, n_syn, n_upd, fired, pre) -> float:
+    """Price a service with the pipeline formula, count it, and schedule its spikes."""
+    l_in, l_syn, l_upd, l_spk, l_out = chip.lat
+    n_fired = n_out = 0
+    if fired is not None:
         fired_list = fired.tolist()
+        n_fired = len(fired_list)
         n_out = sum(chip.n_dst_list[s] for s in fired_list)
-    service = l_in + n_syn * l_syn + n_upd * l_upd + n_fired * l_spk + n_out * l_out
-    core.msg_in += 1
+    service = n_in * l_in + n_syn * l_syn + n_upd * l_upd + n_fired * l_spk + n_out * l_out
+    core.msg_in += n_in
     core.syn += n_syn
     core.upd += n_upd
     core.spk += n_fired
     core.msg_out += n_out
     core.busy_s += service
-    if chip.tracer is not None:
+    if pkt is not None and chip.tracer is not None:
         chip.tracer.served(pkt, t_start)
     t_end = t_start + service
     if n_fired:
@@ -270,8 +306,37 @@ def _serve(chip, core, pkt, t_start: float) -> float:
     return t_end
 
 
+def _leak(chip) -> None:
+    """Start of a timestep in async mode: end refractoriness, leak, fire what bias lifted.
+
+    Every neuron decays once (``V <- beta*V + bias``). With
+    ``update_all_neurons`` each core pays ``neuron_update`` for all its
+    neurons first. Neurons that the leak and bias alone take over threshold
+    fire then (paying an update each when updates are not charged for all),
+    before the frame's input.
+    """
+    now = chip.env.now
+    refractory = np.isneginf(chip.V)
+    chip.V[refractory] = chip.parked[refractory]
+    chip.V[:] = leak(chip.V, chip.beta, chip.bias)
+    update_all = chip.hw.core.update_all_neurons
+    over = np.flatnonzero(chip.V > chip.theta)
+    n_in = chip.net.populations[0].size
+    for c in chip.used.tolist():
+        core = chip.cores[c]
+        t = now
+        if update_all:
+            n = int((core.neurons >= n_in).sum())
+            t = _finish(chip, core, None, t, 0, 0, n, None, None)
+        mine = over[chip.core_of[over] == c]
+        if len(mine):
+            fired, pre = _threshold(chip, mine, chip.V[mine])
+            t = _finish(chip, core, None, t, 0, 0, 0 if update_all else len(fired), fired, pre)
+        core.free_at = t
+
+
 def _inject(chip, frame: np.ndarray, batch: bool) -> None:
-    """Schedule frame input from the input cores, starting now.
+    """Schedule frame input from the input cores, once each is done with its leak work.
 
     ``event`` input: each input spike is its own service (``spike_out`` plus
     ``message_out`` per destination core), one after another in neuron order,
@@ -281,34 +346,41 @@ def _inject(chip, frame: np.ndarray, batch: bool) -> None:
     threshold is evaluated.
     """
     lat = chip.hw.core.latency_s
-    env = chip.env
+    now = chip.env.now
     active = np.flatnonzero(frame)
-    for c in np.unique(chip.core_of[active]):
+    if batch:  # each destination waits for one part per input core that sends to it
+        for core in chip.cores:
+            core.batch_left, core.batch_seen = 0, []
+        for c in np.unique(chip.core_of[active]).tolist():
+            for d in {d for s in active[chip.core_of[active] == c].tolist() for d in chip.dst_cores[s]}:
+                chip.cores[d].batch_left += 1
+    for c in np.unique(chip.core_of[active]).tolist():
         core = chip.cores[c]
         mine = active[chip.core_of[active] == c]
         counts = frame[mine].astype(np.int64)
         n_spk = int(counts.sum())
         core.spk += n_spk
         chip.spike_count[mine] += counts
+        t = max(core.free_at, now) - now  # after the core's own leak work
         if chip.tracer is not None:
-            chip.tracer.spikes(chip, np.repeat(mine, counts), env.now)
+            chip.tracer.spikes(chip, np.repeat(mine, counts), now + t)
+        t0 = t
         if batch:
             dsts = sorted({d for s in mine.tolist() for d in chip.dst_cores[s]})
-            t = n_spk * lat.spike_out
+            t += n_spk * lat.spike_out
             for d in dsts:
                 t += lat.message_out
                 b = _batch(chip, mine, counts, d)
                 _at(chip, t, lambda d=d, b=b, c=c: chip.send(-1, c, d, np.inf, b))
             core.msg_out += len(dsts)
-            core.busy_s += t
         else:
-            t = 0.0
             for s, k in zip(mine.tolist(), counts.tolist()):
                 for _ in range(k):
                     t += lat.spike_out + chip.n_dst[s] * lat.message_out
                     _at(chip, t, lambda s=s, c=c: [chip.send(s, c, d, np.inf) for d in chip.dst_cores[s]])
             core.msg_out += int((chip.n_dst[mine] * counts).sum())
-            core.busy_s += t
+        core.busy_s += t - t0
+        core.free_at = now + t  # a core that also holds neurons serves packets after this
 
 
 def _batch(chip, sources: np.ndarray, counts: np.ndarray, core: int):
@@ -335,25 +407,16 @@ def _at(chip, delay: float, action) -> None:
 def run_async(chip, frames: np.ndarray, batch_input: bool = False):
     env = chip.env
     chip.ticked = False
-    if not getattr(chip, "_async_started", False):
-        for core in chip.cores:
-            env.process(_async_core(chip, core))
-        chip._async_started = True
-    lat_upd = chip.hw.core.latency_s.neuron_update
+    for c in chip.used:
+        env.process(_async_core(chip, chip.cores[c]))
     for k, frame in enumerate(frames):
         chip.step = k
-        refractory = np.isneginf(chip.V)
-        chip.V[refractory] = chip.parked[refractory]  # refractory ends with the timestep
-        chip.V[:] = leak(chip.V, chip.beta, chip.bias)
-        if chip.hw.core.update_all_neurons:
-            for c in chip.used:
-                core = chip.cores[c]
-                n = int((core.neurons >= chip.net.populations[0].size).sum())
-                core.upd += n
-                core.busy_s += n * lat_upd
-                core.free_at = env.now + n * lat_upd
+        _leak(chip)
         _inject(chip, frame, batch_input)
         yield chip.wait_drained()
+        busy_until = max(chip.cores[c].free_at for c in chip.used)
+        if busy_until > env.now:  # work that made no packets (a leak sweep) still takes time
+            yield env.timeout(busy_until - env.now)
 
 
 MODES = {"timestep": run_timestep, "layered": run_layered, "async": run_async}

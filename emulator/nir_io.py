@@ -143,20 +143,28 @@ def network_from_nir(graph: nir.NIRGraph, name: str = "model", file: str = "<gra
 
 
 def network_to_nir(net: Network) -> nir.NIRGraph:
-    """Write the IR back as ``Input -> (Affine -> LIF)+ -> Output`` with ``r = tau/dt``.
+    """Write the IR back as ``Input -> (Affine -> LIF|IF)+ -> Output``.
 
     With ``r = tau/dt`` the input scale ``dt*r/tau`` is 1, so the stored weights
-    are the IR's weights, and ``tau = dt / (1 - beta)`` (IF layers, beta = 1,
-    are written as IF with ``r = 1/dt``).
+    and biases are the IR's, and ``tau = dt / (1 - beta)``; layers with
+    ``beta = 1`` are written as IF with ``r = 1/dt``. NIR holds one reset mode
+    per graph (metadata ``reset``) and one neuron type per layer, so a network
+    that mixes them is refused.
     """
     dt = net.dt_s
-    nodes = {"input": nir.Input(input_type=np.array([net.populations[0].size]))}
+    layers = net.populations[1:]
+    resets = {bool(s) for p in layers for s in p.subtract}
+    if len(resets) > 1:
+        raise ValueError("NIR export: the network mixes zero and subtract reset")
+    shape = [net.populations[0].size] if net.input_shape[:2] == (1, 1) else list(net.input_shape)
+    nodes = {"input": nir.Input(input_type=np.array(shape))}
     edges, prev = [], "input"
-    for i, (pr, pop) in enumerate(zip(net.projections, net.populations[1:])):
-        w = pr.weights.toarray().T
-        nodes[f"fc{i}"] = nir.Affine(weight=w, bias=pop.bias.copy())
+    for i, (pr, pop) in enumerate(zip(net.projections, layers)):
+        nodes[f"fc{i}"] = nir.Affine(weight=pr.weights.toarray().T, bias=pop.bias.copy())
         if np.all(pop.beta == 1.0):
             nodes[pop.name] = nir.IF(r=np.full(pop.size, 1.0 / dt), v_threshold=pop.theta.copy())
+        elif np.any(pop.beta == 1.0):
+            raise ValueError(f"NIR export: layer {pop.name} mixes IF (beta = 1) and LIF neurons")
         else:
             tau = dt / (1.0 - pop.beta)
             nodes[pop.name] = nir.LIF(tau=tau, r=tau / dt, v_leak=np.zeros(pop.size), v_threshold=pop.theta.copy())
@@ -164,8 +172,8 @@ def network_to_nir(net: Network) -> nir.NIRGraph:
         prev = pop.name
     nodes["output"] = nir.Output(output_type=np.array([net.output.size]))
     edges.append((prev, "output"))
-    reset = "subtract" if net.output.subtract.any() else "zero"
-    return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": dt, "reset": reset})
+    return nir.NIRGraph(nodes=nodes, edges=edges,
+                        metadata={"dt": dt, "reset": "subtract" if resets == {True} else "zero"})
 
 
 def save_nir(net: Network, path: str | Path) -> None:

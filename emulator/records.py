@@ -19,8 +19,9 @@ import pandas as pd
 from hw_models.cost import CATEGORIES
 
 from .chip import COUNTERS
+from .errors import InputError
 
-__all__ = ["SCHEMA", "summarize", "per_core_table", "per_sample_table", "write_records"]
+__all__ = ["SCHEMA", "check_out_dir", "summarize", "per_core_table", "per_sample_table", "write_records"]
 
 SCHEMA = "snnemu.records/1"
 
@@ -126,9 +127,22 @@ def _clean(obj):
     return obj
 
 
-def write_records(res, out: str | os.PathLike) -> Path:
-    """Write the run folder atomically; returns its path."""
+def check_out_dir(out: str | os.PathLike) -> Path:
+    """``out`` may be new, an empty folder, or an earlier run folder (replaced);
+    anything else is refused, so a run never deletes a user's files."""
     out = Path(out)
+    if out.exists() and not (out.is_dir() and (not any(out.iterdir()) or (out / "summary.json").is_file())):
+        raise InputError(out, "--out", "exists and is not a run folder; choose a new folder")
+    return out
+
+
+def write_records(res, out: str | os.PathLike) -> Path:
+    """Write the run folder atomically; returns its path.
+
+    The files go to a temporary sibling first; an earlier run folder at
+    ``out`` is moved aside, the new one renamed in, then the old one removed.
+    """
+    out = check_out_dir(out).absolute()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     umask = os.umask(0)
@@ -141,9 +155,13 @@ def write_records(res, out: str | os.PathLike) -> Path:
         per_core_table(res).to_csv(tmp / "per_core.csv", index=False)
         if res.tracer is not None:
             res.tracer.write(tmp / "events.parquet")
+        old = None
         if out.exists():
-            shutil.rmtree(out)
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            out.rename(old)
         tmp.rename(out)
+        if old is not None:
+            shutil.rmtree(old)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

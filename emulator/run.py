@@ -8,11 +8,11 @@ so a bad input never leaves a partial output folder.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 
 import numpy as np
-import simpy
 from tqdm import tqdm
 
 from hw_models.cost import CATEGORIES, price
@@ -39,7 +39,7 @@ class RunConfig:
     queue: str = "fifo"
     input: str = "event"
     samples: int | None = None
-    dt_us: int = 1000
+    dt_us: int | None = None  # frame width; None: the model's dt (1000 us if it has none)
     mapping: str = "layer-fill"
     noc: str = "analytic"
     seed: int = 0
@@ -72,10 +72,14 @@ def run(cfg: RunConfig) -> RunResult:
             raise InputError(f"--{key}", key, f"unknown {key} {getattr(cfg, key)!r} (use {', '.join(allowed)})")
     if cfg.samples is not None and cfg.samples < 1:
         raise InputError("--samples", "samples", f"must be at least 1, got {cfg.samples}")
-    if cfg.dt_us <= 0:
+    if cfg.dt_us is not None and cfg.dt_us <= 0:
         raise InputError("--dt-us", "dt_us", "must be a positive number of microseconds")
     hw = load_profile(cfg.hw)
-    net = load_nir(cfg.model, dt_fallback_s=cfg.dt_us * 1e-6)
+    net = load_nir(cfg.model, dt_fallback_s=(cfg.dt_us or 1000) * 1e-6)
+    dt_us = cfg.dt_us or max(1, round(net.dt_s * 1e6))
+    if abs(dt_us * 1e-6 - net.dt_s) > 1e-12:
+        print(f"snnemu: warning: frames of {dt_us} us, but the model's dt is {net.dt_s * 1e6:g} us "
+              f"({net.dt_source}): each frame is one timestep of the model", file=sys.stderr)
     events = load_events(cfg.data)
     shape = input_shape(events.sensor_size)
     if int(np.prod(shape)) != net.populations[0].size:
@@ -83,7 +87,9 @@ def run(cfg: RunConfig) -> RunResult:
                          f"{tuple(events.sensor_size)} gives {int(np.prod(shape))} inputs; "
                          f"the model {cfg.model} expects {net.populations[0].size}")
     n = events.n_samples if cfg.samples is None else min(cfg.samples, events.n_samples)
-    frames = frame_counts(events, cfg.dt_us, samples=slice(0, n))
+    if n == 0:
+        raise InputError(events.name, "sample", "the event set has no samples")
+    frames = frame_counts(events, dt_us, samples=slice(0, n))
     labels = None if events.labels is None else np.asarray(events.labels[:n])
     return run_network(net, hw, frames, labels, cfg)
 
@@ -109,7 +115,6 @@ def run_network(net, hw, frames: np.ndarray, labels, cfg: RunConfig) -> RunResul
         samples = tqdm(samples, desc=f"{cfg.mode} on {hw.name}", unit="sample", disable=None, leave=False)
     for i in samples:
         chip.begin_sample(i)
-        chip.barriers = 0
         t0 = chip.env.now
         proc = chip.env.process(mode(chip, frames[i], **kwargs))
         try:
@@ -118,8 +123,6 @@ def run_network(net, hw, frames: np.ndarray, labels, cfg: RunConfig) -> RunResul
             if "No scheduled events left" not in str(exc):
                 raise
             raise DeadlockError(f"deadlock in sample {i} at t={chip.env.now:.3e} s: {chip.stuck()}") from None
-        except simpy.core.EmptySchedule:
-            raise DeadlockError(f"deadlock in sample {i}: {chip.stuck()}") from None
         elapsed = chip.env.now - t0
         counts = chip.counts()
         named = {k: counts[:, j] for j, k in enumerate(COUNTERS)}

@@ -102,7 +102,7 @@ def main(argv=None) -> None:
     frames = encode_rate(x_tr, N_FRAMES, MAX_RATE, seed=1)  # calibration draws, not the test data
     best = None
     for beta in (0.98, 0.95, 0.9):
-        for scale in (0.25, 0.35, 0.5, 0.7, 1.0):
+        for scale in (0.5, 0.7, 1.0, 1.4, 2.0):
             acc = accuracy(simulate_layered(frames, [w1, w2], [th1 * scale, th2 * scale], beta), y_tr)
             print(f"  beta {beta}, threshold scale {scale}: train accuracy {acc:.3f}")
             if best is None or acc > best[0]:

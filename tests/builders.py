@@ -46,8 +46,8 @@ def profile(**changes):
     return profile_from_dict(data, "test-profile.yaml")
 
 
-def nir_chain(weights: list[np.ndarray], beta=0.5, theta=1.0, reset="zero", dt=1e-3) -> nir.NIRGraph:
-    """Input -> (Linear -> LIF)* -> Output with ``r = tau/dt`` so the weights are used as is."""
+def nir_chain(weights: list[np.ndarray], beta=0.5, theta=1.0, reset="zero", dt=1e-3, biases=None) -> nir.NIRGraph:
+    """Input -> (Linear|Affine -> LIF)* -> Output with ``r = tau/dt`` so weights and biases are used as is."""
     n_in = weights[0].shape[1]
     nodes = {"input": nir.Input(input_type=np.array([n_in]))}
     edges, prev = [], "input"
@@ -55,7 +55,10 @@ def nir_chain(weights: list[np.ndarray], beta=0.5, theta=1.0, reset="zero", dt=1
         n = w.shape[0]
         b = np.broadcast_to(np.asarray(beta, float), (n,))
         tau = dt / (1.0 - b)
-        nodes[f"fc{i}"] = nir.Linear(weight=np.asarray(w, float))
+        if biases is None:
+            nodes[f"fc{i}"] = nir.Linear(weight=np.asarray(w, float))
+        else:
+            nodes[f"fc{i}"] = nir.Affine(weight=np.asarray(w, float), bias=np.asarray(biases[i], float))
         nodes[f"lif{i}"] = nir.LIF(tau=tau, r=tau / dt, v_leak=np.zeros(n),
                                    v_threshold=np.broadcast_to(np.asarray(theta, float), (n,)).copy())
         edges += [(prev, f"fc{i}"), (f"fc{i}", f"lif{i}")]
@@ -65,8 +68,8 @@ def nir_chain(weights: list[np.ndarray], beta=0.5, theta=1.0, reset="zero", dt=1
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": dt, "reset": reset})
 
 
-def random_net(sizes, seed, reset="zero", density=1.0):
-    """A seeded random feed-forward LIF network with per-neuron beta and theta."""
+def random_net(sizes, seed, reset="zero", density=1.0, bias=False):
+    """A seeded random feed-forward LIF network with per-neuron beta and theta (and bias)."""
     rng = np.random.default_rng(seed)
     weights = []
     for a, b in zip(sizes[:-1], sizes[1:]):
@@ -75,7 +78,8 @@ def random_net(sizes, seed, reset="zero", density=1.0):
     betas = [rng.uniform(0.5, 0.95, w.shape[0]) for w in weights]
     thetas = [rng.uniform(0.8, 1.5, w.shape[0]) for w in weights]
     # Build with per-layer parameters.
-    g = nir_chain(weights, reset=reset)
+    biases = [rng.uniform(-0.2, 0.6, w.shape[0]) for w in weights] if bias else None
+    g = nir_chain(weights, reset=reset, biases=biases)
     for i, (b, th) in enumerate(zip(betas, thetas)):
         tau = 1e-3 / (1.0 - b)
         g.nodes[f"lif{i}"] = nir.LIF(tau=tau, r=tau / 1e-3, v_leak=np.zeros(len(b)), v_threshold=th)
@@ -133,10 +137,12 @@ def oracle_timestep(net, frames):
 def oracle_async_fifo(net, frames):
     """Async semantics, one spike at a time in FIFO order, refractory until the next timestep.
 
-    Per timestep: leak every neuron, clear refractory flags, queue the input
-    spikes in index order; then pop spikes one by one: integrate the spike
-    into its non-refractory targets, fire those above threshold (in index
-    order), reset them, make them refractory and queue their spikes.
+    Per timestep: clear refractory flags, leak every neuron (with its bias),
+    fire the neurons the leak left above threshold (in index order, layer by
+    layer) and queue their spikes, then queue the input spikes in index order;
+    then pop spikes one by one: integrate the spike into its non-refractory
+    targets, fire those above threshold (in index order), reset them, make
+    them refractory and queue their spikes.
     """
     layers = _layers(net)
     sizes = [frames.shape[1]] + [len(L[0]) for L in layers]
@@ -144,9 +150,15 @@ def oracle_async_fifo(net, frames):
     out = [np.zeros((len(frames), n), int) for n in sizes[1:]]
     for t, frame in enumerate(frames):
         refr = [np.zeros(n, bool) for n in sizes[1:]]
-        for i, (beta, _, bias, _, _) in enumerate(layers):
+        queue = deque()
+        for i, (beta, theta, bias, sub, _) in enumerate(layers):
             v[i] = beta * v[i] + bias
-        queue = deque((0, j) for j in range(len(frame)) for _ in range(int(frame[j])))
+            fired = np.flatnonzero(v[i] > theta)
+            v[i][fired] = np.where(sub[fired], v[i][fired] - theta[fired], 0.0)
+            refr[i][fired] = True
+            out[i][t, fired] += 1
+            queue.extend((i + 1, f) for f in fired)
+        queue.extend((0, j) for j in range(len(frame)) for _ in range(int(frame[j])))
         while queue:
             pop, j = queue.popleft()
             if pop == len(layers):

@@ -195,3 +195,39 @@ def test_deadlock_watchdog_names_the_stuck_core(monkeypatch):
     monkeypatch.setattr(modes, "_async_core", broken)
     with pytest.raises(DeadlockError, match="core 1"):
         chain_run("async")
+
+
+@pytest.mark.parametrize("mode, oracle, steps", [("layered", oracle_layered, 0), ("timestep", oracle_timestep, 3),
+                                                 ("async", oracle_async_fifo, 0)])
+def test_bias_driven_spikes_match_the_oracles(mode, oracle, steps):
+    """Affine biases lift neurons over threshold without input; every mode fires them."""
+    net = random_net([6, 8, 5, 3], seed=9, bias=True)
+    frames = random_frames(1, 5, 6, 0.3, seed=10, max_count=2)
+    hw = load_profile("ideal" if mode == "async" else "loihi")
+    res = run_network(net, hw, frames, None, RunConfig(model="b", mode=mode, trace=True))
+    want = oracle(net, frames[0])
+    assert sum(w.sum() for w in want) > 0
+    for got, w in zip(chip_spikes(res, net, 5 + steps), want):
+        np.testing.assert_array_equal(got, w)
+
+
+def test_a_sample_does_not_depend_on_its_position_in_the_run():
+    net = random_net([12, 16, 6], seed=4)
+    frames = random_frames(3, 5, 12, 0.4, seed=5)
+    hw = load_profile("truenorth")
+    for mode, noc in (("async", "routers"), ("async", "analytic"), ("layered", "analytic")):
+        cfg = RunConfig(model="p", mode=mode, noc=noc, queue="momentum", input="frame")
+        whole = run_network(net, hw, frames, None, cfg).per_sample[2]
+        alone = run_network(net, hw, frames[2:], None, cfg).per_sample[0]
+        whole.pop("sample"), alone.pop("sample")
+        assert whole == alone
+
+
+def test_async_leak_sweep_takes_time_even_without_input():
+    """With update_all_neurons every core pays an update per neuron each timestep."""
+    net = random_net([4, 6, 3], seed=1)
+    hw = profile(core__update_all_neurons=True)
+    res = run_network(net, hw, np.zeros((1, 2, 4), int), None, RunConfig(model="e", mode="async"))
+    # 2 timesteps; the slowest core (6 neurons) sweeps for 6 * 5 ns each time
+    assert res.per_sample[0]["latency_s"] == pytest.approx(2 * 6 * L_UPD * 1e-9)
+    assert res.per_core_counts[:, COUNTERS.index("upd")].sum() == 2 * (6 + 3)

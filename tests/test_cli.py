@@ -138,12 +138,19 @@ def size_mismatch_model(d: Path):
     return ["--model", str(write_nir(d / "m16.nir", n_in=16))], "m16.nir", "sensor_size"
 
 
+def no_samples(d: Path):
+    path = d / "empty.npz"
+    z = np.zeros(0, np.int64)
+    np.savez(path, t=z, x=z, y=z, p=z, sample=z, sensor_size=np.array([8, 8, 1]), labels=z)
+    return ["--data", str(path)], "empty.npz", "sample"
+
+
 def missing_model(d: Path):
     return ["--model", str(d / "nowhere.nir")], "nowhere.nir", "file"
 
 
 BAD = [bad_profile, too_big, outside_sensor, corrupt_npz, unsupported_cuba, unsupported_conv,
-       nan_weights, size_mismatch_data, size_mismatch_model, missing_model]
+       nan_weights, size_mismatch_data, size_mismatch_model, no_samples, missing_model]
 
 
 def run_args(out: Path, extra: list[str]) -> list[str]:
@@ -376,3 +383,11 @@ def test_run_folder_permissions_follow_umask(demo_run, tmp_path):
     ref = tmp_path / "ref"
     ref.mkdir()
     assert (out.stat().st_mode & 0o777) == (ref.stat().st_mode & 0o777)
+
+
+def test_out_that_is_not_a_run_folder_is_refused(tmp_path, capsys):
+    (tmp_path / "thesis.tex").write_text("years of work")
+    code = main(run_args(tmp_path, ["--samples", "1"]))
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("snnemu: error: ") and ": --out:" in err
+    assert (tmp_path / "thesis.tex").read_text() == "years of work"

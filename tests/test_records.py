@@ -140,3 +140,20 @@ def test_failed_write_leaves_no_folder(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         write_records(res, tmp_path / "out")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_out_never_deletes_a_users_files(tmp_path):
+    from emulator.errors import InputError
+
+    precious = tmp_path / "mine"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    net = random_net([4, 3, 2], seed=0)
+    res = run_network(net, load_profile("ideal"), random_frames(1, 2, 4, 0.5, 0), None,
+                      RunConfig(model="r", mode="layered"))
+    with pytest.raises(InputError, match="--out"):
+        write_records(res, precious)
+    assert (precious / "notes.txt").read_text() == "keep me"
+    run_dir = write_records(res, tmp_path / "run")
+    write_records(res, run_dir)  # an earlier run folder is replaced
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "run"]
