@@ -34,12 +34,14 @@ COUNTERS = ("msg_in", "syn", "upd", "spk", "msg_out", "hops_ew", "hops_ns", "loc
 class Packet:
     """One (spike, destination core) pair, or a frame's input batch (``batch``)."""
 
-    __slots__ = ("src", "src_core", "dst", "prio", "t_created", "t_arrival", "route", "leg", "batch", "row")
+    __slots__ = ("src", "src_core", "dst", "prio", "t_created", "t_arrival", "t_served", "route", "leg", "batch",
+                 "row")
 
     def __init__(self, src, src_core, dst, prio, t_created, route, batch=None):
         self.src, self.src_core, self.dst, self.prio = src, src_core, dst, prio
         self.t_created, self.route, self.batch = t_created, route, batch
         self.t_arrival = t_created
+        self.t_served = None  # when its service started
         self.leg = 0
         self.row = -1
 
@@ -111,7 +113,7 @@ class Chip:
     # -- construction --------------------------------------------------------------
     def _build_synapses(self, w: sp.csr_matrix, n: int, n_cores: int) -> None:
         """Cut every source's row by destination core (async) and count fan-outs (ticks)."""
-        self._blocks: dict[tuple, object] = {}
+        self._cache: dict[tuple, object] = {}
         # Per projection: source and target ranges, weights (src x dst) dense when mostly full.
         offs = self.net.offsets
         self._proj = []
@@ -196,9 +198,9 @@ class Chip:
 
     def neurons_per_core(self, lo: int, hi: int) -> np.ndarray:
         key = ("n", lo, hi)
-        if key not in self._blocks:
-            self._blocks[key] = np.bincount(self.core_of[lo:hi], minlength=len(self.cores)).astype(float)
-        return self._blocks[key]
+        if key not in self._cache:
+            self._cache[key] = np.bincount(self.core_of[lo:hi], minlength=len(self.cores)).astype(float)
+        return self._cache[key]
 
     # -- per-sample state ----------------------------------------------------------
     def begin_sample(self, sample: int) -> None:

@@ -104,7 +104,7 @@ def _send_trains(chip, busy, active, spiking, counts, per_pair, send: bool) -> f
 
     Returns when the phase's last packet arrives (or its last core finishes).
     Trains are booked in order of departure, then source core, then
-    destination core, so links are reserved in time order.
+    destination core; each books a link after that link's last booking.
     """
     t0 = chip.env.now
     end = t0 + busy.max()
@@ -296,8 +296,10 @@ def _finish(chip, core, pkt, t_start, n_in, n_syn, n_upd, fired, pre) -> float:
     core.spk += n_fired
     core.msg_out += n_out
     core.busy_s += service
-    if pkt is not None and chip.tracer is not None:
-        chip.tracer.served(pkt, t_start)
+    if pkt is not None:
+        pkt.t_served = t_start
+        if chip.tracer is not None:
+            chip.tracer.served(pkt)
     t_end = t_start + service
     if n_fired:
         chip.pending += 1

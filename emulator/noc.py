@@ -16,7 +16,12 @@ Fidelities (registry ``NOCS``):
 - ``routers``: one SimPy process per link, with a bounded buffer of
   ``buffer_packets`` in front of it. A packet holds a link until the next
   buffer (or the destination core's queue) takes it, so back-pressure spreads
-  upstream.
+  upstream. A core's network interface queues its outgoing packets without
+  limit, so a core never blocks on sending and cannot close a cycle of waits.
+
+In the analytic NoC a full core queue holds packets in the core's inbox
+(they are served later, in order) but does not hold links: back-pressure on
+other traffic is what the ``routers`` fidelity adds.
 
 Without contention both give the same arrival time, computed by the same
 sequence of additions. The NoC only counts (hops per direction, local

@@ -80,8 +80,8 @@ class Tracer:
             for d in chip.dst_cores[s]:
                 self.packet(chip, _Leaving(s, src_core, d, t, chip.topo.route(src_core, d)))
 
-    def served(self, pkt, t_start: float) -> None:
-        self.cols["queue_wait_s"][pkt.row] = t_start - pkt.t_arrival
+    def served(self, pkt) -> None:
+        self.cols["queue_wait_s"][pkt.row] = pkt.t_served - pkt.t_arrival
 
     def table(self) -> pa.Table:
         c = self.cols
