@@ -118,29 +118,29 @@ class AnalyticNoC:
         self.env, self.topo, self.deliver = env, topo, deliver
         self.busy: list[list[tuple[float, float]]] = [[] for _ in range(topo.n_links)]
 
-    def _reserve(self, link: int, t: float, lat: float) -> float:
-        """Book ``lat`` seconds on ``link`` from ``t`` or the first fitting gap; returns the end."""
-        slots = self.busy[link]
-        now = self.env.now
-        while slots and slots[0][1] <= now:
-            slots.pop(0)
-        pos = 0
-        for a, b in slots:
-            if b <= t:
-                pos += 1
-            elif a >= t + lat:
-                break
-            else:
-                t = b
-                pos += 1
-        slots.insert(pos, (t, t + lat))
-        return t + lat
-
     def send(self, pkt, route: Route) -> float:
-        """Reserve the links for ``pkt`` leaving now; returns its arrival time."""
-        t = self.env.now
+        """Reserve the links for ``pkt`` leaving now; returns its arrival time.
+
+        On each link the packet takes the first slot, at or after it gets
+        there, that overlaps no reservation (slots that ended are dropped).
+        """
+        now = self.env.now
+        t = now
         for link, lat in zip(route.links, route.latencies):
-            t = self._reserve(link, t, lat)
+            slots = self.busy[link]
+            while slots and slots[0][1] <= now:
+                del slots[0]
+            pos = 0
+            for a, b in slots:
+                if b <= t:
+                    pos += 1
+                elif a >= t + lat:
+                    break
+                else:
+                    t = b
+                    pos += 1
+            slots.insert(pos, (t, t + lat))
+            t += lat
         return t
 
     def send_train(self, route: Route, t_depart: float, n: int) -> float:
