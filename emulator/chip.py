@@ -1,10 +1,11 @@
 """The SimPy chip: cores, their input queues, the NoC, and per-sample state.
 
 The chip holds what every execution mode shares: the network's state arrays
-(membrane potential ``V`` and refractory flags over global neurons), the
-synapses cut per (source neuron, destination core), the cores with their
-counters, the NoC, and the bookkeeping that tells when the network has
-drained. The modes themselves (``emulator.modes``) drive it.
+over global neurons (membrane potential ``V``; in async mode a refractory
+neuron holds -inf and its reset value waits in ``parked``), the synapses in
+the layouts the modes need, the cores with their counters, the NoC, and the
+bookkeeping that tells when the network has drained. The modes themselves
+(``emulator.modes``) drive it.
 
 A packet is one (spike, destination core) pair; it carries its timestamps
 (created, arrival, start of processing) and its route, so hops and queue waits
@@ -94,12 +95,12 @@ class Chip:
         self.tracer = tracer
         n, n_cores = net.n_neurons, mapping.n_cores
         self.core_of = mapping.core_of
-        self.layer_of = net.layer_of()
         self.beta, self.theta, self.bias, self.subtract = net.global_params()
         self.cores = [Core(c, mapping.neurons_of(c)) for c in range(n_cores)]
         self.used = np.flatnonzero(np.bincount(self.core_of, minlength=n_cores))
         self.tiles_used = len({c // hw.mesh.cores_per_tile for c in self.used})
         self.out_lo = int(net.offsets[-2])
+        self._cache: dict[tuple, np.ndarray] = {}
         self._build_synapses(net.global_weights(), n, n_cores)
         self.V = np.zeros(n)
         self.parked = np.zeros(n)  # async: the reset potential of refractory neurons
@@ -112,8 +113,8 @@ class Chip:
 
     # -- construction --------------------------------------------------------------
     def _build_synapses(self, w: sp.csr_matrix, n: int, n_cores: int) -> None:
-        """Cut every source's row by destination core (async) and count fan-outs (ticks)."""
-        self._cache: dict[tuple, object] = {}
+        """Lay out the synapses: per projection (tick currents), per core pair (tick
+        packets), per source and destination core (async, built on first use)."""
         # Per projection: source and target ranges, weights (src x dst) dense when mostly full.
         offs = self.net.offsets
         self._proj = []
@@ -125,18 +126,19 @@ class Chip:
         rows, cols = w.nonzero()
         fan = sp.csr_matrix((np.ones(len(rows)), (rows, self.core_of[cols])), shape=(n, n_cores))
         fan.sum_duplicates()
-        has = fan.copy()
+        has = fan.copy()  # sources x cores: 1 where the source sends a packet to that core
         has.data[:] = 1.0
         has.sort_indices()
-        # Sources x cores, 1 where the source sends a packet to that core.
         # The (source core, destination core) pairs that carry packets, sorted; per
-        # phase, one sparse product counts the packets per pair and the synapses per core.
-        pair_keys = np.unique(self.core_of[has.nonzero()[0]] * n_cores + has.indices)
+        # phase, one product counts the packets per pair and the synapses per core.
+        senders = has.nonzero()[0]
+        keys = self.core_of[senders] * n_cores + has.indices
+        pair_keys = np.unique(keys)
         self.pair_src, self.pair_dst = pair_keys // n_cores, pair_keys % n_cores
         self.pair_src_list, self.pair_dst_list = self.pair_src.tolist(), self.pair_dst.tolist()
         self.pair_routes = [self.topo.route(s, d) for s, d in zip(self.pair_src_list, self.pair_dst_list)]
-        pair_of = np.searchsorted(pair_keys, self.core_of[has.nonzero()[0]] * n_cores + has.indices)
-        per_pair = sp.csr_matrix((np.ones(len(pair_of)), (has.nonzero()[0], pair_of)), shape=(n, len(pair_keys)))
+        pair_of = np.searchsorted(pair_keys, keys)
+        per_pair = sp.csr_matrix((np.ones(len(pair_of)), (senders, pair_of)), shape=(n, len(pair_keys)))
         pair_fan = sp.hstack([per_pair, fan]).tocsr()  # sources x (pairs + cores)
         small = pair_fan.shape[0] * pair_fan.shape[1] <= 2_000_000
         self.pair_fan = pair_fan.toarray() if small else pair_fan  # dense rows are cheap to gather

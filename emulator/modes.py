@@ -1,8 +1,8 @@
 """Execution modes (registry ``MODES``): how the chip runs one sample.
 
 Each mode is a generator for a SimPy process that runs one sample of input
-``frames`` (``(T, n_in)`` spike counts) from the current simulated time, and
-returns when the sample has ended.
+``frames`` (``(T, n_in)`` spike counts) on the chip's fresh clock, and returns
+when the sample has ended.
 
 - ``timestep``: a global barrier every tick. Spikes emitted during tick k
   (input spikes of frame k included) are integrated during tick k+1, so a
@@ -15,8 +15,10 @@ returns when the sample has ended.
 
 In the tick modes a core works through a phase in four steps (take the
 packets, update neurons, fire, send) and its busy time is their sum; its
-packets leave when the phase's work is done. The phase's arithmetic is one
-vectorized operation over the chip; each core's timing is one timeout.
+packets leave when the phase's work is done. The phase's arithmetic is
+vectorized over the chip. With the analytic NoC its timing is computed too
+(one timeout per phase, barrier included); with the router NoC each core's
+work is one timeout and each packet crosses the router processes.
 """
 
 from __future__ import annotations
@@ -34,13 +36,12 @@ __all__ = ["MODES", "run_timestep", "run_layered", "run_async"]
 def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | None, send: bool = True):
     """Integrate ``s_in`` (spike counts per global source, or None) into the ``update`` neurons.
 
-    With ``send`` False (the last tick of a sample) the spikes are recorded but
-    make no packets, since no phase follows to integrate them.
-
     ``s_input`` holds the input population's spikes emitted in this phase (or
     None). Returns ``(s_out, end)``: the spike counts emitted in this phase, and
     when the phase's last packet arrives (None with the router NoC, whose
-    packets are simulated one by one and end the phase when drained).
+    packets are simulated one by one and end the phase when drained). With
+    ``send`` False (the last tick of a sample) the spikes are recorded but make
+    no packets, since no phase follows to integrate them.
     """
     hw, lat = chip.hw, chip.hw.core.latency_s
     n, n_cores = chip.net.n_neurons, len(chip.cores)
