@@ -50,6 +50,7 @@ def summarize(res) -> dict:
         "mode": cfg.mode,
         "queue": cfg.queue if cfg.mode == "async" else None,
         "input": cfg.input,
+        "refractory": (cfg.mode == "async") if cfg.refractory is None else cfg.refractory,
         "noc": cfg.noc,
         "mapping": res.mapping.strategy + (" (packed)" if res.mapping.packed else ""),
         "dt_s": res.network.dt_s,
