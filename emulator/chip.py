@@ -96,6 +96,8 @@ class Chip:
         n, n_cores = net.n_neurons, mapping.n_cores
         self.core_of = mapping.core_of
         self.beta, self.theta, self.bias, self.subtract = net.global_params()
+        resets = {bool(s) for p in net.populations[1:] for s in p.subtract}
+        self.reset_kind = "mixed" if len(resets) > 1 else ("subtract" if resets == {True} else "zero")
         self.cores = [Core(c, mapping.neurons_of(c)) for c in range(n_cores)]
         self.used = np.flatnonzero(np.bincount(self.core_of, minlength=n_cores))
         self.tiles_used = len({c // hw.mesh.cores_per_tile for c in self.used})

@@ -269,10 +269,15 @@ def _threshold(chip, idx, vv):
     f = vv > theta[idx]
     if not np.count_nonzero(f):
         return None, None
-    loc = np.flatnonzero(f)
+    loc = f.nonzero()[0]
     fired = idx.start + loc if isinstance(idx, slice) else idx[loc]
     pre = vv[loc]
-    after = np.where(chip.subtract[fired], pre - theta[fired], 0.0)
+    if chip.reset_kind == "zero":
+        after = 0.0
+    elif chip.reset_kind == "subtract":
+        after = pre - theta[fired]
+    else:
+        after = np.where(chip.subtract[fired], pre - theta[fired], 0.0)
     if chip.refractory:
         chip.parked[fired] = after
         chip.V[fired] = -np.inf
