@@ -29,6 +29,7 @@ def _run_parser(sub) -> None:
     p.add_argument("--mapping", default="layer-fill", help="layer-fill | spread:K | mapping.yaml")
     p.add_argument("--noc", default="analytic", choices=["analytic", "routers"])
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=1, help="processes running samples in parallel")
     p.add_argument("--no-refractory", action="store_true",
                    help="async: let a neuron fire again within a timestep (default: refractory until the next)")
     p.add_argument("--trace", action="store_true", help="also write events.parquet")
@@ -43,7 +44,7 @@ def _cmd_run(args) -> int:
     cfg = RunConfig(model=args.model, hw=args.hw, data=args.data, mode=args.mode, queue=args.queue,
                     input=args.input, samples=args.samples, dt_us=args.dt_us, mapping=args.mapping,
                     noc=args.noc, seed=args.seed, trace=args.trace, progress=True,
-                    refractory=False if args.no_refractory else None)
+                    refractory=False if args.no_refractory else None, workers=args.workers)
     res = run(cfg)
     out = write_records(res, args.out)
     s = summarize(res)

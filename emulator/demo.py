@@ -7,6 +7,7 @@ profile, prints a side-by-side table and writes both run folders.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .records import summarize, write_records
@@ -46,7 +47,7 @@ def run_demo(out: str | Path = "demo_out", samples: int | None = None) -> list[d
     summaries = []
     for mode in ("layered", "async"):
         cfg = RunConfig(model=str(DEMO_MODEL), hw="loihi", data="digits", mode=mode,
-                        samples=samples, progress=True)
+                        samples=samples, progress=True, workers=min(4, os.cpu_count() or 1))
         res = run(cfg)
         write_records(res, out / mode)
         summaries.append(summarize(res))

@@ -8,6 +8,7 @@ so a bad input never leaves a partial output folder.
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
 import time
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ class RunConfig:
     trace: bool = False
     refractory: bool | None = None  # None: on in async mode, as in asynctorch
     progress: bool = False
+    workers: int = 1  # processes running samples in parallel
 
 
 @dataclass
@@ -70,6 +72,8 @@ def run(cfg: RunConfig) -> RunResult:
     for key, allowed in (("mode", MODES), ("input", ("event", "frame"))):
         if getattr(cfg, key) not in allowed:
             raise InputError(f"--{key}", key, f"unknown {key} {getattr(cfg, key)!r} (use {', '.join(allowed)})")
+    if cfg.workers < 1:
+        raise InputError("--workers", "workers", f"must be at least 1, got {cfg.workers}")
     if cfg.samples is not None and cfg.samples < 1:
         raise InputError("--samples", "samples", f"must be at least 1, got {cfg.samples}")
     if cfg.dt_us is not None and cfg.dt_us <= 0:
@@ -95,27 +99,92 @@ def run(cfg: RunConfig) -> RunResult:
 
 
 def run_network(net, hw, frames: np.ndarray, labels, cfg: RunConfig) -> RunResult:
-    """Run ``frames`` ``(samples, T, n_in)`` through ``net`` mapped on ``hw``."""
+    """Run ``frames`` ``(samples, T, n_in)`` through ``net`` mapped on ``hw``.
+
+    With ``cfg.workers > 1`` chunks of samples run in worker processes. Every
+    sample starts from a fresh state and its own seed, and the totals are
+    summed in sample order here, so the records are byte-identical whatever
+    the number of workers.
+    """
     wall0 = time.perf_counter()
     mapping = map_network(net, hw, cfg.mapping)
-    tracer = Tracer([p.name for p in net.populations], net.offsets) if cfg.trace else None
-    refractory = cfg.mode == "async" if cfg.refractory is None else cfg.refractory
-    chip = Chip(net, hw, mapping, noc=cfg.noc, queue=cfg.queue, seed=cfg.seed,
-                refractory=refractory, tracer=tracer)
-    mode = MODES[cfg.mode]
-    kwargs = {"batch_input": cfg.input == "frame"} if cfg.mode == "async" else {}
+    chip = _chip(net, hw, mapping, cfg)
     n_cores = len(chip.cores)
     tot_counts = np.zeros((n_cores, len(COUNTERS)))
     tot_energy = np.zeros((n_cores, len(CATEGORIES)))
     layer_spikes = np.zeros((len(frames), len(net.populations)), np.int64)
+    tracer = _tracer(net, cfg)
     rows = []
-    out_lo = chip.out_lo
-    samples = range(len(frames))
-    if cfg.progress:  # tqdm hides itself when stderr is not a terminal
-        samples = tqdm(samples, desc=f"{cfg.mode} on {hw.name}", unit="sample", disable=None, leave=False)
-    for i in samples:
+    progress = tqdm(total=len(frames), desc=f"{cfg.mode} on {hw.name}", unit="sample", disable=None,
+                    leave=False) if cfg.progress else None  # tqdm hides itself when stderr is no terminal
+    for results, cols in _chunks(chip, net, hw, mapping, frames, labels, cfg):
+        for i, row, counts, energy, spikes in results:
+            rows.append(row)
+            tot_counts += counts
+            tot_energy += energy
+            layer_spikes[i] = spikes
+        if tracer is not None:
+            for key, values in cols.items():
+                tracer.cols[key] += values
+        if progress is not None:
+            progress.update(len(results))
+    if progress is not None:
+        progress.close()
+    return RunResult(cfg, net, hw, mapping, rows, tot_counts, tot_energy,
+                     {p.name: int(layer_spikes[:, j].sum()) for j, p in enumerate(net.populations)},
+                     float(sum(r["latency_s"] for r in rows)), time.perf_counter() - wall0,
+                     chip.synapses_per_core, layer_spikes, tracer)
+
+
+CHUNK = 8  # samples per task for the workers (and per progress update)
+
+
+def _tracer(net, cfg: RunConfig) -> Tracer | None:
+    return Tracer([p.name for p in net.populations], net.offsets) if cfg.trace else None
+
+
+def _chip(net, hw, mapping, cfg: RunConfig) -> Chip:
+    refractory = cfg.mode == "async" if cfg.refractory is None else cfg.refractory
+    return Chip(net, hw, mapping, noc=cfg.noc, queue=cfg.queue, seed=cfg.seed, refractory=refractory)
+
+
+def _chunks(chip, net, hw, mapping, frames, labels, cfg: RunConfig):
+    """Yield ``(results, trace columns)`` per chunk of samples, in sample order."""
+    tasks = [(lo, min(lo + CHUNK, len(frames))) for lo in range(0, len(frames), CHUNK)]
+    if cfg.workers <= 1 or len(tasks) <= 1:
+        for lo, hi in tasks:
+            yield _run_samples(chip, net, hw, frames, labels, cfg, lo, hi)
+        return
+    ctx = multiprocessing.get_context("fork")
+    global _WORKER
+    _WORKER = (net, hw, mapping, frames, labels, cfg)
+    try:
+        with ctx.Pool(cfg.workers) as pool:
+            yield from pool.imap(_worker_task, tasks)
+    finally:
+        _WORKER = None
+
+
+_WORKER = None  # (net, hw, mapping, frames, labels, cfg), inherited by forked workers
+_WORKER_CHIP = None
+
+
+def _worker_task(task):
+    global _WORKER_CHIP
+    net, hw, mapping, frames, labels, cfg = _WORKER
+    if _WORKER_CHIP is None:
+        _WORKER_CHIP = _chip(net, hw, mapping, cfg)
+    return _run_samples(_WORKER_CHIP, net, hw, frames, labels, cfg, *task)
+
+
+def _run_samples(chip, net, hw, frames, labels, cfg: RunConfig, lo: int, hi: int):
+    """Run samples ``lo:hi``; returns ``([(i, row, counts, energy, layer spikes)], trace columns)``."""
+    mode = MODES[cfg.mode]
+    kwargs = {"batch_input": cfg.input == "frame"} if cfg.mode == "async" else {}
+    chip.tracer = _tracer(net, cfg)
+    out = []
+    for i in range(lo, hi):
         chip.begin_sample(i)
-        t0 = chip.env.now
         proc = chip.env.process(mode(chip, frames[i], **kwargs))
         try:
             chip.env.run(until=proc)
@@ -123,28 +192,23 @@ def run_network(net, hw, frames: np.ndarray, labels, cfg: RunConfig) -> RunResul
             if "No scheduled events left" not in str(exc):
                 raise
             raise DeadlockError(f"deadlock in sample {i} at t={chip.env.now:.3e} s: {chip.stuck()}") from None
-        elapsed = chip.env.now - t0
+        elapsed = chip.env.now  # each sample starts at 0
         counts = chip.counts()
         named = {k: counts[:, j] for j, k in enumerate(COUNTERS)}
         energy = price(named, chip.barriers, elapsed, hw, chip.used)
-        tot_counts += counts
-        tot_energy += energy
-        layer_spikes[i] = np.add.reduceat(chip.spike_count, net.offsets[:-1])
-        out_counts = chip.spike_count[out_lo:]
+        spikes = np.add.reduceat(chip.spike_count, net.offsets[:-1])
+        out_counts = chip.spike_count[chip.out_lo:]
         pred = int(out_counts.argmax()) if out_counts.any() else -1
         label = None if labels is None else int(labels[i])
-        rows.append({
+        out.append((i, {
             "sample": i, "label": label, "prediction": pred,
             "correct": None if label is None else int(pred == label),
-            "spikes": int(layer_spikes[i, 1:].sum()),
+            "spikes": int(spikes[1:].sum()),
             "synaptic_events": int(named["syn"].sum()),
             "packets": int(named["msg_out"].sum()),
             "hops": int(named["hops_ew"].sum() + named["hops_ns"].sum()),
             "latency_s": elapsed,
-            "first_output_s": (chip.out_first - t0) if np.isfinite(chip.out_first) else float("nan"),
+            "first_output_s": chip.out_first if np.isfinite(chip.out_first) else float("nan"),
             "energy_j": float(energy.sum()),
-        })
-    return RunResult(cfg, net, hw, mapping, rows, tot_counts, tot_energy,
-                     {p.name: int(layer_spikes[:, j].sum()) for j, p in enumerate(net.populations)},
-                     float(sum(r["latency_s"] for r in rows)), time.perf_counter() - wall0,
-                     chip.synapses_per_core, layer_spikes, tracer)
+        }, counts, energy, spikes))
+    return out, ({} if chip.tracer is None else chip.tracer.cols)

@@ -157,3 +157,18 @@ def test_out_never_deletes_a_users_files(tmp_path):
     run_dir = write_records(res, tmp_path / "run")
     write_records(res, run_dir)  # an earlier run folder is replaced
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "run"]
+
+
+@pytest.mark.parametrize("mode", ["async", "timestep"])
+def test_records_do_not_depend_on_the_number_of_workers(tmp_path, mode):
+    outs = []
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        assert main(["run", "--model", DEMO, "--data", "digits", "--samples", "20", "--mode", mode,
+                     "--queue", "random", "--seed", "5", "--trace", "--workers", str(workers), "--out", str(out)]) == 0
+        outs.append(out)
+    for name in ("per_sample.csv", "per_core.csv", "events.parquet"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+    a, b = (json.loads((o / "summary.json").read_text()) for o in outs)
+    a.pop("wall_s"), b.pop("wall_s")
+    assert a == b
