@@ -221,6 +221,7 @@ class Chip:
         self.V[:] = 0.0
         self.spike_count[:] = 0
         self.out_first = np.inf
+        self.t_first_input: float | None = None  # when the first input spike was injected
         self.incoming = (np.zeros(len(self.cores)), np.zeros(len(self.cores)))  # tick modes: (packets, synapses)
         self.pending = 0
         self._seq = 0
@@ -315,18 +316,22 @@ class Chip:
 
     def emit(self, ev: simpy.Event) -> None:
         """A packet's service ended: its spikes leave now, in neuron order."""
-        cid, fired, fired_list, pre = ev.value
+        cid, fired, fired_list, overshoot = ev.value
         now = self.env.now
         net = fired < self.out_lo
         self.record_output(fired[~net], now)
         if self.tracer is not None:
             self.tracer.spikes(self, fired[net], now)
         dst_cores, out_lo = self.dst_cores, self.out_lo
-        for s, p in zip(fired_list, pre):
+        for s, p in zip(fired_list, overshoot):
             if s < out_lo:
                 for dst in dst_cores[s]:
                     self.send(s, cid, dst, p)
         self.done()
+
+    def input_injected(self, t: float) -> None:
+        if self.t_first_input is None or t < self.t_first_input:
+            self.t_first_input = t
 
     def record_output(self, neurons: np.ndarray, t: float) -> None:
         """Output-layer spikes make no packets: they are recorded here."""

@@ -26,7 +26,6 @@ from __future__ import annotations
 import numpy as np
 
 from .neuron import fire, leak, reset
-from .noc import AnalyticNoC
 from .queues import FifoQueue
 
 __all__ = ["MODES", "run_timestep", "run_layered", "run_async"]
@@ -48,8 +47,9 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
     any_in = s_in is not None
     msg_in, syn = chip.incoming  # what the previous phase sent here
     s_out = np.zeros(n)
-    if s_input is not None:
+    if s_input is not None and s_input.any():
         s_out[: len(s_input)] = s_input
+        chip.input_injected(chip.env.now)
     upd_count = np.zeros(n_cores)
     if len(update):
         lo, hi = int(update[0]), int(update[-1]) + 1  # update is a contiguous range
@@ -65,7 +65,7 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
         if hw.core.update_all_neurons:
             upd_count = chip.neurons_per_core(lo, hi)
         else:
-            touched = update[hit] if any_in else update[:0]
+            touched = update[hit | fired] if any_in else update[fired]  # a neuron that fires was updated
             upd_count = np.bincount(chip.core_of[touched], minlength=n_cores).astype(float)
     spiking = np.flatnonzero(s_out)
     counts = s_out[spiking]
@@ -89,7 +89,7 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
         core.spk += spk[c]
         core.msg_out += out[c]
         core.busy_s += busy[c]
-    if isinstance(chip.noc, AnalyticNoC):
+    if chip.noc.computes_arrivals:
         return s_out, _send_trains(chip, busy, active, spiking, counts, per_pair, send)
     order = np.argsort(src_core, kind="stable")
     by_core = np.split(spiking[order], np.cumsum(np.bincount(src_core, minlength=n_cores))[:-1])
@@ -192,14 +192,17 @@ def _async_core(chip, core):
     """A core in async mode: serve the queue one packet at a time.
 
     Each packet is integrated, its targets' thresholds are evaluated at once,
-    and its spikes leave when its service ends. With the ``fifo`` policy every
-    packet queued when a busy period starts is served before anything that
-    arrives during it, so the whole busy period is computed in one go and
-    costs one timeout (plus one per packet that fires, to send its spikes on
-    time); the other policies choose again before every packet.
+    and its spikes leave when its service ends. With the ``fifo`` policy and
+    the analytic NoC every packet queued when a busy period starts is served
+    before anything that arrives during it, so the whole busy period is
+    computed in one go and costs one timeout (plus one per packet that fires,
+    to send its spikes on time); otherwise the core chooses again before
+    every packet.
     """
     env, q, inbox = chip.env, core.queue, core.inbox
-    whole_runs = isinstance(q, FifoQueue)
+    # With the router NoC, a packet held by a full queue must get in (and free its
+    # link) as soon as a service starts, so that NoC serves one packet at a time.
+    whole_runs = isinstance(q, FifoQueue) and chip.noc.computes_arrivals
     while True:
         if inbox:
             chip.intake(core)
@@ -220,6 +223,8 @@ def _async_core(chip, core):
         for _ in range(n):
             starts.append(t)
             t = _serve(chip, core, q.pop(), t)
+        if inbox and not whole_runs:
+            chip.intake(core)  # a slot freed as this service started
         yield env.timeout(t - env.now)
         starts.clear()
         chip.done(n)
@@ -253,14 +258,15 @@ def _serve(chip, core, pkt, t_start: float) -> float:
             idx = np.unique(np.concatenate(core.batch_seen))
             core.batch_seen = []
             vv = V[idx]
-    fired, pre = _threshold(chip, idx, vv) if idx is not None else (None, None)
-    return _finish(chip, core, pkt, t_start, 1, n_syn, n_upd, fired, pre)
+    fired, overshoot = _threshold(chip, idx, vv) if idx is not None else (None, None)
+    return _finish(chip, core, pkt, t_start, 1, n_syn, n_upd, fired, overshoot)
 
 
 def _threshold(chip, idx, vv):
     """Fire the neurons of ``idx`` (slice or indices; potentials ``vv``) above threshold.
 
-    Returns (fired neurons, their pre-reset potentials), or (None, None).
+    Returns (fired neurons, their overshoot ``V - theta`` before the reset), or
+    (None, None); the overshoot is the spikes' priority under ``momentum``.
     With refractory-until-next-timestep a fired neuron's potential is parked
     at -inf (its reset value kept in ``chip.parked``), so later input is
     discarded and it cannot fire again, with no masking on the hot path.
@@ -271,23 +277,23 @@ def _threshold(chip, idx, vv):
         return None, None
     loc = f.nonzero()[0]
     fired = idx.start + loc if isinstance(idx, slice) else idx[loc]
-    pre = vv[loc]
+    overshoot = vv[loc] - theta[fired]
     if chip.reset_kind == "zero":
         after = 0.0
     elif chip.reset_kind == "subtract":
-        after = pre - theta[fired]
+        after = overshoot
     else:
-        after = np.where(chip.subtract[fired], pre - theta[fired], 0.0)
+        after = np.where(chip.subtract[fired], overshoot, 0.0)
     if chip.refractory:
         chip.parked[fired] = after
         chip.V[fired] = -np.inf
     else:
         chip.V[fired] = after
     chip.spike_count[fired] += 1
-    return fired, pre
+    return fired, overshoot
 
 
-def _finish(chip, core, pkt, t_start, n_in, n_syn, n_upd, fired, pre) -> float:
+def _finish(chip, core, pkt, t_start, n_in, n_syn, n_upd, fired, overshoot) -> float:
     """Price a service with the pipeline formula, count it, and schedule its spikes."""
     l_in, l_syn, l_upd, l_spk, l_out = chip.lat
     n_fired = n_out = 0
@@ -309,7 +315,7 @@ def _finish(chip, core, pkt, t_start, n_in, n_syn, n_upd, fired, pre) -> float:
     t_end = t_start + service
     if n_fired:
         chip.pending += 1
-        ev = chip.env.timeout(t_end - chip.env.now, (core.id, fired, fired_list, pre.tolist()))
+        ev = chip.env.timeout(t_end - chip.env.now, (core.id, fired, fired_list, overshoot.tolist()))
         ev.callbacks.append(chip.emit)
     return t_end
 
@@ -338,8 +344,8 @@ def _leak(chip) -> None:
             t = _finish(chip, core, None, t, 0, 0, n, None, None)
         mine = over[chip.core_of[over] == c]
         if len(mine):
-            fired, pre = _threshold(chip, mine, chip.V[mine])
-            t = _finish(chip, core, None, t, 0, 0, 0 if update_all else len(fired), fired, pre)
+            fired, overshoot = _threshold(chip, mine, chip.V[mine])
+            t = _finish(chip, core, None, t, 0, 0, 0 if update_all else len(fired), fired, overshoot)
         core.free_at = t
 
 
@@ -370,12 +376,13 @@ def _inject(chip, frame: np.ndarray, batch: bool) -> None:
         core.spk += n_spk
         chip.spike_count[mine] += counts
         t = max(core.free_at, now) - now  # after the core's own leak work
-        if chip.tracer is not None:
-            chip.tracer.spikes(chip, np.repeat(mine, counts), now + t)
+        chip.input_injected(now + t)
         t0 = t
         if batch:
             dsts = sorted({d for s in mine.tolist() for d in chip.dst_cores[s]})
             t += n_spk * lat.spike_out
+            if chip.tracer is not None:
+                chip.tracer.spikes(chip, np.repeat(mine, counts), now + t)
             for d in dsts:
                 t += lat.message_out
                 b = _batch(chip, mine, counts, d)
@@ -386,6 +393,8 @@ def _inject(chip, frame: np.ndarray, batch: bool) -> None:
                 for _ in range(k):
                     t += lat.spike_out + chip.n_dst[s] * lat.message_out
                     _at(chip, t, lambda s=s, c=c: [chip.send(s, c, d, np.inf) for d in chip.dst_cores[s]])
+                    if chip.tracer is not None:
+                        chip.tracer.spikes(chip, np.array([s]), now + t)
             core.msg_out += int((chip.n_dst[mine] * counts).sum())
         core.busy_s += t - t0
         core.free_at = now + t  # a core that also holds neurons serves packets after this

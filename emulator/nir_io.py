@@ -63,22 +63,29 @@ def _chain(graph: nir.NIRGraph, file: str) -> list[str]:
     return chain
 
 
-def _dt(graph: nir.NIRGraph, fallback: float) -> tuple[float, str]:
+def _dt(graph: nir.NIRGraph, fallback: float, file: str) -> tuple[float, str]:
     meta = graph.metadata if isinstance(graph.metadata, dict) else {}
     if "dt" in meta:
-        return float(np.asarray(meta["dt"]).reshape(-1)[0]), "metadata"
-    for node in graph.nodes.values():
-        if isinstance(node, nir.LIF):
-            r = np.asarray(node.r, float).reshape(-1)
-            if r.size and not np.allclose(r, 1.0):
-                return float(np.asarray(node.tau, float).reshape(-1)[0] / r[0]), "tau/r"
-    return float(fallback), "fallback"
+        dt, source, field = float(np.asarray(meta["dt"], float).reshape(-1)[0]), "metadata", "metadata.dt"
+    else:
+        dt, source, field = float(fallback), "fallback", "--dt-us"
+        for name, node in graph.nodes.items():
+            if isinstance(node, nir.LIF):
+                r = np.asarray(node.r, float).reshape(-1)
+                if r.size and not np.allclose(r, 1.0):
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        dt = float(np.asarray(node.tau, float).reshape(-1)[0] / r[0])
+                    source, field = "tau/r", f"nodes.{name}.r"
+                    break
+    if not np.isfinite(dt) or dt <= 0:
+        raise InputError(file, field, f"the timestep dt = {dt} ({source}) must be positive and finite")
+    return dt, source
 
 
 def network_from_nir(graph: nir.NIRGraph, name: str = "model", file: str = "<graph>",
                      dt_fallback_s: float = 1e-3) -> Network:
     """Convert an in-memory NIR graph (see the module docstring)."""
-    dt, dt_source = _dt(graph, dt_fallback_s)
+    dt, dt_source = _dt(graph, dt_fallback_s, file)
     meta = graph.metadata if isinstance(graph.metadata, dict) else {}
     reset_mode = meta.get("reset", "zero")
     if isinstance(reset_mode, bytes):
@@ -112,7 +119,11 @@ def network_from_nir(graph: nir.NIRGraph, name: str = "model", file: str = "<gra
         if not np.all(np.isfinite(w)):
             raise InputError(file, f"nodes.{syn_name}.weight", "NaN or infinite weights")
         n = w.shape[0]
-        b = np.broadcast_to(np.asarray(getattr(syn, "bias", 0.0), float), (n,))
+        b = np.asarray(getattr(syn, "bias", 0.0), float).reshape(-1)
+        if b.size not in (1, n) or not np.all(np.isfinite(b)):
+            raise InputError(file, f"nodes.{syn_name}.bias", f"expected {n} finite values, got {b.size}"
+                             + ("" if np.all(np.isfinite(b)) else " with NaN or infinity"))
+        b = np.broadcast_to(b, (n,))
 
         def param(attr, default=None, nm=neu_name, node=neu, n=n):
             val = getattr(node, attr, default)

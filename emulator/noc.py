@@ -114,6 +114,8 @@ class AnalyticNoC:
     of the hop latencies, as with the router processes.
     """
 
+    computes_arrivals = True  # arrival times are known when a packet leaves
+
     def __init__(self, env: simpy.Environment, topo: Topology, hw, deliver):
         self.env, self.topo, self.deliver = env, topo, deliver
         self.busy: list[list[tuple[float, float]]] = [[] for _ in range(topo.n_links)]
@@ -184,6 +186,8 @@ class AnalyticNoC:
 
 class RouterNoC:
     """One process per link with a bounded buffer in front of it."""
+
+    computes_arrivals = False  # packets arrive when the link processes get them there
 
     def __init__(self, env: simpy.Environment, topo: Topology, hw, deliver):
         self.env, self.topo, self.deliver = env, topo, deliver

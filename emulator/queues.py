@@ -1,10 +1,10 @@
 """Input-queue policies of a core in async mode (registry ``QUEUES``).
 
 - ``fifo``: packets in arrival order.
-- ``momentum``: the packet whose source neuron had the highest membrane
-  potential when it fired (its pre-reset potential, so the largest overshoot
-  for a shared threshold) goes first; ties go to the lower source index, then
-  to arrival order. Input packets carry +inf: they go first.
+- ``momentum``: the packet whose source neuron overshot its threshold the
+  most when it fired (``V - theta`` before the reset) goes first; ties go to
+  the lower source index, then to arrival order. Input packets carry +inf:
+  they go first.
 - ``random``: a seeded uniform choice among the waiting packets.
 """
 

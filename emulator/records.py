@@ -128,11 +128,27 @@ def _clean(obj):
     return obj
 
 
+RECORD_FILES = {"summary.json", "per_sample.csv", "per_core.csv", "events.parquet"}
+
+
+def _is_run_folder(path: Path) -> bool:
+    """Only our four files, and a summary.json of this schema."""
+    names = {p.name for p in path.iterdir()}
+    if not names or not names <= RECORD_FILES or "summary.json" not in names:
+        return False
+    try:
+        return json.loads((path / "summary.json").read_text()).get("schema") == SCHEMA
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def check_out_dir(out: str | os.PathLike) -> Path:
     """``out`` may be new, an empty folder, or an earlier run folder (replaced);
     anything else is refused, so a run never deletes a user's files."""
     out = Path(out)
-    if out.exists() and not (out.is_dir() and (not any(out.iterdir()) or (out / "summary.json").is_file())):
+    if str(out) in ("", ".") or Path.cwd().is_relative_to(out.absolute()):
+        raise InputError(out, "--out", "is the current folder or one of its parents; choose a new folder")
+    if out.is_symlink() or (out.exists() and not (out.is_dir() and (not any(out.iterdir()) or _is_run_folder(out)))):
         raise InputError(out, "--out", "exists and is not a run folder; choose a new folder")
     return out
 

@@ -60,7 +60,7 @@ class RunResult:
     per_core_counts: np.ndarray  # (n_cores, len(COUNTERS)) summed over samples
     per_core_energy: np.ndarray  # (n_cores, len(CATEGORIES)) summed over samples
     spikes_per_layer: dict[str, int]
-    elapsed_s: float
+    elapsed_s: float  # simulated time of all samples, back to back (static power runs all along)
     wall_s: float
     synapses_per_core: np.ndarray
     layer_spikes: np.ndarray  # (samples, populations) spike counts
@@ -114,12 +114,13 @@ def run_network(net, hw, frames: np.ndarray, labels, cfg: RunConfig) -> RunResul
     tot_energy = np.zeros((n_cores, len(CATEGORIES)))
     layer_spikes = np.zeros((len(frames), len(net.populations)), np.int64)
     tracer = _tracer(net, cfg)
-    rows = []
+    rows, elapsed_s = [], 0.0
     progress = tqdm(total=len(frames), desc=f"{cfg.mode} on {hw.name}", unit="sample", disable=None,
                     leave=False) if cfg.progress else None  # tqdm hides itself when stderr is no terminal
     for results, cols in _chunks(chip, net, hw, mapping, frames, labels, cfg):
-        for i, row, counts, energy, spikes in results:
+        for i, row, counts, energy, spikes, elapsed in results:
             rows.append(row)
+            elapsed_s += elapsed
             tot_counts += counts
             tot_energy += energy
             layer_spikes[i] = spikes
@@ -132,7 +133,7 @@ def run_network(net, hw, frames: np.ndarray, labels, cfg: RunConfig) -> RunResul
         progress.close()
     return RunResult(cfg, net, hw, mapping, rows, tot_counts, tot_energy,
                      {p.name: int(layer_spikes[:, j].sum()) for j, p in enumerate(net.populations)},
-                     float(sum(r["latency_s"] for r in rows)), time.perf_counter() - wall0,
+                     elapsed_s, time.perf_counter() - wall0,
                      chip.synapses_per_core, layer_spikes, tracer)
 
 
@@ -178,7 +179,11 @@ def _worker_task(task):
 
 
 def _run_samples(chip, net, hw, frames, labels, cfg: RunConfig, lo: int, hi: int):
-    """Run samples ``lo:hi``; returns ``([(i, row, counts, energy, layer spikes)], trace columns)``."""
+    """Run samples ``lo:hi``; returns ``([(i, row, counts, energy, layer spikes, elapsed)], trace columns)``.
+
+    A sample's latency runs from its first input injection (its start, if it
+    has no input) to its end; its energy covers the whole elapsed time.
+    """
     mode = MODES[cfg.mode]
     kwargs = {"batch_input": cfg.input == "frame"} if cfg.mode == "async" else {}
     chip.tracer = _tracer(net, cfg)
@@ -193,6 +198,7 @@ def _run_samples(chip, net, hw, frames, labels, cfg: RunConfig, lo: int, hi: int
                 raise
             raise DeadlockError(f"deadlock in sample {i} at t={chip.env.now:.3e} s: {chip.stuck()}") from None
         elapsed = chip.env.now  # each sample starts at 0
+        t_in = chip.t_first_input or 0.0
         counts = chip.counts()
         named = {k: counts[:, j] for j, k in enumerate(COUNTERS)}
         energy = price(named, chip.barriers, elapsed, hw, chip.used)
@@ -207,8 +213,8 @@ def _run_samples(chip, net, hw, frames, labels, cfg: RunConfig, lo: int, hi: int
             "synaptic_events": int(named["syn"].sum()),
             "packets": int(named["msg_out"].sum()),
             "hops": int(named["hops_ew"].sum() + named["hops_ns"].sum()),
-            "latency_s": elapsed,
-            "first_output_s": chip.out_first if np.isfinite(chip.out_first) else float("nan"),
+            "latency_s": elapsed - t_in,
+            "first_output_s": chip.out_first - t_in if np.isfinite(chip.out_first) else float("nan"),
             "energy_j": float(energy.sum()),
-        }, counts, energy, spikes))
+        }, counts, energy, spikes, elapsed))
     return out, ({} if chip.tracer is None else chip.tracer.cols)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import nir
 import numpy as np
 from builders import nir_chain
 
@@ -73,3 +74,26 @@ def test_frame_input_from_several_input_cores_is_still_one_batch():
                       RunConfig(model="inh", mode="async", input="frame", mapping="spread:2"))
     assert res.mapping.core_of[0] != res.mapping.core_of[1]
     assert res.spikes_per_layer == {"input": 2, "lif0": 0, "lif1": 0}
+
+
+def overshoot_net():
+    """Hidden neuron 0: V = 3.2 over theta 3 (overshoot 0.2), inhibits the output by 5.
+    Hidden neuron 1: V = 1.5 over theta 1 (overshoot 0.5), excites it by 2 (theta 1)."""
+    g = nir_chain([np.array([[3.2], [1.5]]), np.array([[-5.0, 2.0]])], beta=0.5)
+    tau = 1e-3 / 0.5
+    g.nodes["lif0"] = nir.LIF(tau=np.full(2, tau), r=np.full(2, tau / 1e-3), v_leak=np.zeros(2),
+                              v_threshold=np.array([3.0, 1.0]))
+    return network_from_nir(g)
+
+
+def test_momentum_serves_the_largest_overshoot_first():
+    """fifo serves neuron 0's spike first (index order): -5 then +2, the output stays silent.
+    momentum serves neuron 1's first (overshoot 0.5 > 0.2): +2 fires the output. Ordering by
+    the raw potential (3.2 > 1.5) would not."""
+    spikes = {}
+    for queue in ("fifo", "momentum"):
+        res = run_network(overshoot_net(), load_profile("ideal"), np.array([[[1]]]), None,
+                          RunConfig(model="o", mode="async", queue=queue))
+        spikes[queue] = res.spikes_per_layer
+    assert spikes["fifo"] == {"input": 1, "lif0": 2, "lif1": 0}
+    assert spikes["momentum"] == {"input": 1, "lif0": 2, "lif1": 1}
