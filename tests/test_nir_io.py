@@ -110,3 +110,22 @@ def test_unreadable_file(tmp_path):
         load_nir(p)
     with pytest.raises(InputError, match="no such file"):
         load_nir(tmp_path / "missing.nir")
+
+
+@pytest.mark.parametrize("change, field", [
+    (lambda g: g.nodes["fc"].bias.__setitem__(0, np.nan), "nodes.fc.bias"),
+    (lambda g: g.metadata.__setitem__("dt", -1e-3), "metadata.dt"),
+    (lambda g: g.metadata.__setitem__("dt", 0.0), "metadata.dt"),
+])
+def test_bad_bias_and_dt(change, field):
+    g = lif_graph(metadata={"dt": 1e-3}, bias=[1.0, 0.0, -1.0])
+    change(g)
+    with pytest.raises(InputError, match=f"model.nir: {field}:"):
+        network_from_nir(g, file="model.nir")
+
+
+def test_wrong_size_bias():
+    g = lif_graph(metadata={"dt": 1e-3}, bias=[1.0, 0.0, -1.0])
+    g.nodes["fc"].bias = np.ones(5)
+    with pytest.raises(InputError, match="nodes.fc.bias"):
+        network_from_nir(g, file="model.nir")

@@ -172,3 +172,20 @@ def test_records_do_not_depend_on_the_number_of_workers(tmp_path, mode):
     a, b = (json.loads((o / "summary.json").read_text()) for o in outs)
     a.pop("wall_s"), b.pop("wall_s")
     assert a == b
+
+
+def test_out_refuses_lookalikes_the_current_folder_and_links(tmp_path, monkeypatch):
+    from emulator.errors import InputError
+    from emulator.records import check_out_dir
+
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "summary.json").write_text("{}")
+    (mixed / "main.py").write_text("print()")
+    link = tmp_path / "link"
+    link.symlink_to(mixed)
+    monkeypatch.chdir(mixed)
+    for bad in (mixed, link, ".", tmp_path):
+        with pytest.raises(InputError, match="--out"):
+            check_out_dir(bad)
+    assert (mixed / "main.py").exists()
