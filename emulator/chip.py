@@ -68,6 +68,7 @@ class Core:
         self.sleep_until = float("inf")
         self.free_at = 0.0
         self.run_starts: list[float] = []  # service start times of the current busy period
+        self.intake_at: float | None = None  # when a held packet is next let in
         self.batch_left, self.batch_seen = 0, []  # frame input: parts still to come, targets so far
         for name in COUNTERS:
             setattr(self, name, 0)
@@ -285,7 +286,25 @@ class Chip:
             return None
         accepted = self.env.event()
         self.arrive(pkt, self.env.now, accepted)
+        self._intake_at_next_start(core)
         return accepted
+
+    def _intake_at_next_start(self, core: Core) -> None:
+        """A packet is held: let it in when the next service of the busy period starts."""
+        now = self.env.now
+        nxt = next((s for s in core.run_starts if s > now), None)
+        if nxt is None or core.intake_at == nxt:
+            return
+        core.intake_at = nxt
+        timer = self.env.timeout(nxt - now, core)
+        timer.callbacks.append(self._timed_intake)
+
+    def _timed_intake(self, timer: simpy.Event) -> None:
+        core = timer.value
+        core.intake_at = None
+        self.intake(core)
+        if core.inbox:
+            self._intake_at_next_start(core)
 
     def intake(self, core: Core) -> None:
         """Move the packets that have arrived into the queue, while it has space.
@@ -294,7 +313,7 @@ class Chip:
         which is the back-pressure; none is dropped.
         """
         inbox, q, now, cap = core.inbox, core.queue, self.env.now, self.capacity
-        while inbox and inbox[0][0] <= now and (cap is None or len(q) < cap):
+        while inbox and inbox[0][0] <= now and (cap is None or core.waiting() < cap):
             _, _, pkt, accepted = heapq.heappop(inbox)
             q.push(pkt)
             core.pk_in += 1

@@ -192,17 +192,15 @@ def _async_core(chip, core):
     """A core in async mode: serve the queue one packet at a time.
 
     Each packet is integrated, its targets' thresholds are evaluated at once,
-    and its spikes leave when its service ends. With the ``fifo`` policy and
-    the analytic NoC every packet queued when a busy period starts is served
-    before anything that arrives during it, so the whole busy period is
-    computed in one go and costs one timeout (plus one per packet that fires,
-    to send its spikes on time); otherwise the core chooses again before
-    every packet.
+    and its spikes leave when its service ends. With the ``fifo`` policy every
+    packet queued when a busy period starts is served before anything that
+    arrives during it, so the whole busy period is computed in one go and
+    costs one timeout (plus one per packet that fires, to send its spikes on
+    time, and one per service start at which a held packet gets in); the other
+    policies choose again before every packet.
     """
     env, q, inbox = chip.env, core.queue, core.inbox
-    # With the router NoC, a packet held by a full queue must get in (and free its
-    # link) as soon as a service starts, so that NoC serves one packet at a time.
-    whole_runs = isinstance(q, FifoQueue) and chip.noc.computes_arrivals
+    whole_runs = isinstance(q, FifoQueue)
     while True:
         if inbox:
             chip.intake(core)
@@ -223,7 +221,7 @@ def _async_core(chip, core):
         for _ in range(n):
             starts.append(t)
             t = _serve(chip, core, q.pop(), t)
-        if inbox and not whole_runs:
+        if inbox:
             chip.intake(core)  # a slot freed as this service started
         yield env.timeout(t - env.now)
         starts.clear()
