@@ -319,32 +319,44 @@ def _finish(chip, core, pkt, t_start, n_in, n_syn, n_upd, fired, overshoot) -> f
 
 
 def _leak(chip) -> None:
-    """Start of a timestep in async mode: end refractoriness, leak, fire what bias lifted.
+    """Start of a timestep in async mode: end refractoriness and leak.
 
     Every neuron decays once (``V <- beta*V + bias``). With
     ``update_all_neurons`` each core pays ``neuron_update`` for all its
-    neurons first. Neurons that the leak and bias alone take over threshold
-    fire then (paying an update each when updates are not charged for all),
-    before the frame's input.
+    neurons first (its ``free_at``).
     """
     now = chip.env.now
     refractory = np.isneginf(chip.V)
     chip.V[refractory] = chip.parked[refractory]
     chip.V[:] = leak(chip.V, chip.beta, chip.bias)
-    update_all = chip.hw.core.update_all_neurons
-    over = np.flatnonzero(chip.V > chip.theta)
     n_in = chip.net.populations[0].size
     for c in chip.used.tolist():
         core = chip.cores[c]
-        t = now
-        if update_all:
+        core.free_at = now
+        if chip.hw.core.update_all_neurons:
             n = int((core.neurons >= n_in).sum())
-            t = _finish(chip, core, None, t, 0, 0, n, None, None)
+            core.free_at = _finish(chip, core, None, now, 0, 0, n, None, None)
+
+
+def _fire_lifted(chip) -> None:
+    """Neurons that the leak and bias alone took over threshold fire once their core
+    is free (after its leak sweep and input work), paying an update each unless
+    every neuron was already charged one; their spikes queue behind the input's,
+    as in the functional reference, where they fire at the first forward step.
+    On a core that waits for a frame's input batch they are evaluated with the
+    batch instead, as the reference integrates prioritized input first.
+    """
+    over = np.flatnonzero(chip.V > chip.theta)
+    update_all = chip.hw.core.update_all_neurons
+    for c in np.unique(chip.core_of[over]).tolist():
+        core = chip.cores[c]
         mine = over[chip.core_of[over] == c]
-        if len(mine):
-            fired, overshoot = _threshold(chip, mine, chip.V[mine])
-            t = _finish(chip, core, None, t, 0, 0, 0 if update_all else len(fired), fired, overshoot)
-        core.free_at = t
+        if core.batch_left:
+            core.batch_seen.append(mine)
+            continue
+        fired, overshoot = _threshold(chip, mine, chip.V[mine])
+        t = max(core.free_at, chip.env.now)
+        core.free_at = _finish(chip, core, None, t, 0, 0, 0 if update_all else len(fired), fired, overshoot)
 
 
 def _inject(chip, frame: np.ndarray, batch: bool) -> None:
@@ -360,9 +372,9 @@ def _inject(chip, frame: np.ndarray, batch: bool) -> None:
     lat = chip.hw.core.latency_s
     now = chip.env.now
     active = np.flatnonzero(frame)
+    for core in chip.cores:
+        core.batch_left, core.batch_seen = 0, []
     if batch:  # each destination waits for one part per input core that sends to it
-        for core in chip.cores:
-            core.batch_left, core.batch_seen = 0, []
         for c in np.unique(chip.core_of[active]).tolist():
             for d in {d for s in active[chip.core_of[active] == c].tolist() for d in chip.dst_cores[s]}:
                 chip.cores[d].batch_left += 1
@@ -428,6 +440,7 @@ def run_async(chip, frames: np.ndarray, batch_input: bool = False):
         chip.step = k
         _leak(chip)
         _inject(chip, frame, batch_input)
+        _fire_lifted(chip)
         yield chip.wait_drained()
         busy_until = max(chip.cores[c].free_at for c in chip.used)
         if busy_until > env.now:  # work that made no packets (a leak sweep) still takes time

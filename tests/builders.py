@@ -138,8 +138,8 @@ def oracle_async_fifo(net, frames):
     """Async semantics, one spike at a time in FIFO order, refractory until the next timestep.
 
     Per timestep: clear refractory flags, leak every neuron (with its bias),
-    fire the neurons the leak left above threshold (in index order, layer by
-    layer) and queue their spikes, then queue the input spikes in index order;
+    queue the input spikes in index order, then fire the neurons the leak left
+    above threshold (in index order, layer by layer) and queue their spikes;
     then pop spikes one by one: integrate the spike into its non-refractory
     targets, fire those above threshold (in index order), reset them, make
     them refractory and queue their spikes.
@@ -150,15 +150,15 @@ def oracle_async_fifo(net, frames):
     out = [np.zeros((len(frames), n), int) for n in sizes[1:]]
     for t, frame in enumerate(frames):
         refr = [np.zeros(n, bool) for n in sizes[1:]]
-        queue = deque()
-        for i, (beta, theta, bias, sub, _) in enumerate(layers):
+        for i, (beta, _, bias, _, _) in enumerate(layers):
             v[i] = beta * v[i] + bias
+        queue = deque((0, j) for j in range(len(frame)) for _ in range(int(frame[j])))
+        for i, (_, theta, _, sub, _) in enumerate(layers):
             fired = np.flatnonzero(v[i] > theta)
             v[i][fired] = np.where(sub[fired], v[i][fired] - theta[fired], 0.0)
             refr[i][fired] = True
             out[i][t, fired] += 1
             queue.extend((i + 1, f) for f in fired)
-        queue.extend((0, j) for j in range(len(frame)) for _ in range(int(frame[j])))
         while queue:
             pop, j = queue.popleft()
             if pop == len(layers):

@@ -1,0 +1,310 @@
+"""The functional reference: the network's semantics in vectorized NumPy, no hardware.
+
+It runs a batch of samples at once (a batch dimension, never a loop over
+samples) in the same three modes as the chip:
+
+- ``layered``: per timestep each layer integrates all of the previous
+  layer's spikes, then evaluates its thresholds once.
+- ``timestep``: spikes of tick k are integrated at tick k+1 (T + L ticks;
+  spikes of the last tick are recorded only).
+- ``async``, in *forward steps* (the asynctorch semantics). Per timestep:
+
+  1. every neuron decays once, ``V <- beta*V + bias``; refractory flags clear;
+  2. input: with ``prioritize_input`` (the default) the frame's input spikes
+     are integrated as one current; otherwise they join the spike queue in
+     input-index order;
+  3. forward steps until no spike is queued and no current is pending:
+     integrate the pending current into every non-refractory neuron (current
+     reaching a refractory neuron is discarded); fire where ``V > theta``;
+     keep the overshoot ``V - theta``; reset; mark the fired neurons
+     refractory until the next timestep (skipped with probability
+     ``refrac_dropout``); queue their spikes; let the scheduler emit the
+     first ``F`` queued spikes; their synapses are the next step's current.
+
+  Schedulers: ``fifo`` (by the step the spike was queued in, then neuron
+  index), ``momentum`` (largest overshoot first, ties to the lower index;
+  optional tie-break noise ``momentum_noise``), ``random`` (seeded).
+  Output-layer spikes are recorded and take no queue slot, as on the chip,
+  where they make no packets.
+
+With F at least as large as the widest layer, async equals layered; with
+F = 1 it equals the chip in async mode on one ideal core. Options:
+``stop_on_output`` (a sample ends K forward steps after its first output
+spike), ``max_steps`` (forward steps per timestep; queued spikes carry over),
+``input_dropout`` and ``spike_dropout`` (each spike dropped with that
+probability when it would be queued or integrated).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from .neuron import fire, leak
+
+__all__ = ["FunctionalConfig", "FunctionalResult", "simulate", "SCHEDULERS"]
+
+SCHEDULERS = ("fifo", "momentum", "random")
+
+
+@dataclass
+class FunctionalConfig:
+    mode: str = "layered"
+    queue: str = "fifo"
+    F: int | None = None  # spikes emitted per forward step; None: unlimited
+    prioritize_input: bool = True
+    refractory: bool = True
+    refrac_dropout: float = 0.0
+    momentum_noise: float = 0.0
+    stop_on_output: int | None = None
+    max_steps: int | None = None
+    input_dropout: float = 0.0
+    spike_dropout: float = 0.0
+    seed: int = 0
+    record: bool = False  # keep every spike: (sample, timestep, global neuron)
+
+
+@dataclass
+class FunctionalResult:
+    spikes: np.ndarray  # (B, populations) spike counts, input included
+    sops: np.ndarray  # (B,) synaptic events
+    forward_steps: np.ndarray  # (B,) forward steps (async), phases or ticks otherwise
+    latency_steps: np.ndarray  # (B,) network spikes processed before the first output spike (NaN: none)
+    latency_steps_correct: np.ndarray  # (B,) ... before the first output spike of the label (NaN: none)
+    pred_rate: np.ndarray  # (B,) argmax of output counts, -1 without output spikes
+    pred_first: np.ndarray  # (B,) the output neuron that fired first, -1 without
+    output_counts: np.ndarray  # (B, n_out)
+    events: dict = field(default_factory=dict)  # with record: arrays sample, step, neuron
+
+
+class _Net:
+    """The network as dense per-layer arrays, batched state (B, neurons)."""
+
+    def __init__(self, net):
+        self.net = net
+        self.offsets = net.offsets
+        self.layers = net.populations[1:]
+        self.weights = [pr.weights.toarray() for pr in net.projections]  # (n_{l-1}, n_l)
+        self.sparse = [sp.csr_matrix(w) for w in self.weights]
+        self.fanout = [(w != 0).sum(axis=1).astype(float) for w in self.weights]
+
+
+def simulate(net, frames: np.ndarray, cfg: FunctionalConfig, labels=None) -> FunctionalResult:
+    """Run ``frames`` ``(B, T, n_in)`` (spike counts) through ``net``."""
+    runner = {"layered": _layered, "timestep": _timestep, "async": _async}[cfg.mode]
+    return runner(_Net(net), np.asarray(frames, float), cfg, labels)
+
+
+class _Tally:
+    """Per-sample counters shared by the modes."""
+
+    def __init__(self, n: _Net, B: int, record: bool):
+        self.n, self.B = n, B
+        self.spikes = np.zeros((B, len(n.net.populations)), np.int64)
+        self.sops = np.zeros(B)
+        self.steps = np.zeros(B, np.int64)
+        self.out_counts = np.zeros((B, n.layers[-1].size), np.int64)
+        self.first_out = np.full(B, -1)
+        self.lat = np.full(B, np.nan)
+        self.lat_correct = np.full(B, np.nan)
+        self.processed = np.zeros(B)  # network spikes integrated so far
+        self.record = record
+        self.ev = {"sample": [], "step": [], "neuron": []}
+
+    def spiked(self, pop: int, fired: np.ndarray, t: int, labels) -> None:
+        """``fired`` (B, n_pop) spike counts of population ``pop`` at timestep ``t``."""
+        self.spikes[:, pop] += fired.sum(axis=1).astype(np.int64)
+        if self.record:
+            b, j = np.nonzero(fired)
+            reps = fired[b, j].astype(np.int64)
+            self.ev["sample"].append(np.repeat(b, reps))
+            self.ev["step"].append(np.full(int(reps.sum()), t))
+            self.ev["neuron"].append(np.repeat(self.n.offsets[pop] + j, reps))
+        if pop == len(self.n.layers):
+            self.out_counts += fired.astype(np.int64)
+            new = (self.first_out < 0) & fired.any(axis=1)
+            if new.any():
+                self.first_out[new] = np.argmax(fired[new] > 0, axis=1)
+                self.lat[new] = self.processed[new]
+            if labels is not None:
+                hit = np.isnan(self.lat_correct) & (fired[np.arange(self.B), labels] > 0)
+                self.lat_correct[hit] = self.processed[hit]
+
+    def result(self) -> FunctionalResult:
+        pred = np.where(self.out_counts.any(axis=1), self.out_counts.argmax(axis=1), -1)
+        events = {k: (np.concatenate(v) if v else np.zeros(0, np.int64)) for k, v in self.ev.items()}
+        return FunctionalResult(self.spikes, self.sops, self.steps, self.lat, self.lat_correct, pred,
+                                self.first_out, self.out_counts, events)
+
+
+def _drop(rng, x: np.ndarray, p: float) -> np.ndarray:
+    """Each of the spikes in counts ``x`` survives with probability 1 - p."""
+    return x if p <= 0 else rng.binomial(x.astype(np.int64), 1.0 - p).astype(float)
+
+
+def _layered(n: _Net, frames, cfg, labels) -> FunctionalResult:
+    B, T, _ = frames.shape
+    rng = np.random.default_rng(cfg.seed)
+    tally = _Tally(n, B, cfg.record)
+    v = [np.zeros((B, p.size)) for p in n.layers]
+    for t in range(T):
+        s = _drop(rng, frames[:, t], cfg.input_dropout)
+        tally.spiked(0, s, t, labels)
+        for i, p in enumerate(n.layers):
+            tally.sops += s @ n.fanout[i]
+            tally.processed += s.sum(axis=1) if i else 0
+            v[i] = leak(v[i], p.beta, p.bias) + s @ n.weights[i]
+            fired = fire(v[i], p.theta)
+            v[i] = _reset(v[i], fired, p)
+            tally.spiked(i + 1, fired.astype(float), t, labels)
+            s = _drop(rng, fired.astype(float), cfg.spike_dropout)
+            tally.steps += 1
+    return tally.result()
+
+
+def _timestep(n: _Net, frames, cfg, labels) -> FunctionalResult:
+    B, T, n_in = frames.shape
+    L = len(n.layers)
+    rng = np.random.default_rng(cfg.seed)
+    tally = _Tally(n, B, cfg.record)
+    v = [np.zeros((B, p.size)) for p in n.layers]
+    prev = [np.zeros((B, n_in))] + [np.zeros((B, p.size)) for p in n.layers]
+    for k in range(T + L):
+        now = [_drop(rng, frames[:, k], cfg.input_dropout) if k < T else np.zeros((B, n_in))]
+        tally.spiked(0, now[0], k, labels)
+        for i, p in enumerate(n.layers):
+            tally.sops += prev[i] @ n.fanout[i]
+            tally.processed += prev[i].sum(axis=1) if i else 0
+            v[i] = leak(v[i], p.beta, p.bias) + prev[i] @ n.weights[i]
+            fired = fire(v[i], p.theta)
+            v[i] = _reset(v[i], fired, p)
+            tally.spiked(i + 1, fired.astype(float), k, labels)
+            now.append(_drop(rng, fired.astype(float), cfg.spike_dropout))
+        tally.steps += 1
+        prev = now
+    return tally.result()
+
+
+def _reset(v: np.ndarray, fired: np.ndarray, p) -> np.ndarray:
+    return np.where(fired, np.where(p.subtract, v - p.theta, 0.0), v)
+
+
+def _select(count: np.ndarray, key: np.ndarray, F: int | None) -> np.ndarray:
+    """Per sample, the (up to) F queued entries with the smallest keys; ties go to
+    the lower index. Returns a 0/1 matrix shaped like ``count``."""
+    queued = count > 0
+    if F is None or F >= count.shape[1]:
+        return queued.astype(float)
+    sel = np.zeros(count.shape)
+    if F == 1:
+        j = key.argmin(axis=1)
+        rows = np.flatnonzero(queued[np.arange(len(j)), j])
+        sel[rows, j[rows]] = 1.0
+        return sel
+    kth = np.partition(key, F - 1, axis=1)[:, F - 1:F]
+    less = key < kth
+    tie = (key == kth) & queued
+    need = F - less.sum(axis=1, keepdims=True)
+    return (less | (tie & (np.cumsum(tie, axis=1) <= need))).astype(float)
+
+
+def _async(n: _Net, frames, cfg, labels) -> FunctionalResult:
+    if cfg.queue not in SCHEDULERS:
+        raise ValueError(f"unknown scheduler {cfg.queue!r}")
+    B, T, n_in = frames.shape
+    L = len(n.layers)
+    rng = np.random.default_rng(cfg.seed)
+    tally = _Tally(n, B, cfg.record)
+    v = [np.zeros((B, p.size)) for p in n.layers]
+    refr = [np.zeros((B, p.size), bool) for p in n.layers]
+    pending = [np.zeros((B, p.size)) for p in n.layers]  # current to integrate at the next step
+    # The queue holds the spikes of the populations that project somewhere:
+    # the input too when it is not integrated as one current.
+    first_q = 1 if cfg.prioritize_input else 0
+    sizes = [n.net.populations[p].size for p in range(first_q, L)]
+    q_lo = dict(zip(range(first_q, L), np.concatenate([[0], np.cumsum(sizes)])[:-1].tolist()))
+    n_q = int(sum(sizes))
+    count = np.zeros((B, n_q))
+    key = np.full((B, n_q), np.inf)
+    live = np.ones(B, bool)
+    since_out = np.full(B, -1)
+    step_no = 0
+
+    def enqueue(pop: int, spikes: np.ndarray, overshoot: np.ndarray | None) -> None:
+        lo = q_lo[pop]
+        hi = lo + spikes.shape[1]
+        new = (spikes > 0) & (count[:, lo:hi] == 0)
+        count[:, lo:hi] += spikes
+        if cfg.queue == "fifo":
+            k = step_no * n_q + lo + np.arange(spikes.shape[1], dtype=float)
+            k = np.broadcast_to(k, spikes.shape)
+        elif cfg.queue == "momentum":
+            k = np.full(spikes.shape, -np.inf) if overshoot is None else -overshoot
+            if cfg.momentum_noise > 0 and overshoot is not None:
+                k = k - cfg.momentum_noise * rng.random(spikes.shape)
+        else:
+            k = rng.random(spikes.shape)
+        key[:, lo:hi] = np.where(new, k, key[:, lo:hi])
+
+    for t in range(T):
+        for i, p in enumerate(n.layers):
+            v[i] = leak(v[i], p.beta, p.bias)
+            refr[i][:] = False
+        frame = _drop(rng, frames[:, t], cfg.input_dropout) * live[:, None]
+        tally.spiked(0, frame, t, labels)
+        if cfg.prioritize_input:
+            pending[0] += frame @ n.weights[0]
+            tally.sops += frame @ n.fanout[0]
+        else:
+            enqueue(0, frame, None)
+        steps_t = 0
+        # A sample steps while it has spikes queued or current pending, and once at
+        # the start of a timestep if the leak left a neuron over threshold.
+        lifted = np.any([(vi > p.theta).any(axis=1) for vi, p in zip(v, n.layers)], axis=0)
+        active = live & (count.any(axis=1) | np.any([c.any(axis=1) for c in pending], axis=0) | lifted)
+        while active.any() and (cfg.max_steps is None or steps_t < cfg.max_steps):
+            for i, p in enumerate(n.layers):
+                cur = np.where(refr[i], 0.0, pending[i]) if cfg.refractory else pending[i]
+                v[i] += cur
+                fired = (v[i] > p.theta) & ~refr[i] & live[:, None]
+                if not fired.any():
+                    continue
+                overshoot = v[i] - p.theta
+                v[i] = np.where(fired, np.where(p.subtract, overshoot, 0.0), v[i])
+                if cfg.refractory:
+                    keep = fired if cfg.refrac_dropout <= 0 else fired & (rng.random(fired.shape) >= cfg.refrac_dropout)
+                    refr[i] |= keep
+                tally.spiked(i + 1, fired.astype(float), t, labels)
+                if i + 1 < L:
+                    enqueue(i + 1, _drop(rng, fired.astype(float), cfg.spike_dropout), overshoot)
+            emitted = _select(count, key, cfg.F)
+            count -= emitted
+            key[count == 0] = np.inf
+            for i in range(L):
+                if i < first_q:  # the input current was integrated at the first step
+                    pending[i] = np.zeros_like(pending[i])
+                    continue
+                e = emitted[:, q_lo[i]:q_lo[i] + n.net.populations[i].size]
+                rows = np.flatnonzero(e.any(axis=0))
+                pending[i] = e[:, rows] @ n.weights[i][rows]
+                tally.sops += e @ n.fanout[i]
+                if i:
+                    tally.processed += e.sum(axis=1)
+            tally.steps += active
+            step_no += 1
+            steps_t += 1
+            if cfg.stop_on_output is not None:
+                started = (tally.first_out >= 0) & (since_out < 0)
+                since_out[since_out >= 0] += 1
+                since_out[started] = 0
+                stop = live & (since_out >= cfg.stop_on_output)
+                if stop.any():
+                    live &= ~stop
+                    count[stop] = 0
+                    key[stop] = np.inf
+                    for c in pending:
+                        c[stop] = 0.0
+            active = live & (count.any(axis=1) | np.any([c.any(axis=1) for c in pending], axis=0))
+    return tally.result()

@@ -1,0 +1,202 @@
+"""The functional reference against the hand-written oracles, and the chip against it.
+
+Property-based (hypothesis) over random small networks and inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from builders import nir_chain, oracle_async_fifo, oracle_layered, oracle_timestep, random_frames, random_net
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from emulator.functional import FunctionalConfig, simulate
+from emulator.nir_io import network_from_nir
+from emulator.run import RunConfig, run_network
+from hw_models.profile import load_profile
+
+SETTINGS = settings(max_examples=20, deadline=None, derandomize=True)
+
+
+@st.composite
+def cases(draw, bias=True, binary=False):
+    n_layers = draw(st.integers(1, 3))
+    sizes = [draw(st.integers(2, 9)) for _ in range(n_layers + 1)]
+    seed = draw(st.integers(0, 10_000))
+    net = random_net(sizes, seed, reset=draw(st.sampled_from(["zero", "subtract"])),
+                     density=draw(st.sampled_from([0.5, 1.0])), bias=bias and draw(st.booleans()))
+    frames = random_frames(draw(st.integers(1, 3)), draw(st.integers(1, 5)), sizes[0],
+                           draw(st.sampled_from([0.2, 0.5, 0.8])), seed + 1, max_count=1 if binary else 2)
+    return net, frames
+
+
+def raster(events, net, n_samples, n_steps):
+    """Spike counts ``[layer](sample, step, neuron)`` from recorded events."""
+    out = []
+    for pop in range(1, len(net.populations)):
+        lo, hi = net.offsets[pop], net.offsets[pop + 1]
+        sel = (events["neuron"] >= lo) & (events["neuron"] < hi)
+        m = np.zeros((n_samples, n_steps, hi - lo), int)
+        np.add.at(m, (events["sample"][sel], events["step"][sel], events["neuron"][sel] - lo), 1)
+        out.append(m)
+    return out
+
+
+def chip_events(res):
+    df = res.tracer.table().to_pandas()
+    df = df[(df.kind == "spike") & (df.layer != res.network.populations[0].name)]
+    offsets = dict(zip([p.name for p in res.network.populations], res.network.offsets[:-1]))
+    base = np.array([offsets[name] for name in df.layer], dtype=np.int64)
+    return {"sample": df["sample"].to_numpy(), "step": df.step.to_numpy(), "neuron": base + df.neuron.to_numpy()}
+
+
+def assert_same(a, b):
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+
+
+@SETTINGS
+@given(cases())
+def test_layered_equals_the_oracle(case):
+    net, frames = case
+    res = simulate(net, frames, FunctionalConfig(mode="layered", record=True))
+    got = raster(res.events, net, *frames.shape[:2])
+    for b in range(len(frames)):
+        assert_same([g[b] for g in got], oracle_layered(net, frames[b]))
+
+
+@SETTINGS
+@given(cases())
+def test_timestep_equals_the_oracle(case):
+    net, frames = case
+    res = simulate(net, frames, FunctionalConfig(mode="timestep", record=True))
+    got = raster(res.events, net, len(frames), frames.shape[1] + net.n_layers)
+    for b in range(len(frames)):
+        assert_same([g[b] for g in got], oracle_timestep(net, frames[b]))
+
+
+@SETTINGS
+@given(cases(), st.sampled_from(["loihi", "truenorth", "seneca", "generic", "ideal"]))
+def test_chip_layered_equals_functional_for_any_profile(case, hw):
+    net, frames = case
+    ref = simulate(net, frames, FunctionalConfig(mode="layered", record=True))
+    chip = run_network(net, load_profile(hw), frames, None, RunConfig(model="m", mode="layered", trace=True))
+    T = frames.shape[1]
+    assert_same(raster(chip_events(chip), net, len(frames), T), raster(ref.events, net, len(frames), T))
+
+
+@SETTINGS
+@given(cases(), st.sampled_from(["analytic", "routers"]))
+def test_chip_timestep_equals_functional(case, noc):
+    net, frames = case
+    ref = simulate(net, frames, FunctionalConfig(mode="timestep", record=True))
+    chip = run_network(net, load_profile("loihi"), frames, None,
+                       RunConfig(model="m", mode="timestep", noc=noc, mapping="spread:2", trace=True))
+    T = frames.shape[1] + net.n_layers
+    assert_same(raster(chip_events(chip), net, len(frames), T), raster(ref.events, net, len(frames), T))
+
+
+@SETTINGS
+@given(cases(binary=True), st.sampled_from(["fifo", "momentum", "random"]))
+def test_async_with_wide_forward_steps_equals_layered(case, queue):
+    net, frames = case
+    widest = max(p.size for p in net.populations)
+    asy = simulate(net, frames, FunctionalConfig(mode="async", F=widest, queue=queue, record=True))
+    lay = simulate(net, frames, FunctionalConfig(mode="layered", record=True))
+    T = frames.shape[1]
+    assert_same(raster(asy.events, net, len(frames), T), raster(lay.events, net, len(frames), T))
+
+
+@SETTINGS
+@given(cases())
+def test_async_fifo_one_spike_per_step_equals_the_oracle(case):
+    net, frames = case
+    res = simulate(net, frames, FunctionalConfig(mode="async", F=1, prioritize_input=False, record=True))
+    got = raster(res.events, net, *frames.shape[:2])
+    for b in range(len(frames)):
+        assert_same([g[b] for g in got], oracle_async_fifo(net, frames[b]))
+
+
+@SETTINGS
+@given(cases(bias=False, binary=True), st.sampled_from([("fifo", "event", False), ("momentum", "frame", True)]))
+def test_chip_async_on_one_ideal_core_equals_one_spike_per_step(case, policy):
+    queue, input_mode, prioritize = policy
+    net, frames = case
+    ref = simulate(net, frames, FunctionalConfig(mode="async", F=1, queue=queue, prioritize_input=prioritize,
+                                                 record=True))
+    chip = run_network(net, load_profile("ideal"), frames, None,
+                       RunConfig(model="m", mode="async", queue=queue, input=input_mode, trace=True))
+    T = frames.shape[1]
+    assert_same(raster(chip_events(chip), net, len(frames), T), raster(ref.events, net, len(frames), T))
+
+
+def two_two_one():
+    """A 2-2-1 network where the order of two hidden spikes decides the output.
+
+    One input spike reaches both hidden neurons (weights 3.2 and 1.5, thresholds
+    3 and 1), so both fire in the same forward step: h0 with overshoot 0.2, h1
+    with overshoot 0.5. The output (threshold 1) gets -5 from h0 and +2 from h1.
+    - fifo emits h0 first (same step, lower index): V_out = -5, then -3: silent.
+    - momentum emits h1 first (larger overshoot): V_out = 2 > 1: it fires, and
+      h0's -5 comes after the spike.
+    """
+    g = nir_chain([np.array([[3.2, 0.0], [1.5, 0.0]]), np.array([[-5.0, 2.0]])], beta=0.5)
+    net = network_from_nir(g)
+    net.populations[1].theta = np.array([3.0, 1.0])
+    return net, np.array([[[1, 0]]])
+
+
+@pytest.mark.parametrize("queue, out_spikes", [("fifo", 0), ("momentum", 1)])
+def test_hand_worked_momentum_against_fifo(queue, out_spikes):
+    net, frames = two_two_one()
+    res = simulate(net, frames, FunctionalConfig(mode="async", F=1, queue=queue))
+    assert res.spikes[0].tolist() == [1, 2, out_spikes]
+    chip = run_network(net, load_profile("ideal"), frames, None, RunConfig(model="m", mode="async", queue=queue))
+    assert chip.spikes_per_layer["lif1"] == out_spikes
+
+
+def test_a_batch_equals_its_samples_one_by_one():
+    net = random_net([10, 12, 8, 4], seed=3)
+    frames = random_frames(6, 6, 10, 0.5, seed=4, max_count=2)
+    for cfg in (FunctionalConfig(mode="async", F=2, queue="momentum"), FunctionalConfig(mode="layered"),
+                FunctionalConfig(mode="async", F=1, prioritize_input=False)):
+        whole = simulate(net, frames, cfg)
+        for b in range(len(frames)):
+            one = simulate(net, frames[b:b + 1], cfg)
+            assert one.spikes[0].tolist() == whole.spikes[b].tolist()
+            assert one.sops[0] == whole.sops[b] and one.forward_steps[0] == whole.forward_steps[b]
+
+
+def test_stop_on_output_and_step_limit():
+    net = random_net([10, 12, 4], seed=8)
+    frames = random_frames(4, 6, 10, 0.6, seed=9)
+    full = simulate(net, frames, FunctionalConfig(mode="async", F=1))
+    assert (full.pred_rate >= 0).any()
+    fired = full.pred_rate >= 0
+    steps = {}
+    for k in (0, 3):
+        stopped = simulate(net, frames, FunctionalConfig(mode="async", F=1, stop_on_output=k))
+        assert (stopped.forward_steps[fired] < full.forward_steps[fired]).all()
+        np.testing.assert_array_equal(stopped.latency_steps, full.latency_steps)  # the same up to then
+        steps[k] = stopped.forward_steps
+    # K = 0 ends a sample in the step of its first output spike, K = 3 three steps later
+    assert (steps[3][fired] - steps[0][fired] <= 3).all() and (steps[3][fired] > steps[0][fired]).any()
+    limited = simulate(net, frames, FunctionalConfig(mode="async", F=1, max_steps=2))
+    assert (limited.forward_steps <= 2 * frames.shape[1]).all()
+
+
+def test_latency_counts_network_spikes_before_the_first_output():
+    # input -> h (fires) -> out (fires on h's spike): one network spike is processed first
+    net = network_from_nir(nir_chain([np.array([[2.0]]), np.array([[2.0]])]))
+    res = simulate(net, np.array([[[1]]]), FunctionalConfig(mode="async", F=1), labels=np.array([0]))
+    assert res.latency_steps[0] == 1 and res.latency_steps_correct[0] == 1
+    assert res.pred_first[0] == 0 and res.sops[0] == 2
+
+
+def test_dropout_is_seeded():
+    net = random_net([10, 12, 4], seed=1)
+    frames = random_frames(3, 5, 10, 0.6, seed=2)
+    runs = [simulate(net, frames, FunctionalConfig(mode="async", F=2, spike_dropout=0.3, refrac_dropout=0.5,
+                                                   input_dropout=0.2, seed=s)).spikes for s in (0, 0, 1)]
+    assert (runs[0] == runs[1]).all() and not (runs[0] == runs[2]).all()
