@@ -33,18 +33,47 @@ def _run_parser(sub) -> None:
     p.add_argument("--no-refractory", action="store_true",
                    help="async: let a neuron fire again within a timestep (default: refractory until the next)")
     p.add_argument("--trace", action="store_true", help="also write events.parquet")
+    p.add_argument("--engine", default="chip", choices=["chip", "functional"],
+                   help="the emulated chip, or the NumPy functional reference (no hardware)")
+    f = p.add_argument_group("functional engine, async mode")
+    f.add_argument("--F", type=int, default=None, help="spikes emitted per forward step (default: unlimited)")
+    f.add_argument("--no-prioritize-input", action="store_true",
+                   help="input spikes join the spike queue instead of being integrated first")
+    f.add_argument("--refrac-dropout", type=float, default=0.0, help="probability a fired neuron is not refractory")
+    f.add_argument("--stop-on-output", type=int, default=None,
+                   help="end a sample K forward steps after its first output spike")
     p.add_argument("--out", required=True, help="output folder")
 
 
 def _cmd_run(args) -> int:
     from .records import check_out_dir, summarize, write_records
-    from .run import RunConfig, run
+    from .run import RunConfig, load_inputs, run
 
     check_out_dir(args.out)
+    if args.F is not None and args.F < 1:
+        raise InputError("--F", "F", f"must be at least 1, got {args.F}")
+    if not 0.0 <= args.refrac_dropout <= 1.0:
+        raise InputError("--refrac-dropout", "refrac_dropout", f"must be a probability, got {args.refrac_dropout}")
+    if args.stop_on_output is not None and args.stop_on_output < 0:
+        raise InputError("--stop-on-output", "stop_on_output", f"must be 0 or more, got {args.stop_on_output}")
     cfg = RunConfig(model=args.model, hw=args.hw, data=args.data, mode=args.mode, queue=args.queue,
                     input=args.input, samples=args.samples, dt_us=args.dt_us, mapping=args.mapping,
                     noc=args.noc, seed=args.seed, trace=args.trace, progress=True,
-                    refractory=False if args.no_refractory else None, workers=args.workers)
+                    refractory=False if args.no_refractory else None, workers=args.workers,
+                    engine=args.engine, F=args.F, prioritize_input=not args.no_prioritize_input,
+                    refrac_dropout=args.refrac_dropout, stop_on_output=args.stop_on_output)
+    if args.engine == "functional":
+        from .functional_run import run_functional, write_functional_records
+        from .functional_run import summarize as summarize_functional
+
+        fres = run_functional(*load_inputs(cfg), cfg)
+        out = write_functional_records(fres, args.out)
+        s = summarize_functional(fres)
+        acc = "n/a" if s["accuracy"] is None else f"{100 * s['accuracy']:.1f}%"
+        print(f"functional {s['mode']}: {s['samples']} samples, accuracy {acc}, "
+              f"{s['spikes']['total'] / s['samples']:.1f} spikes/sample, "
+              f"{s['forward_steps']['mean']:.1f} steps/sample -> {out}")
+        return 0
     res = run(cfg)
     out = write_records(res, args.out)
     s = summarize(res)

@@ -21,12 +21,13 @@ from hw_models.cost import CATEGORIES
 from .chip import COUNTERS
 from .errors import InputError
 
-__all__ = ["SCHEMA", "check_out_dir", "summarize", "per_core_table", "per_sample_table", "write_records"]
+__all__ = ["SCHEMA", "check_out_dir", "stats", "summarize", "per_core_table", "per_sample_table", "write_folder",
+           "write_json", "write_records"]
 
 SCHEMA = "snnemu.records/1"
 
 
-def _stats(values) -> dict:
+def stats(values) -> dict:
     v = np.asarray([x for x in values if x is not None and not math.isnan(x)], float)
     if not len(v):
         return {"mean": None, "p50": None, "p95": None, "max": None}
@@ -41,10 +42,11 @@ def summarize(res) -> dict:
     energy = {"total": float(res.per_core_energy.sum()), **energy}
     correct = [r["correct"] for r in rows if r["correct"] is not None]
     layers = {k: v for k, v in res.spikes_per_layer.items() if k != res.network.populations[0].name}
-    mean_latency = _stats(r["latency_s"] for r in rows)["mean"]
+    mean_latency = stats(r["latency_s"] for r in rows)["mean"]
     n = max(len(rows), 1)
     return {
         "schema": SCHEMA,
+        "engine": "chip",
         "model": res.network.name,
         "hw": res.hw.name,
         "mode": cfg.mode,
@@ -64,8 +66,8 @@ def summarize(res) -> dict:
         "neuron_updates": int(counts["upd"].sum()),
         "packets": int(counts["msg_out"].sum()),
         "hops": int(counts["hops_ew"].sum() + counts["hops_ns"].sum()),
-        "latency_s": _stats(r["latency_s"] for r in rows),
-        "first_output_s": _stats(r["first_output_s"] for r in rows),
+        "latency_s": stats(r["latency_s"] for r in rows),
+        "first_output_s": stats(r["first_output_s"] for r in rows),
         "energy_j": energy,
         "energy_per_inference_j": energy["total"] / n,
         "edp_js": (energy["total"] / n) * mean_latency if mean_latency is not None else None,
@@ -154,7 +156,23 @@ def check_out_dir(out: str | os.PathLike) -> Path:
 
 
 def write_records(res, out: str | os.PathLike) -> Path:
-    """Write the run folder atomically; returns its path.
+    """Write a chip run's folder atomically; returns its path."""
+    writers = {
+        "summary.json": lambda p: write_json(p, summarize(res)),
+        "per_sample.csv": lambda p: per_sample_table(res).to_csv(p, index=False),
+        "per_core.csv": lambda p: per_core_table(res).to_csv(p, index=False),
+    }
+    if res.tracer is not None:
+        writers["events.parquet"] = res.tracer.write
+    return write_folder(out, writers)
+
+
+def write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(_clean(data), indent=2, default=_json_default) + "\n")
+
+
+def write_folder(out: str | os.PathLike, writers: dict) -> Path:
+    """Write ``{file name: writer(path)}`` into the folder ``out``, atomically.
 
     The files go to a temporary sibling first; an earlier run folder at
     ``out`` is moved aside, the new one renamed in, then the old one removed.
@@ -166,12 +184,8 @@ def write_records(res, out: str | os.PathLike) -> Path:
     os.umask(umask)
     tmp.chmod(0o777 & ~umask)  # mkdtemp makes it owner-only; the folder should follow the umask
     try:
-        (tmp / "summary.json").write_text(json.dumps(_clean(summarize(res)), indent=2,
-                                                     default=_json_default) + "\n")
-        per_sample_table(res).to_csv(tmp / "per_sample.csv", index=False)
-        per_core_table(res).to_csv(tmp / "per_core.csv", index=False)
-        if res.tracer is not None:
-            res.tracer.write(tmp / "events.parquet")
+        for name, write in writers.items():
+            write(tmp / name)
         old = None
         if out.exists():
             old = out.with_name(f".{out.name}.old-{os.getpid()}")

@@ -48,6 +48,11 @@ class RunConfig:
     refractory: bool | None = None  # None: on in async mode, as in asynctorch
     progress: bool = False
     workers: int = 1  # processes running samples in parallel
+    engine: str = "chip"  # or "functional": the NumPy reference, no hardware
+    F: int | None = None  # functional async: spikes per forward step (None: unlimited)
+    prioritize_input: bool = True  # functional async: a frame's input as one current
+    refrac_dropout: float = 0.0
+    stop_on_output: int | None = None
 
 
 @dataclass
@@ -68,7 +73,13 @@ class RunResult:
 
 
 def run(cfg: RunConfig) -> RunResult:
-    """Load everything named in ``cfg`` and run it."""
+    """Load everything named in ``cfg`` and run it on the chip."""
+    net, frames, labels = load_inputs(cfg)
+    return run_network(net, load_profile(cfg.hw), frames, labels, cfg)
+
+
+def load_inputs(cfg: RunConfig):
+    """Check ``cfg``, load the model and frame the data: ``(net, frames, labels)``."""
     for key, allowed in (("mode", MODES), ("input", ("event", "frame"))):
         if getattr(cfg, key) not in allowed:
             raise InputError(f"--{key}", key, f"unknown {key} {getattr(cfg, key)!r} (use {', '.join(allowed)})")
@@ -78,7 +89,8 @@ def run(cfg: RunConfig) -> RunResult:
         raise InputError("--samples", "samples", f"must be at least 1, got {cfg.samples}")
     if cfg.dt_us is not None and cfg.dt_us <= 0:
         raise InputError("--dt-us", "dt_us", "must be a positive number of microseconds")
-    hw = load_profile(cfg.hw)
+    if cfg.engine == "chip":
+        load_profile(cfg.hw)  # a bad profile is reported before anything else is loaded
     net = load_nir(cfg.model, dt_fallback_s=(cfg.dt_us or 1000) * 1e-6)
     dt_us = cfg.dt_us or max(1, round(net.dt_s * 1e6))
     if abs(dt_us * 1e-6 - net.dt_s) > 1e-12:
@@ -95,7 +107,7 @@ def run(cfg: RunConfig) -> RunResult:
         raise InputError(events.name, "sample", "the event set has no samples")
     frames = frame_counts(events, dt_us, samples=slice(0, n))
     labels = None if events.labels is None else np.asarray(events.labels[:n])
-    return run_network(net, hw, frames, labels, cfg)
+    return net, frames, labels
 
 
 def run_network(net, hw, frames: np.ndarray, labels, cfg: RunConfig) -> RunResult:
