@@ -20,11 +20,11 @@ SETTINGS = settings(max_examples=20, deadline=None, derandomize=True)
 
 
 @st.composite
-def cases(draw, bias=True, binary=False):
+def cases(draw, bias=True, binary=False, subtract=True):
     n_layers = draw(st.integers(1, 3))
     sizes = [draw(st.integers(2, 9)) for _ in range(n_layers + 1)]
     seed = draw(st.integers(0, 10_000))
-    net = random_net(sizes, seed, reset=draw(st.sampled_from(["zero", "subtract"])),
+    net = random_net(sizes, seed, reset=draw(st.sampled_from(["zero", "subtract"] if subtract else ["zero"])),
                      density=draw(st.sampled_from([0.5, 1.0])), bias=bias and draw(st.booleans()))
     frames = random_frames(draw(st.integers(1, 3)), draw(st.integers(1, 5)), sizes[0],
                            draw(st.sampled_from([0.2, 0.5, 0.8])), seed + 1, max_count=1 if binary else 2)
@@ -98,8 +98,13 @@ def test_chip_timestep_equals_functional(case, noc):
 
 
 @SETTINGS
-@given(cases(binary=True), st.sampled_from(["fifo", "momentum", "random"]))
+@given(cases(bias=False, binary=True, subtract=False), st.sampled_from(["fifo", "momentum", "random"]))
 def test_async_with_wide_forward_steps_equals_layered(case, queue):
+    """Binary input, zero reset, no bias: every spike of a layer is emitted in one step,
+    so each layer integrates all of its input before its thresholds count. (With a
+    subtract reset or a bias, a neuron the leak leaves over threshold fires at the
+    first step in async mode, before its layer's input arrives; layered mode sees
+    the input first.)"""
     net, frames = case
     widest = max(p.size for p in net.populations)
     asy = simulate(net, frames, FunctionalConfig(mode="async", F=widest, queue=queue, record=True))
