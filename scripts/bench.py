@@ -8,6 +8,10 @@ in its own fresh process, so its peak RSS is its own; the time covers
 ``run_network`` (mapping, chip construction and the simulation), not imports
 or file I/O, and is the fastest of ``--repeat`` runs (default 3).
 
+The functional reference (``mode:functional``) runs the same workload on a
+batch of 256 samples (async with F = 16), and the ratio of the chip's time
+per synaptic event to the reference's is printed.
+
 Run: ``python scripts/bench.py`` (all) or ``--sizes 213-426-43 --modes async:analytic``.
 """
 
@@ -25,9 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 CONFIGS = ["timestep:analytic", "layered:analytic", "async:analytic", "async:routers"]
+FUNCTIONAL = ["layered:functional", "async:functional"]  # async with F = 16, batch of 256 samples
 
 
-def build(sizes: list[int], seed: int = 0):
+def build(sizes: list[int], seed: int = 0, samples: int = 1):
     import nir
     import numpy as np
 
@@ -45,17 +50,19 @@ def build(sizes: list[int], seed: int = 0):
     nodes["output"] = nir.Output(output_type=np.array([sizes[-1]]))
     edges.append((prev, "output"))
     net = network_from_nir(nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": 1e-3}), "bench")
-    frames = (rng.random((1, 200, sizes[0])) < 0.2).astype(np.int32)
+    frames = (rng.random((samples, 200, sizes[0])) < 0.2).astype(np.int32)
     return net, frames
 
 
 def one(sizes: str, config: str, repeat: int) -> dict:
+    mode, noc = config.split(":")
+    if noc == "functional":
+        return one_functional(sizes, mode, repeat)
     from emulator.chip import COUNTERS
     from emulator.run import RunConfig, run_network
     from hw_models.profile import load_profile
 
     net, frames = build([int(s) for s in sizes.split("-")])
-    mode, noc = config.split(":")
     cfg = RunConfig(model="bench", mode=mode, noc=noc, mapping="spread:2")
     walls = []
     for _ in range(repeat):  # the best of a few: this machine's timings are noisy
@@ -70,16 +77,57 @@ def one(sizes: str, config: str, repeat: int) -> dict:
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def one_functional(sizes: str, mode: str, repeat: int, batch: int = 256) -> dict:
+    """The functional reference on a batch of 256 samples of the same workload."""
+    from emulator.functional import FunctionalConfig, simulate
+
+    net, frames = build([int(s) for s in sizes.split("-")], samples=batch)
+    cfg = FunctionalConfig(mode=mode, F=16 if mode == "async" else None)
+    walls = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        res = simulate(net, frames, cfg)
+        walls.append(time.perf_counter() - t0)
+    wall, syn = min(walls), float(res.sops.sum())
+    return {"network": sizes, "mode": mode, "noc": "functional", "wall_s": wall, "synaptic_events": int(syn),
+            "packets": 0, "ns_per_syn": wall / syn * 1e9, "us_per_packet": float("nan"),
+            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def dataset_eval(samples: int = 10_000, batch: int = 256) -> None:
+    """The reference on a dataset-sized run: 2312-64-64-64-10, 10 timesteps, input p = 0.05."""
+    import numpy as np
+
+    from emulator.functional import FunctionalConfig, simulate
+
+    net, _ = build([2312, 64, 64, 64, 10])
+    for mode, F in (("layered", None), ("async", 16)):
+        rng = np.random.default_rng(1)
+        t0, sops = time.perf_counter(), 0.0
+        for lo in range(0, samples, batch):
+            frames = (rng.random((min(batch, samples - lo), 10, 2312)) < 0.05).astype(np.int32)
+            sops += simulate(net, frames, FunctionalConfig(mode=mode, F=F)).sops.sum()
+        wall = time.perf_counter() - t0
+        print(f"functional {mode}{' F=16' if F else ''}: {samples} samples of 2312-64-64-64-10 x 10 steps "
+              f"in {wall:.1f} s ({wall / sops * 1e9:.1f} ns per synaptic event, input generation included)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", nargs="+", default=["100-200-10", "213-426-43"])
-    ap.add_argument("--modes", nargs="+", default=CONFIGS, help="mode:noc pairs")
+    ap.add_argument("--modes", nargs="+", default=CONFIGS + FUNCTIONAL,
+                    help="mode:noc pairs; mode:functional for the NumPy reference")
     ap.add_argument("--repeat", type=int, default=3, help="runs per mode; the fastest counts")
     ap.add_argument("--one", nargs=2, metavar=("SIZES", "MODE:NOC"), help=argparse.SUPPRESS)
     ap.add_argument("--json", help="also write the rows to this file")
+    ap.add_argument("--dataset-eval", action="store_true",
+                    help="only time the reference on 10,000 samples of a 2312-64-64-64-10 network")
     args = ap.parse_args()
     if args.one:
         print(json.dumps(one(*args.one, args.repeat)))
+        return
+    if args.dataset_eval:
+        dataset_eval()
         return
     rows = []
     print(f"{'network':<12} {'mode':<9} {'noc':<9} {'syn. events':>11} {'packets':>8} "
@@ -93,6 +141,12 @@ def main() -> None:
             rows.append(r)
             print(f"{r['network']:<12} {r['mode']:<9} {r['noc']:<9} {r['synaptic_events']:>11} {r['packets']:>8} "
                   f"{r['ns_per_syn']:>8.1f} {r['us_per_packet']:>9.2f} {r['peak_rss_mib']:>8.0f}", flush=True)
+    for sizes in args.sizes:  # the chip against the reference on the same work
+        by = {(r["mode"], r["noc"]): r["ns_per_syn"] for r in rows if r["network"] == sizes}
+        for mode in ("layered", "async"):
+            if (mode, "analytic") in by and (mode, "functional") in by:
+                print(f"{sizes}: chip {mode} / functional {mode}"
+                      f"{' (F=16)' if mode == 'async' else ''}: {by[mode, 'analytic'] / by[mode, 'functional']:.0f}x")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
 
