@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench lint model clean
+.PHONY: demo test bench lint model study clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ bench: $(VENV)/.installed
 
 model: $(VENV)/.installed
 	$(BIN)/python scripts/build_demo_model.py
+
+study: $(VENV)/.installed
+	$(BIN)/python scripts/mismatch_study.py
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache
