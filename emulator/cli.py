@@ -42,6 +42,11 @@ def _run_parser(sub) -> None:
     f.add_argument("--refrac-dropout", type=float, default=0.0, help="probability a fired neuron is not refractory")
     f.add_argument("--stop-on-output", type=int, default=None,
                    help="end a sample K forward steps after its first output spike")
+    f.add_argument("--max-steps", type=int, default=None,
+                   help="forward steps per timestep at most; queued spikes carry over")
+    f.add_argument("--input-dropout", type=float, default=0.0, help="probability an input spike is dropped")
+    f.add_argument("--spike-dropout", type=float, default=0.0, help="probability a network spike is dropped")
+    f.add_argument("--momentum-noise", type=float, default=0.0, help="tie-break noise of the momentum scheduler")
     p.add_argument("--out", required=True, help="output folder")
 
 
@@ -52,8 +57,11 @@ def _cmd_run(args) -> int:
     check_out_dir(args.out)
     if args.F is not None and args.F < 1:
         raise InputError("--F", "F", f"must be at least 1, got {args.F}")
-    if not 0.0 <= args.refrac_dropout <= 1.0:
-        raise InputError("--refrac-dropout", "refrac_dropout", f"must be a probability, got {args.refrac_dropout}")
+    for name in ("refrac_dropout", "input_dropout", "spike_dropout"):
+        if not 0.0 <= getattr(args, name) <= 1.0:
+            raise InputError(f"--{name.replace('_', '-')}", name, f"must be a probability, got {getattr(args, name)}")
+    if args.max_steps is not None and args.max_steps < 1:
+        raise InputError("--max-steps", "max_steps", f"must be at least 1, got {args.max_steps}")
     if args.stop_on_output is not None and args.stop_on_output < 0:
         raise InputError("--stop-on-output", "stop_on_output", f"must be 0 or more, got {args.stop_on_output}")
     cfg = RunConfig(model=args.model, hw=args.hw, data=args.data, mode=args.mode, queue=args.queue,
@@ -61,7 +69,9 @@ def _cmd_run(args) -> int:
                     noc=args.noc, seed=args.seed, trace=args.trace, progress=True,
                     refractory=False if args.no_refractory else None, workers=args.workers,
                     engine=args.engine, F=args.F, prioritize_input=not args.no_prioritize_input,
-                    refrac_dropout=args.refrac_dropout, stop_on_output=args.stop_on_output)
+                    refrac_dropout=args.refrac_dropout, stop_on_output=args.stop_on_output,
+                    max_steps=args.max_steps, input_dropout=args.input_dropout, spike_dropout=args.spike_dropout,
+                    momentum_noise=args.momentum_noise)
     if args.engine == "functional":
         from .functional_run import run_functional, write_functional_records
         from .functional_run import summarize as summarize_functional

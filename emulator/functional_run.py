@@ -6,7 +6,8 @@ in seconds, no energy, no packets or hops) and no ``per_core.csv``, since
 nothing is mapped on cores. ``summary.json`` and ``per_sample.csv`` add
 ``forward_steps`` and ``latency_forward_steps`` (network spikes processed
 before the first output spike; ``..._correct``: before the first spike of
-the correct class); the first-spike readout is there too.
+the correct class); the first-spike readout and the spikes per layer of
+every sample are there too.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ def run_functional(net, frames: np.ndarray, labels, cfg) -> FunctionalRun:
     fcfg = FunctionalConfig(mode=cfg.mode, queue=cfg.queue, F=cfg.F, prioritize_input=cfg.prioritize_input,
                             refractory=cfg.mode == "async" if cfg.refractory is None else cfg.refractory,
                             refrac_dropout=cfg.refrac_dropout, stop_on_output=cfg.stop_on_output,
+                            max_steps=cfg.max_steps, input_dropout=cfg.input_dropout,
+                            spike_dropout=cfg.spike_dropout, momentum_noise=cfg.momentum_noise,
                             seed=cfg.seed, record=cfg.trace)
     parts = []
     for lo in range(0, len(frames), BATCH):
@@ -73,6 +76,7 @@ def per_sample_table(run: FunctionalRun) -> pd.DataFrame:
         "latency_forward_steps": r.latency_steps,
         "latency_forward_steps_correct": r.latency_steps_correct,
         "prediction_first_spike": r.pred_first,
+        **{f"spikes_{p.name}": r.spikes[:, j] for j, p in enumerate(run.network.populations)},
     })
 
 
@@ -87,7 +91,9 @@ def summarize(run: FunctionalRun) -> dict:
         "F": cfg.F if cfg.mode == "async" else None,
         "prioritize_input": cfg.prioritize_input if cfg.mode == "async" else None,
         "refractory": (cfg.mode == "async") if cfg.refractory is None else cfg.refractory,
-        "refrac_dropout": cfg.refrac_dropout, "stop_on_output": cfg.stop_on_output,
+        "refrac_dropout": cfg.refrac_dropout, "stop_on_output": cfg.stop_on_output, "max_steps": cfg.max_steps,
+        "input_dropout": cfg.input_dropout, "spike_dropout": cfg.spike_dropout,
+        "momentum_noise": cfg.momentum_noise,
         "dt_s": net.dt_s, "dt_source": net.dt_source, "seed": cfg.seed, "samples": len(r.sops),
         "accuracy": None if labels is None else float((r.pred_rate == labels).mean()),
         "accuracy_first_spike": None if labels is None else float((r.pred_first == labels).mean()),

@@ -53,6 +53,10 @@ class RunConfig:
     prioritize_input: bool = True  # functional async: a frame's input as one current
     refrac_dropout: float = 0.0
     stop_on_output: int | None = None
+    max_steps: int | None = None
+    input_dropout: float = 0.0
+    spike_dropout: float = 0.0
+    momentum_noise: float = 0.0
 
 
 @dataclass

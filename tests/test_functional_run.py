@@ -53,10 +53,14 @@ def test_functional_records(tmp_path):
     assert rows.latency_s.isna().all() and rows.energy_j.isna().all()
     assert rows.forward_steps.sum() > 0 and rows.synaptic_events.sum() == s["synaptic_events"]
     assert s["accuracy"] == pytest.approx(rows.correct.mean())
+    assert (rows.spikes_lif1 + rows.spikes_lif2 == rows.spikes).all()
+    assert rows.spikes_input.sum() == s["spikes"]["input"]
 
 
 @pytest.mark.parametrize("argv, field", [(["--F", "0"], "F"), (["--refrac-dropout", "2"], "refrac_dropout"),
-                                         (["--stop-on-output", "-1"], "stop_on_output")])
+                                         (["--stop-on-output", "-1"], "stop_on_output"),
+                                         (["--spike-dropout", "-0.1"], "spike_dropout"),
+                                         (["--max-steps", "0"], "max_steps")])
 def test_bad_functional_options(tmp_path, capsys, argv, field):
     code = main(["run", "--model", DEMO, "--engine", "functional", "--mode", "async", "--out", str(tmp_path / "o"),
                  *argv])
