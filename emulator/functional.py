@@ -40,7 +40,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 
 from .neuron import fire, leak
 
@@ -87,7 +86,6 @@ class _Net:
         self.offsets = net.offsets
         self.layers = net.populations[1:]
         self.weights = [pr.weights.toarray() for pr in net.projections]  # (n_{l-1}, n_l)
-        self.sparse = [sp.csr_matrix(w) for w in self.weights]
         self.fanout = [(w != 0).sum(axis=1).astype(float) for w in self.weights]
 
 
@@ -128,8 +126,9 @@ class _Tally:
             if new.any():
                 self.first_out[new] = np.argmax(fired[new] > 0, axis=1)
                 self.lat[new] = self.processed[new]
-            if labels is not None:
-                hit = np.isnan(self.lat_correct) & (fired[np.arange(self.B), labels] > 0)
+            if labels is not None:  # a label beyond the output layer is never hit
+                ok = labels < fired.shape[1]
+                hit = np.isnan(self.lat_correct) & ok & (fired[np.arange(self.B), np.where(ok, labels, 0)] > 0)
                 self.lat_correct[hit] = self.processed[hit]
 
     def result(self) -> FunctionalResult:
