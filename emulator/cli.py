@@ -62,6 +62,7 @@ def _cmd_run(args) -> int:
             raise InputError(f"--{name.replace('_', '-')}", name, f"must be a probability, got {getattr(args, name)}")
     if args.max_steps is not None and args.max_steps < 1:
         raise InputError("--max-steps", "max_steps", f"must be at least 1, got {args.max_steps}")
+    _check_applies(args)
     if args.stop_on_output is not None and args.stop_on_output < 0:
         raise InputError("--stop-on-output", "stop_on_output", f"must be 0 or more, got {args.stop_on_output}")
     cfg = RunConfig(model=args.model, hw=args.hw, data=args.data, mode=args.mode, queue=args.queue,
@@ -92,6 +93,20 @@ def _cmd_run(args) -> int:
           f"{s['energy_per_inference_j'] * 1e9:.2f} nJ/inference, "
           f"mean latency {s['latency_s']['mean'] * 1e6:.2f} us -> {out}")
     return 0
+
+
+FUNCTIONAL_ASYNC = {"F": None, "no_prioritize_input": False, "refrac_dropout": 0.0, "stop_on_output": None,
+                    "max_steps": None, "momentum_noise": 0.0}
+FUNCTIONAL = {**FUNCTIONAL_ASYNC, "input_dropout": 0.0, "spike_dropout": 0.0}
+
+
+def _check_applies(args) -> None:
+    """An option that would be ignored is an error, not a silent no-op."""
+    only = FUNCTIONAL if args.engine == "chip" else FUNCTIONAL_ASYNC if args.mode != "async" else {}
+    for name, default in only.items():
+        if getattr(args, name) != default:
+            where = "--engine functional" if args.engine == "chip" else "--mode async"
+            raise InputError(f"--{name.replace('_', '-')}", name, f"applies only with {where}")
 
 
 def _cmd_hw(args) -> int:

@@ -89,10 +89,16 @@ class _Net:
         self.fanout = [(w != 0).sum(axis=1).astype(float) for w in self.weights]
 
 
-def simulate(net, frames: np.ndarray, cfg: FunctionalConfig, labels=None) -> FunctionalResult:
-    """Run ``frames`` ``(B, T, n_in)`` (spike counts) through ``net``."""
+def simulate(net, frames: np.ndarray, cfg: FunctionalConfig, labels=None, first_sample: int = 0) -> FunctionalResult:
+    """Run ``frames`` ``(B, T, n_in)`` (spike counts) through ``net``.
+
+    ``first_sample`` is the index of the batch's first sample in its dataset:
+    random draws are keyed by sample index, so results do not depend on how a
+    dataset is cut into batches.
+    """
     runner = {"layered": _layered, "timestep": _timestep, "async": _async}[cfg.mode]
-    return runner(_Net(net), np.asarray(frames, float), cfg, labels)
+    ids = first_sample + np.arange(len(frames))
+    return runner(_Net(net), np.asarray(frames, float), cfg, labels, ids)
 
 
 class _Tally:
@@ -138,18 +144,46 @@ class _Tally:
                                 self.first_out, self.out_counts, events)
 
 
-def _drop(rng, x: np.ndarray, p: float) -> np.ndarray:
+_M = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def _uniform(seed: int, tag: int, ids: np.ndarray, counter, n: int) -> np.ndarray:
+    """Uniforms in [0, 1), ``(len(ids), n)``, a pure function of (seed, tag, sample
+    id, counter, column): a sample's draws do not depend on the other samples of
+    its batch, nor on the batch size. SplitMix64 over the combined key."""
+    with np.errstate(over="ignore"):
+        x = (np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(tag) * np.uint64(0xD1B54A32D192ED03)
+             + ids.astype(np.uint64)[:, None] * np.uint64(0xBF58476D1CE4E5B9)
+             + np.asarray(counter, np.uint64).reshape(-1, 1) * np.uint64(0x94D049BB133111EB)
+             + np.arange(n, dtype=np.uint64)[None, :] * np.uint64(0x2545F4914F6CDD1D))
+        x ^= x >> np.uint64(30)
+        x *= np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(27)
+        x *= np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+    return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def _drop(x: np.ndarray, p: float, seed: int, tag: int, ids, counter) -> np.ndarray:
     """Each of the spikes in counts ``x`` survives with probability 1 - p."""
-    return x if p <= 0 else rng.binomial(x.astype(np.int64), 1.0 - p).astype(float)
+    if p <= 0:
+        return x
+    kept = np.zeros_like(x)
+    for c in range(int(x.max(initial=0))):  # one draw per spike of a count
+        kept += (x > c) & (_uniform(seed, tag * 64 + c, ids, counter, x.shape[1]) >= p)
+    return kept
 
 
-def _layered(n: _Net, frames, cfg, labels) -> FunctionalResult:
+# Draw tags: kind * 1000 + population
+_INPUT, _SPIKE, _REFRAC, _RANDOM, _NOISE = 1, 2, 3, 4, 5
+
+
+def _layered(n: _Net, frames, cfg, labels, ids) -> FunctionalResult:
     B, T, _ = frames.shape
-    rng = np.random.default_rng(cfg.seed)
     tally = _Tally(n, B, cfg.record)
     v = [np.zeros((B, p.size)) for p in n.layers]
     for t in range(T):
-        s = _drop(rng, frames[:, t], cfg.input_dropout)
+        s = _drop(frames[:, t], cfg.input_dropout, cfg.seed, _INPUT * 1000, ids, t)
         tally.spiked(0, s, t, labels)
         for i, p in enumerate(n.layers):
             tally.sops += s @ n.fanout[i]
@@ -158,20 +192,20 @@ def _layered(n: _Net, frames, cfg, labels) -> FunctionalResult:
             fired = fire(v[i], p.theta)
             v[i] = _reset(v[i], fired, p)
             tally.spiked(i + 1, fired.astype(float), t, labels)
-            s = _drop(rng, fired.astype(float), cfg.spike_dropout)
+            s = _drop(fired.astype(float), cfg.spike_dropout, cfg.seed, _SPIKE * 1000 + i + 1, ids, t)
             tally.steps += 1
     return tally.result()
 
 
-def _timestep(n: _Net, frames, cfg, labels) -> FunctionalResult:
+def _timestep(n: _Net, frames, cfg, labels, ids) -> FunctionalResult:
     B, T, n_in = frames.shape
     L = len(n.layers)
-    rng = np.random.default_rng(cfg.seed)
     tally = _Tally(n, B, cfg.record)
     v = [np.zeros((B, p.size)) for p in n.layers]
     prev = [np.zeros((B, n_in))] + [np.zeros((B, p.size)) for p in n.layers]
     for k in range(T + L):
-        now = [_drop(rng, frames[:, k], cfg.input_dropout) if k < T else np.zeros((B, n_in))]
+        now = [_drop(frames[:, k], cfg.input_dropout, cfg.seed, _INPUT * 1000, ids, k) if k < T
+               else np.zeros((B, n_in))]
         tally.spiked(0, now[0], k, labels)
         for i, p in enumerate(n.layers):
             tally.sops += prev[i] @ n.fanout[i]
@@ -180,7 +214,7 @@ def _timestep(n: _Net, frames, cfg, labels) -> FunctionalResult:
             fired = fire(v[i], p.theta)
             v[i] = _reset(v[i], fired, p)
             tally.spiked(i + 1, fired.astype(float), k, labels)
-            now.append(_drop(rng, fired.astype(float), cfg.spike_dropout))
+            now.append(_drop(fired.astype(float), cfg.spike_dropout, cfg.seed, _SPIKE * 1000 + i + 1, ids, k))
         tally.steps += 1
         prev = now
     return tally.result()
@@ -191,9 +225,18 @@ def _reset(v: np.ndarray, fired: np.ndarray, p) -> np.ndarray:
 
 
 def _select(count: np.ndarray, key: np.ndarray, F: int | None) -> np.ndarray:
-    """Per sample, the (up to) F queued entries with the smallest keys; ties go to
-    the lower index. Returns a 0/1 matrix shaped like ``count``."""
+    """Per sample, the (up to) F queued spikes with the smallest keys; ties go to
+    the lower index. A neuron's queued spikes share its key. Returns the number
+    of spikes each neuron emits, shaped like ``count``."""
     queued = count > 0
+    if count.max(initial=0) > 1:  # some neuron has several spikes queued: fill F slots spike by spike
+        order = np.argsort(key, axis=1, kind="stable")
+        c = np.take_along_axis(count, order, axis=1)
+        before = np.cumsum(c, axis=1) - c
+        take = c if F is None else np.clip(F - before, 0, c)
+        sel = np.zeros(count.shape)
+        np.put_along_axis(sel, order, take, axis=1)
+        return sel
     if F is None or F >= count.shape[1]:
         return queued.astype(float)
     sel = np.zeros(count.shape)
@@ -209,16 +252,17 @@ def _select(count: np.ndarray, key: np.ndarray, F: int | None) -> np.ndarray:
     return (less | (tie & (np.cumsum(tie, axis=1) <= need))).astype(float)
 
 
-def _async(n: _Net, frames, cfg, labels) -> FunctionalResult:
+def _async(n: _Net, frames, cfg, labels, ids) -> FunctionalResult:
     if cfg.queue not in SCHEDULERS:
         raise ValueError(f"unknown scheduler {cfg.queue!r}")
     B, T, n_in = frames.shape
     L = len(n.layers)
-    rng = np.random.default_rng(cfg.seed)
     tally = _Tally(n, B, cfg.record)
     v = [np.zeros((B, p.size)) for p in n.layers]
     refr = [np.zeros((B, p.size), bool) for p in n.layers]
     pending = [np.zeros((B, p.size)) for p in n.layers]  # current to integrate at the next step
+    pending_sops = np.zeros(B)  # synaptic events of that current, counted when it is integrated
+    pending_net = np.zeros(B)  # network spikes behind it
     # The queue holds the spikes of the populations that project somewhere:
     # the input too when it is not integrated as one current.
     first_q = 1 if cfg.prioritize_input else 0
@@ -231,6 +275,10 @@ def _async(n: _Net, frames, cfg, labels) -> FunctionalResult:
     since_out = np.full(B, -1)
     step_no = 0
 
+    def draw(kind: int, pop: int, m: int) -> np.ndarray:
+        """Uniforms for this step of each sample (its own step count keys them)."""
+        return _uniform(cfg.seed, kind * 1000 + pop, ids, tally.steps, m)
+
     def enqueue(pop: int, spikes: np.ndarray, overshoot: np.ndarray | None) -> None:
         lo = q_lo[pop]
         hi = lo + spikes.shape[1]
@@ -242,68 +290,78 @@ def _async(n: _Net, frames, cfg, labels) -> FunctionalResult:
         elif cfg.queue == "momentum":
             k = np.full(spikes.shape, -np.inf) if overshoot is None else -overshoot
             if cfg.momentum_noise > 0 and overshoot is not None:
-                k = k - cfg.momentum_noise * rng.random(spikes.shape)
+                k = k - cfg.momentum_noise * draw(_NOISE, pop, spikes.shape[1])
         else:
-            k = rng.random(spikes.shape)
+            k = draw(_RANDOM, pop, spikes.shape[1])
         key[:, lo:hi] = np.where(new, k, key[:, lo:hi])
+
+    def busy() -> np.ndarray:
+        return live & (count.any(axis=1) | (pending_sops > 0) | np.any([c.any(axis=1) for c in pending], axis=0))
 
     for t in range(T):
         for i, p in enumerate(n.layers):
             v[i] = leak(v[i], p.beta, p.bias)
             refr[i][:] = False
-        frame = _drop(rng, frames[:, t], cfg.input_dropout) * live[:, None]
+        frame = _drop(frames[:, t], cfg.input_dropout, cfg.seed, _INPUT * 1000, ids, t) * live[:, None]
         tally.spiked(0, frame, t, labels)
         if cfg.prioritize_input:
             pending[0] += frame @ n.weights[0]
-            tally.sops += frame @ n.fanout[0]
+            pending_sops += frame @ n.fanout[0]
         else:
             enqueue(0, frame, None)
         steps_t = 0
         # A sample steps while it has spikes queued or current pending, and once at
         # the start of a timestep if the leak left a neuron over threshold.
         lifted = np.any([(vi > p.theta).any(axis=1) for vi, p in zip(v, n.layers)], axis=0)
-        active = live & (count.any(axis=1) | np.any([c.any(axis=1) for c in pending], axis=0) | lifted)
+        active = busy() | (live & lifted)
         while active.any() and (cfg.max_steps is None or steps_t < cfg.max_steps):
+            tally.sops += np.where(active, pending_sops, 0.0)
+            tally.processed += np.where(active, pending_net, 0.0)
+            pending_sops[active] = 0.0
+            pending_net[active] = 0.0
             for i, p in enumerate(n.layers):
                 cur = np.where(refr[i], 0.0, pending[i]) if cfg.refractory else pending[i]
-                v[i] += cur
-                fired = (v[i] > p.theta) & ~refr[i] & live[:, None]
+                v[i] += cur * active[:, None]
+                pending[i][active] = 0.0
+                fired = (v[i] > p.theta) & ~refr[i] & active[:, None]
                 if not fired.any():
                     continue
                 overshoot = v[i] - p.theta
                 v[i] = np.where(fired, np.where(p.subtract, overshoot, 0.0), v[i])
                 if cfg.refractory:
-                    keep = fired if cfg.refrac_dropout <= 0 else fired & (rng.random(fired.shape) >= cfg.refrac_dropout)
+                    keep = fired if cfg.refrac_dropout <= 0 else fired & (draw(_REFRAC, i + 1, p.size)
+                                                                         >= cfg.refrac_dropout)
                     refr[i] |= keep
                 tally.spiked(i + 1, fired.astype(float), t, labels)
                 if i + 1 < L:
-                    enqueue(i + 1, _drop(rng, fired.astype(float), cfg.spike_dropout), overshoot)
-            emitted = _select(count, key, cfg.F)
+                    kept = _drop(fired.astype(float), cfg.spike_dropout, cfg.seed, _SPIKE * 1000 + i + 1, ids,
+                                 tally.steps)
+                    enqueue(i + 1, kept, overshoot)
+            emitted = _select(count, key, cfg.F) * active[:, None]
             count -= emitted
             key[count == 0] = np.inf
-            for i in range(L):
-                if i < first_q:  # the input current was integrated at the first step
-                    pending[i] = np.zeros_like(pending[i])
-                    continue
+            for i in range(first_q, L):
                 e = emitted[:, q_lo[i]:q_lo[i] + n.net.populations[i].size]
                 rows = np.flatnonzero(e.any(axis=0))
-                pending[i] = e[:, rows] @ n.weights[i][rows]
-                tally.sops += e @ n.fanout[i]
+                if len(rows):
+                    pending[i] += e[:, rows] @ n.weights[i][rows]
+                pending_sops += e @ n.fanout[i]
                 if i:
-                    tally.processed += e.sum(axis=1)
+                    pending_net += e.sum(axis=1)
             tally.steps += active
             step_no += 1
             steps_t += 1
             if cfg.stop_on_output is not None:
                 started = (tally.first_out >= 0) & (since_out < 0)
-                since_out[since_out >= 0] += 1
+                since_out[(since_out >= 0) & active] += 1
                 since_out[started] = 0
                 stop = live & (since_out >= cfg.stop_on_output)
-                if stop.any():
+                if stop.any():  # the sample ends: what it still had queued or pending is dropped
                     live &= ~stop
                     count[stop] = 0
                     key[stop] = np.inf
+                    pending_sops[stop] = pending_net[stop] = 0.0
                     for c in pending:
                         c[stop] = 0.0
-            active = live & (count.any(axis=1) | np.any([c.any(axis=1) for c in pending], axis=0))
+            active = busy()
     return tally.result()

@@ -47,10 +47,9 @@ def run_functional(net, frames: np.ndarray, labels, cfg) -> FunctionalRun:
                             spike_dropout=cfg.spike_dropout, momentum_noise=cfg.momentum_noise,
                             seed=cfg.seed, record=cfg.trace)
     parts = []
-    for lo in range(0, len(frames), BATCH):
-        fcfg.seed = cfg.seed + lo  # each batch its own stream, the same whatever the batching before it
+    for lo in range(0, len(frames), BATCH):  # draws are keyed by sample index: batching changes nothing
         lab = None if labels is None else labels[lo:lo + BATCH]
-        res = simulate(net, frames[lo:lo + BATCH], fcfg, lab)
+        res = simulate(net, frames[lo:lo + BATCH], fcfg, lab, first_sample=lo)
         res.events["sample"] = res.events["sample"] + lo
         parts.append(res)
     merged = FunctionalResult(*(

@@ -37,7 +37,7 @@ SCHEDULERS = ["fifo", "momentum", "random"]
 COLORS = {"fifo": "#0072B2", "momentum": "#D55E00", "random": "#009E73"}  # Okabe-Ito, colour-blind safe
 
 
-def functional_rows(net, frames, labels, samples):
+def functional_rows(net, frames, labels):
     rows = []
     base = run_functional(net, frames, labels, RunConfig(model=str(DEMO_MODEL), mode="layered", engine="functional"))
     rows.append(("layered", "-", base.result))
@@ -64,7 +64,7 @@ def main(argv=None) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     net, frames, labels = load_inputs(RunConfig(model=str(DEMO_MODEL), samples=args.samples, engine="functional"))
-    rows = functional_rows(net, frames, labels, args.samples)
+    rows = functional_rows(net, frames, labels)
     chips = chip_rows(net, frames, labels)
 
     lines = [
@@ -76,9 +76,10 @@ def main(argv=None) -> None:
         "## Functional reference (no hardware)",
         "",
         "Async mode in forward steps with prioritized input and refractory-until-next-timestep; "
-        "latency = network spikes processed before the first output spike (mean over samples with one).",
+        "latency = network spikes processed before the first output spike (mean over samples with one); "
+        "steps = forward steps (for layered: its layer phases, timesteps x layers).",
         "",
-        "| scheduler | F | accuracy | spikes / sample | latency (forward steps) | forward steps / sample |",
+        "| scheduler | F | accuracy | spikes / sample | latency (forward steps) | steps / sample |",
         "|---|---|---|---|---|---|",
     ]
     for queue, F, r in rows:

@@ -161,16 +161,45 @@ def test_hand_worked_momentum_against_fifo(queue, out_spikes):
     assert chip.spikes_per_layer["lif1"] == out_spikes
 
 
-def test_a_batch_equals_its_samples_one_by_one():
-    net = random_net([10, 12, 8, 4], seed=3)
+@pytest.mark.parametrize("options", [
+    dict(mode="async", F=2, queue="momentum", momentum_noise=0.1),
+    dict(mode="layered", spike_dropout=0.3, input_dropout=0.2),
+    dict(mode="timestep", spike_dropout=0.3),
+    dict(mode="async", F=1, prioritize_input=False, queue="random"),
+    dict(mode="async", F=1, stop_on_output=2),
+    dict(mode="async", F=3, refractory=False),
+    dict(mode="async", F=1, refrac_dropout=0.5, spike_dropout=0.3, input_dropout=0.2),
+    dict(mode="async", F=2, max_steps=3),
+])
+def test_a_batch_equals_its_samples_one_by_one(options):
+    """Each sample is computed as if alone: its random draws are keyed by its index."""
+    net = random_net([10, 12, 8, 4], seed=3, reset="subtract")
     frames = random_frames(6, 6, 10, 0.5, seed=4, max_count=2)
-    for cfg in (FunctionalConfig(mode="async", F=2, queue="momentum"), FunctionalConfig(mode="layered"),
-                FunctionalConfig(mode="async", F=1, prioritize_input=False)):
-        whole = simulate(net, frames, cfg)
-        for b in range(len(frames)):
-            one = simulate(net, frames[b:b + 1], cfg)
-            assert one.spikes[0].tolist() == whole.spikes[b].tolist()
-            assert one.sops[0] == whole.sops[b] and one.forward_steps[0] == whole.forward_steps[b]
+    cfg = FunctionalConfig(**options)
+    whole = simulate(net, frames, cfg)
+    for b in range(len(frames)):
+        one = simulate(net, frames[b:b + 1], cfg, first_sample=b)
+        assert one.spikes[0].tolist() == whole.spikes[b].tolist()
+        assert one.sops[0] == whole.sops[b] and one.forward_steps[0] == whole.forward_steps[b]
+
+
+def test_several_queued_spikes_of_one_neuron_share_the_F_slots():
+    """Input 0 with a count of 3 and input 1 with 1, queued: F = 4 emits all four at once."""
+    net = network_from_nir(nir_chain([np.array([[0.1, 0.1]])]))
+    res = simulate(net, np.array([[[3, 1]]]), FunctionalConfig(mode="async", F=4, prioritize_input=False))
+    assert res.sops[0] == 4 and res.forward_steps[0] == 2  # emit all, then integrate
+    res = simulate(net, np.array([[[3, 1]]]), FunctionalConfig(mode="async", F=1, prioritize_input=False))
+    assert res.sops[0] == 4 and res.forward_steps[0] == 5
+
+
+def test_synaptic_events_count_only_delivered_spikes():
+    """With one forward step per timestep, a spike emitted at the last step is never
+    integrated: it is no synaptic event."""
+    net = network_from_nir(nir_chain([np.array([[2.0]]), np.array([[2.0]])]))
+    res = simulate(net, np.array([[[1]]]), FunctionalConfig(mode="async", F=1, max_steps=1))
+    assert res.spikes[0].tolist() == [1, 1, 0] and res.sops[0] == 1  # the input's, not h's
+    res = simulate(net, np.array([[[1], [0]]]), FunctionalConfig(mode="async", F=1, max_steps=1))
+    assert res.spikes[0].tolist() == [1, 1, 1] and res.sops[0] == 2  # h's spike carried over
 
 
 def test_stop_on_output_and_step_limit():

@@ -66,3 +66,13 @@ def test_bad_functional_options(tmp_path, capsys, argv, field):
                  *argv])
     assert code == 2 and f": {field}:" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("argv, field", [(["--F", "4"], "F"), (["--spike-dropout", "0.1"], "spike_dropout"),
+                                         (["--engine", "functional", "--mode", "layered", "--F", "4"], "F"),
+                                         (["--engine", "functional", "--mode", "timestep", "--stop-on-output", "1"],
+                                          "stop_on_output")])
+def test_options_that_would_be_ignored_are_refused(tmp_path, capsys, argv, field):
+    code = main(["run", "--model", DEMO, "--mode", "async", "--out", str(tmp_path / "o"), *argv])
+    err = capsys.readouterr().err
+    assert code == 2 and f": {field}: applies only with" in err
