@@ -55,16 +55,7 @@ def _cmd_run(args) -> int:
     from .run import RunConfig, load_inputs, run
 
     check_out_dir(args.out)
-    if args.F is not None and args.F < 1:
-        raise InputError("--F", "F", f"must be at least 1, got {args.F}")
-    for name in ("refrac_dropout", "input_dropout", "spike_dropout"):
-        if not 0.0 <= getattr(args, name) <= 1.0:
-            raise InputError(f"--{name.replace('_', '-')}", name, f"must be a probability, got {getattr(args, name)}")
-    if args.max_steps is not None and args.max_steps < 1:
-        raise InputError("--max-steps", "max_steps", f"must be at least 1, got {args.max_steps}")
-    _check_applies(args)
-    if args.stop_on_output is not None and args.stop_on_output < 0:
-        raise InputError("--stop-on-output", "stop_on_output", f"must be 0 or more, got {args.stop_on_output}")
+    _check_options(args)
     cfg = RunConfig(model=args.model, hw=args.hw, data=args.data, mode=args.mode, queue=args.queue,
                     input=args.input, samples=args.samples, dt_us=args.dt_us, mapping=args.mapping,
                     noc=args.noc, seed=args.seed, trace=args.trace, progress=True,
@@ -80,33 +71,42 @@ def _cmd_run(args) -> int:
         fres = run_functional(*load_inputs(cfg), cfg)
         out = write_functional_records(fres, args.out)
         s = summarize_functional(fres)
-        acc = "n/a" if s["accuracy"] is None else f"{100 * s['accuracy']:.1f}%"
-        print(f"functional {s['mode']}: {s['samples']} samples, accuracy {acc}, "
+        print(f"functional {s['mode']}: {s['samples']} samples, accuracy {_percent(s['accuracy'])}, "
               f"{s['spikes']['total'] / s['samples']:.1f} spikes/sample, "
               f"{s['forward_steps']['mean']:.1f} steps/sample -> {out}")
         return 0
     res = run(cfg)
     out = write_records(res, args.out)
     s = summarize(res)
-    acc = "n/a" if s["accuracy"] is None else f"{100 * s['accuracy']:.1f}%"
-    print(f"{s['mode']} on {s['hw']}: {s['samples']} samples, accuracy {acc}, "
+    print(f"{s['mode']} on {s['hw']}: {s['samples']} samples, accuracy {_percent(s['accuracy'])}, "
           f"{s['energy_per_inference_j'] * 1e9:.2f} nJ/inference, "
           f"mean latency {s['latency_s']['mean'] * 1e6:.2f} us -> {out}")
     return 0
 
 
-FUNCTIONAL_ASYNC = {"F": None, "no_prioritize_input": False, "refrac_dropout": 0.0, "stop_on_output": None,
-                    "max_steps": None, "momentum_noise": 0.0}
-FUNCTIONAL = {**FUNCTIONAL_ASYNC, "input_dropout": 0.0, "spike_dropout": 0.0}
+def _percent(x) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
 
 
-def _check_applies(args) -> None:
-    """An option that would be ignored is an error, not a silent no-op."""
+def _check_options(args) -> None:
+    """Ranges of the functional engine's options, and none that would be ignored."""
+    for name, low in (("F", 1), ("max_steps", 1), ("stop_on_output", 0)):
+        value = getattr(args, name)
+        if value is not None and value < low:
+            raise InputError(f"--{name.replace('_', '-')}", name, f"must be at least {low}, got {value}")
+    for name in ("refrac_dropout", "input_dropout", "spike_dropout"):
+        if not 0.0 <= getattr(args, name) <= 1.0:
+            raise InputError(f"--{name.replace('_', '-')}", name, f"must be a probability, got {getattr(args, name)}")
     only = FUNCTIONAL if args.engine == "chip" else FUNCTIONAL_ASYNC if args.mode != "async" else {}
     for name, default in only.items():
         if getattr(args, name) != default:
             where = "--engine functional" if args.engine == "chip" else "--mode async"
             raise InputError(f"--{name.replace('_', '-')}", name, f"applies only with {where}")
+
+
+FUNCTIONAL_ASYNC = {"F": None, "no_prioritize_input": False, "refrac_dropout": 0.0, "stop_on_output": None,
+                    "max_steps": None, "momentum_noise": 0.0}
+FUNCTIONAL = {**FUNCTIONAL_ASYNC, "input_dropout": 0.0, "spike_dropout": 0.0}
 
 
 def _cmd_hw(args) -> int:
