@@ -104,18 +104,24 @@ def test_files_and_columns(traced):
     assert s["edp_js"] == pytest.approx(s["energy_j"]["total"] / s["samples"] * s["latency_s"]["mean"])
 
 
-def test_same_seed_gives_byte_identical_records(tmp_path):
+def assert_identical_runs(tmp_path, *variants):
+    """Run the demo once per argument list; the records must be byte-identical (wall_s aside)."""
     outs = []
-    for i in range(2):
+    for i, extra in enumerate(variants):
         out = tmp_path / f"run{i}"
-        assert main(["run", "--model", DEMO, "--data", "digits", "--samples", "4", "--mode", "async",
-                     "--queue", "random", "--seed", "3", "--trace", "--out", str(out)]) == 0
+        assert main(["run", "--model", DEMO, "--data", "digits", "--queue", "random", "--trace",
+                     "--out", str(out), *extra]) == 0
         outs.append(out)
     for name in ("per_sample.csv", "per_core.csv", "events.parquet"):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
     a, b = (json.loads((o / "summary.json").read_text()) for o in outs)
     a.pop("wall_s"), b.pop("wall_s")
     assert a == b
+
+
+def test_same_seed_gives_byte_identical_records(tmp_path):
+    run = ["--samples", "4", "--mode", "async", "--seed", "3"]
+    assert_identical_runs(tmp_path, run, run)
 
 
 def test_random_policy_depends_on_the_seed(tmp_path):
@@ -161,17 +167,8 @@ def test_out_never_deletes_a_users_files(tmp_path):
 
 @pytest.mark.parametrize("mode", ["async", "timestep"])
 def test_records_do_not_depend_on_the_number_of_workers(tmp_path, mode):
-    outs = []
-    for workers in (1, 2):
-        out = tmp_path / f"w{workers}"
-        assert main(["run", "--model", DEMO, "--data", "digits", "--samples", "20", "--mode", mode,
-                     "--queue", "random", "--seed", "5", "--trace", "--workers", str(workers), "--out", str(out)]) == 0
-        outs.append(out)
-    for name in ("per_sample.csv", "per_core.csv", "events.parquet"):
-        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
-    a, b = (json.loads((o / "summary.json").read_text()) for o in outs)
-    a.pop("wall_s"), b.pop("wall_s")
-    assert a == b
+    run = ["--samples", "20", "--mode", mode, "--seed", "5"]
+    assert_identical_runs(tmp_path, [*run, "--workers", "1"], [*run, "--workers", "2"])
 
 
 def test_out_refuses_lookalikes_the_current_folder_and_links(tmp_path, monkeypatch):
