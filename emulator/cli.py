@@ -35,18 +35,19 @@ def _run_parser(sub) -> None:
     p.add_argument("--trace", action="store_true", help="also write events.parquet")
     p.add_argument("--engine", default="chip", choices=["chip", "functional"],
                    help="the emulated chip, or the NumPy functional reference (no hardware)")
-    f = p.add_argument_group("functional engine, async mode")
-    f.add_argument("--F", type=int, default=None, help="spikes emitted per forward step (default: unlimited)")
+    f = p.add_argument_group("functional engine only")
+    f.add_argument("--F", type=int, default=None, help="async: spikes emitted per forward step (default: unlimited)")
     f.add_argument("--no-prioritize-input", action="store_true",
-                   help="input spikes join the spike queue instead of being integrated first")
-    f.add_argument("--refrac-dropout", type=float, default=0.0, help="probability a fired neuron is not refractory")
+                   help="async: input spikes join the spike queue instead of being integrated first")
+    f.add_argument("--refrac-dropout", type=float, default=0.0,
+                   help="async: probability a fired neuron is not refractory")
     f.add_argument("--stop-on-output", type=int, default=None,
-                   help="end a sample K forward steps after its first output spike")
+                   help="async: end a sample K forward steps after its first output spike")
     f.add_argument("--max-steps", type=int, default=None,
-                   help="forward steps per timestep at most; queued spikes carry over")
+                   help="async: forward steps per timestep at most; queued spikes carry over")
+    f.add_argument("--momentum-noise", type=float, default=0.0, help="async: tie-break noise of momentum")
     f.add_argument("--input-dropout", type=float, default=0.0, help="probability an input spike is dropped")
     f.add_argument("--spike-dropout", type=float, default=0.0, help="probability a network spike is dropped")
-    f.add_argument("--momentum-noise", type=float, default=0.0, help="tie-break noise of the momentum scheduler")
     p.add_argument("--out", required=True, help="output folder")
 
 
