@@ -112,6 +112,7 @@ class Chip:
         lat = hw.core.latency_s
         self.lat = (lat.message_in, lat.synaptic_op, lat.neuron_update, lat.spike_out, lat.message_out)
         self.ticked = False  # set by the tick modes: packets only carry timing there
+        self.realtime = False  # set by async mode: frames enter on the clock
         self.begin_sample(0)
 
     # -- construction --------------------------------------------------------------

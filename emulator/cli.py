@@ -32,6 +32,8 @@ def _run_parser(sub) -> None:
     p.add_argument("--workers", type=int, default=1, help="processes running samples in parallel")
     p.add_argument("--no-refractory", action="store_true",
                    help="async: let a neuron fire again within a timestep (default: refractory until the next)")
+    p.add_argument("--realtime", action="store_true",
+                   help="async: frame k enters at k times the model's dt, not when the network has drained")
     p.add_argument("--trace", action="store_true", help="also write events.parquet")
     p.add_argument("--engine", default="chip", choices=["chip", "functional"],
                    help="the emulated chip, or the NumPy functional reference (no hardware)")
@@ -64,7 +66,7 @@ def _cmd_run(args) -> int:
                     engine=args.engine, F=args.F, prioritize_input=not args.no_prioritize_input,
                     refrac_dropout=args.refrac_dropout, stop_on_output=args.stop_on_output,
                     max_steps=args.max_steps, input_dropout=args.input_dropout, spike_dropout=args.spike_dropout,
-                    momentum_noise=args.momentum_noise)
+                    momentum_noise=args.momentum_noise, realtime=args.realtime)
     if args.engine == "functional":
         from .functional_run import run_functional, write_functional_records
         from .functional_run import summarize as summarize_functional
@@ -98,6 +100,8 @@ def _check_options(args) -> None:
     for name in ("refrac_dropout", "input_dropout", "spike_dropout"):
         if not 0.0 <= getattr(args, name) <= 1.0:
             raise InputError(f"--{name.replace('_', '-')}", name, f"must be a probability, got {getattr(args, name)}")
+    if args.realtime and (args.engine != "chip" or args.mode != "async" or args.input != "event"):
+        raise InputError("--realtime", "realtime", "applies only to the chip in async mode with --input event")
     only = FUNCTIONAL if args.engine == "chip" else FUNCTIONAL_ASYNC if args.mode != "async" else {}
     for name, default in only.items():
         if getattr(args, name) != default:

@@ -12,6 +12,8 @@ when the sample has ended.
   a barrier after each. Layer l integrates all of layer l-1's spikes of this
   timestep, then evaluates its thresholds once.
 - ``async``: no barriers. Each core serves its queue one packet at a time.
+  Frame k enters once the network has drained, or with ``realtime`` at k
+  times the model's timestep, whatever is still in flight.
 
 In the tick modes a core works through a phase in four steps (take the
 packets, update neurons, fire, send) and its busy time is their sum; its
@@ -200,7 +202,9 @@ def _async_core(chip, core):
     policies choose again before every packet.
     """
     env, q, inbox = chip.env, core.queue, core.inbox
-    whole_runs = isinstance(q, FifoQueue)
+    # A busy period is computed in one go only when nothing else can change the
+    # core's neurons meanwhile; with realtime input a frame's leak can.
+    whole_runs = isinstance(q, FifoQueue) and not chip.realtime
     while True:
         if inbox:
             chip.intake(core)
@@ -431,20 +435,29 @@ def _at(chip, delay: float, action) -> None:
     ev.callbacks.append(lambda _e: (action(), chip.done()))
 
 
-def run_async(chip, frames: np.ndarray, batch_input: bool = False):
+def run_async(chip, frames: np.ndarray, batch_input: bool = False, realtime: bool = False):
+    """Frames enter when the network has drained; with ``realtime``, frame k enters
+    at k times the model's timestep instead, whatever is still in flight."""
     env = chip.env
-    chip.ticked = False
+    chip.ticked, chip.realtime = False, realtime
     for c in chip.used:
         env.process(_async_core(chip, chip.cores[c]))
     for k, frame in enumerate(frames):
+        if realtime and env.now < k * chip.net.dt_s:
+            yield env.timeout(k * chip.net.dt_s - env.now)
         chip.step = k
         _leak(chip)
         _inject(chip, frame, batch_input)
         _fire_lifted(chip)
-        yield chip.wait_drained()
-        busy_until = max(chip.cores[c].free_at for c in chip.used)
-        if busy_until > env.now:  # work that made no packets (a leak sweep) still takes time
-            yield env.timeout(busy_until - env.now)
+        if not realtime or k == len(frames) - 1:
+            yield from _drain(chip)
+
+
+def _drain(chip):
+    yield chip.wait_drained()
+    busy_until = max(chip.cores[c].free_at for c in chip.used)
+    if busy_until > chip.env.now:  # work that made no packets (a leak sweep) still takes time
+        yield chip.env.timeout(busy_until - chip.env.now)
 
 
 MODES = {"timestep": run_timestep, "layered": run_layered, "async": run_async}

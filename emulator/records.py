@@ -53,6 +53,7 @@ def summarize(res) -> dict:
         "queue": cfg.queue if cfg.mode == "async" else None,
         "input": cfg.input,
         "refractory": (cfg.mode == "async") if cfg.refractory is None else cfg.refractory,
+        "realtime": cfg.realtime if cfg.mode == "async" else None,
         "noc": cfg.noc,
         "mapping": res.mapping.strategy + (" (packed)" if res.mapping.packed else ""),
         "dt_s": res.network.dt_s,

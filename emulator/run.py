@@ -48,6 +48,7 @@ class RunConfig:
     refractory: bool | None = None  # None: on in async mode, as in asynctorch
     progress: bool = False
     workers: int = 1  # processes running samples in parallel
+    realtime: bool = False  # async: frame k enters at k * dt instead of when drained
     engine: str = "chip"  # or "functional": the NumPy reference, no hardware
     F: int | None = None  # functional async: spikes per forward step (None: unlimited)
     prioritize_input: bool = True  # functional async: a frame's input as one current
@@ -201,7 +202,7 @@ def _run_samples(chip, net, hw, frames, labels, cfg: RunConfig, lo: int, hi: int
     has no input) to its end; its energy covers the whole elapsed time.
     """
     mode = MODES[cfg.mode]
-    kwargs = {"batch_input": cfg.input == "frame"} if cfg.mode == "async" else {}
+    kwargs = {"batch_input": cfg.input == "frame", "realtime": cfg.realtime} if cfg.mode == "async" else {}
     chip.tracer = _tracer(net, cfg)
     out = []
     for i in range(lo, hi):

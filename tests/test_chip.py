@@ -271,3 +271,20 @@ def test_held_packet_gets_in_when_a_service_starts(tmp_path, monkeypatch, queue)
     assert len(accepted) >= 2
     for arrival, accept in accepted:  # the first service start after it arrived
         assert accept == min(s for s in starts if s >= arrival)
+
+
+def test_realtime_frames_enter_on_the_clock():
+    """A slow core (100 ns per synapse) and a 1 us frame period: with realtime input,
+    frame k enters at k us even though frame k-1 is still being processed."""
+    net = random_net([20, 30, 5], seed=2)
+    hw = profile(core__latency_s__synaptic_op=100e-9)
+    frames = random_frames(1, 4, 20, 0.8, seed=3)
+    net.dt_s = 1e-6
+    drained = run_network(net, hw, frames, None, RunConfig(model="r", mode="async", trace=True))
+    clocked = run_network(net, hw, frames, None, RunConfig(model="r", mode="async", realtime=True, trace=True))
+    assert clocked.per_sample[0]["latency_s"] < drained.per_sample[0]["latency_s"]
+    ev = clocked.tracer.table().to_pandas()
+    first_input = ev[(ev.kind == "spike") & (ev.layer == "input")].groupby("step").t_s.min()
+    assert list(first_input.index) == [0, 1, 2, 3]
+    assert all(t >= k * 1e-6 - 1e-15 for k, t in first_input.items())
+    assert first_input[1] < drained.tracer.table().to_pandas().query("kind == 'spike' and layer == 'input' and step == 1").t_s.min()
