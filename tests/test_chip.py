@@ -185,7 +185,7 @@ def test_back_pressure_delays_but_never_drops(tmp_path):
 
 
 def test_deadlock_watchdog_names_the_stuck_core(monkeypatch):
-    import emulator.modes as modes
+    import emulator.asyncmode as modes
     from emulator.errors import DeadlockError
 
     real = modes._async_core
@@ -243,8 +243,8 @@ def test_held_packet_gets_in_when_a_service_starts(tmp_path, monkeypatch, queue)
     the queue at the first service start after it arrived (a slot frees then)."""
     import yaml
 
+    import emulator.asyncmode as modes
     import emulator.chip as chipmod
-    import emulator.modes as modes
 
     starts, accepted = [], []
     real_intake, real_serve = chipmod.Chip.intake, modes._serve

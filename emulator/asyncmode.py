@@ -1,0 +1,284 @@
+"""Async mode on the chip: no barriers, each core serves its queue packet by packet.
+
+See ``emulator.modes`` for the semantics; the functional reference
+(``emulator.functional``) is the oracle it is tested against.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .neuron import leak
+from .queues import FifoQueue
+
+__all__ = ["run_async"]
+
+
+def _async_core(chip, core):
+    """A core in async mode: serve the queue one packet at a time.
+
+    Each packet is integrated, its targets' thresholds are evaluated at once,
+    and its spikes leave when its service ends. With the ``fifo`` policy every
+    packet queued when a busy period starts is served before anything that
+    arrives during it, so the whole busy period is computed in one go and
+    costs one timeout (plus one per packet that fires, to send its spikes on
+    time, and one per service start at which a held packet gets in); the other
+    policies choose again before every packet.
+    """
+    env, q, inbox = chip.env, core.queue, core.inbox
+    # A busy period is computed in one go only when nothing else can change the
+    # core's neurons meanwhile; with realtime input a frame's leak can.
+    whole_runs = isinstance(q, FifoQueue) and not chip.realtime
+    while True:
+        if inbox:
+            chip.intake(core)
+        if not len(q):
+            core.wake = env.event()
+            core.sleep_until = inbox[0][0] if inbox else float("inf")
+            if inbox:
+                chip.wake_at(core.wake, core.sleep_until)
+            yield core.wake
+            core.wake = None
+            continue
+        if core.free_at > env.now:
+            yield env.timeout(core.free_at - env.now)
+            continue
+        t = env.now
+        n = len(q) if whole_runs else 1
+        starts = core.run_starts
+        for _ in range(n):
+            starts.append(t)
+            t = _serve(chip, core, q.pop(), t)
+        if inbox:
+            chip.intake(core)  # a slot freed as this service started
+        yield env.timeout(t - env.now)
+        starts.clear()
+        chip.done(n)
+
+
+def _serve(chip, core, pkt, t_start: float) -> float:
+    """Integrate ``pkt`` on ``core`` starting at ``t_start``; returns when its service ends.
+
+    A packet's targets are a slice of the global state when they are
+    contiguous (dense layers), so integration works on a view. The parts of a
+    frame's input batch (one per input core) are all integrated before the
+    thresholds of their targets are evaluated, with the last part.
+    """
+    V = chip.V
+    if pkt.batch is None:
+        idx, w = chip.rows[pkt.src][core.id]
+        n_syn = n_upd = len(w)
+        vv = V[idx]
+        vv += w
+        if not isinstance(idx, slice):
+            V[idx] = vv
+    else:
+        idx, w, n_syn = pkt.batch
+        n_upd = len(w)
+        V[idx] += w
+        core.batch_seen.append(idx)
+        core.batch_left -= 1
+        if core.batch_left:
+            idx = None  # more parts of this frame's input to come
+        else:
+            idx = np.unique(np.concatenate(core.batch_seen))
+            core.batch_seen = []
+            vv = V[idx]
+    fired, overshoot = _threshold(chip, idx, vv) if idx is not None else (None, None)
+    return _finish(chip, core, pkt, t_start, 1, n_syn, n_upd, fired, overshoot)
+
+
+def _threshold(chip, idx, vv):
+    """Fire the neurons of ``idx`` (slice or indices; potentials ``vv``) above threshold.
+
+    Returns (fired neurons, their overshoot ``V - theta`` before the reset), or
+    (None, None); the overshoot is the spikes' priority under ``momentum``.
+    With refractory-until-next-timestep a fired neuron's potential is parked
+    at -inf (its reset value kept in ``chip.parked``), so later input is
+    discarded and it cannot fire again, with no masking on the hot path.
+    """
+    theta = chip.theta
+    f = vv > theta[idx]
+    if not np.count_nonzero(f):
+        return None, None
+    loc = f.nonzero()[0]
+    fired = idx.start + loc if isinstance(idx, slice) else idx[loc]
+    overshoot = vv[loc] - theta[fired]
+    if chip.reset_kind == "zero":
+        after = 0.0
+    elif chip.reset_kind == "subtract":
+        after = overshoot
+    else:
+        after = np.where(chip.subtract[fired], overshoot, 0.0)
+    if chip.refractory:
+        chip.parked[fired] = after
+        chip.V[fired] = -np.inf
+    else:
+        chip.V[fired] = after
+    chip.spike_count[fired] += 1
+    return fired, overshoot
+
+
+def _finish(chip, core, pkt, t_start, n_in, n_syn, n_upd, fired, overshoot) -> float:
+    """Price a service with the pipeline formula, count it, and schedule its spikes."""
+    l_in, l_syn, l_upd, l_spk, l_out = chip.lat
+    n_fired = n_out = 0
+    if fired is not None:
+        fired_list = fired.tolist()
+        n_fired = len(fired_list)
+        n_out = sum(chip.n_dst_list[s] for s in fired_list)
+    service = n_in * l_in + n_syn * l_syn + n_upd * l_upd + n_fired * l_spk + n_out * l_out
+    core.msg_in += n_in
+    core.syn += n_syn
+    core.upd += n_upd
+    core.spk += n_fired
+    core.msg_out += n_out
+    core.busy_s += service
+    if pkt is not None:
+        pkt.t_served = t_start
+        if chip.tracer is not None:
+            chip.tracer.served(pkt)
+    t_end = t_start + service
+    if n_fired:
+        chip.pending += 1
+        ev = chip.env.timeout(t_end - chip.env.now, (core.id, fired, fired_list, overshoot.tolist()))
+        ev.callbacks.append(chip.emit)
+    return t_end
+
+
+def _leak(chip) -> None:
+    """Start of a timestep in async mode: end refractoriness and leak.
+
+    Every neuron decays once (``V <- beta*V + bias``). With
+    ``update_all_neurons`` each core pays ``neuron_update`` for all its
+    neurons first (its ``free_at``).
+    """
+    now = chip.env.now
+    refractory = np.isneginf(chip.V)
+    chip.V[refractory] = chip.parked[refractory]
+    chip.V[:] = leak(chip.V, chip.beta, chip.bias)
+    n_in = chip.net.populations[0].size
+    for c in chip.used.tolist():
+        core = chip.cores[c]
+        core.free_at = now
+        if chip.hw.core.update_all_neurons:
+            n = int((core.neurons >= n_in).sum())
+            core.free_at = _finish(chip, core, None, now, 0, 0, n, None, None)
+
+
+def _fire_lifted(chip) -> None:
+    """Neurons that the leak and bias alone took over threshold fire once their core
+    is free (after its leak sweep and input work), paying an update each unless
+    every neuron was already charged one; their spikes queue behind the input's,
+    as in the functional reference, where they fire at the first forward step.
+    On a core that waits for a frame's input batch they are evaluated with the
+    batch instead, as the reference integrates prioritized input first.
+    """
+    over = np.flatnonzero(chip.V > chip.theta)
+    update_all = chip.hw.core.update_all_neurons
+    for c in np.unique(chip.core_of[over]).tolist():
+        core = chip.cores[c]
+        mine = over[chip.core_of[over] == c]
+        if core.batch_left:
+            core.batch_seen.append(mine)
+            continue
+        fired, overshoot = _threshold(chip, mine, chip.V[mine])
+        t = max(core.free_at, chip.env.now)
+        core.free_at = _finish(chip, core, None, t, 0, 0, 0 if update_all else len(fired), fired, overshoot)
+
+
+def _inject(chip, frame: np.ndarray, batch: bool) -> None:
+    """Schedule frame input from the input cores, once each is done with its leak work.
+
+    ``event`` input: each input spike is its own service (``spike_out`` plus
+    ``message_out`` per destination core), one after another in neuron order,
+    and its packets leave when that service ends. ``frame`` input (prioritized
+    input): each input core pays ``spike_out`` per spike and then sends one
+    batch packet per destination core, which is integrated before any
+    threshold is evaluated.
+    """
+    lat = chip.hw.core.latency_s
+    now = chip.env.now
+    active = np.flatnonzero(frame)
+    for core in chip.cores:
+        core.batch_left, core.batch_seen = 0, []
+    if batch:  # each destination waits for one part per input core that sends to it
+        for c in np.unique(chip.core_of[active]).tolist():
+            for d in {d for s in active[chip.core_of[active] == c].tolist() for d in chip.dst_cores[s]}:
+                chip.cores[d].batch_left += 1
+    for c in np.unique(chip.core_of[active]).tolist():
+        core = chip.cores[c]
+        mine = active[chip.core_of[active] == c]
+        counts = frame[mine].astype(np.int64)
+        n_spk = int(counts.sum())
+        core.spk += n_spk
+        chip.spike_count[mine] += counts
+        t = max(core.free_at, now) - now  # after the core's own leak work
+        chip.input_injected(now + t)
+        t0 = t
+        if batch:
+            dsts = sorted({d for s in mine.tolist() for d in chip.dst_cores[s]})
+            t += n_spk * lat.spike_out
+            if chip.tracer is not None:
+                chip.tracer.spikes(chip, np.repeat(mine, counts), now + t)
+            for d in dsts:
+                t += lat.message_out
+                b = _batch(chip, mine, counts, d)
+                _at(chip, t, lambda d=d, b=b, c=c: chip.send(-1, c, d, np.inf, b))
+            core.msg_out += len(dsts)
+        else:
+            for s, k in zip(mine.tolist(), counts.tolist()):
+                for _ in range(k):
+                    t += lat.spike_out + chip.n_dst[s] * lat.message_out
+                    _at(chip, t, lambda s=s, c=c: [chip.send(s, c, d, np.inf) for d in chip.dst_cores[s]])
+                    if chip.tracer is not None:
+                        chip.tracer.spikes(chip, np.array([s]), now + t)
+            core.msg_out += int((chip.n_dst[mine] * counts).sum())
+        core.busy_s += t - t0
+        core.free_at = now + t  # a core that also holds neurons serves packets after this
+
+
+def _batch(chip, sources: np.ndarray, counts: np.ndarray, core: int):
+    """Input spikes ``sources`` (with counts) as one packet for ``core``:
+    (target neurons, summed weights, synaptic events)."""
+    targets, weights, n_syn = [], [], 0
+    for s, k in zip(sources.tolist(), counts.tolist()):
+        if core in chip.rows[s]:
+            idx, w = chip.rows[s][core]
+            targets.append(np.arange(idx.start, idx.stop) if isinstance(idx, slice) else idx)
+            weights.append(w * k)
+            n_syn += len(w) * k
+    uniq, inv = np.unique(np.concatenate(targets), return_inverse=True)
+    return uniq, np.bincount(inv, np.concatenate(weights)), n_syn
+
+
+def _at(chip, delay: float, action) -> None:
+    """Run ``action`` after ``delay``; counts as pending work until it has run."""
+    chip.pending += 1
+    ev = chip.env.timeout(delay)
+    ev.callbacks.append(lambda _e: (action(), chip.done()))
+
+
+def run_async(chip, frames: np.ndarray, batch_input: bool = False, realtime: bool = False):
+    """Frames enter when the network has drained; with ``realtime``, frame k enters
+    at k times the model's timestep instead, whatever is still in flight."""
+    env = chip.env
+    chip.ticked, chip.realtime = False, realtime
+    for c in chip.used:
+        env.process(_async_core(chip, chip.cores[c]))
+    for k, frame in enumerate(frames):
+        if realtime and env.now < k * chip.net.dt_s:
+            yield env.timeout(k * chip.net.dt_s - env.now)
+        chip.step = k
+        _leak(chip)
+        _inject(chip, frame, batch_input)
+        _fire_lifted(chip)
+        if not realtime or k == len(frames) - 1:
+            yield from _drain(chip)
+
+
+def _drain(chip):
+    yield chip.wait_drained()
+    busy_until = max(chip.cores[c].free_at for c in chip.used)
+    if busy_until > chip.env.now:  # work that made no packets (a leak sweep) still takes time
+        yield chip.env.timeout(busy_until - chip.env.now)

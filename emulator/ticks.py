@@ -1,0 +1,172 @@
+"""The tick modes on the chip: ``timestep`` and ``layered``.
+
+A core works through a phase in four steps (take the packets, update
+neurons, fire, send) and its busy time is their sum; its packets leave when
+the phase's work is done. The phase's arithmetic is vectorized over the chip.
+With the analytic NoC its timing is computed too (one timeout per phase,
+barrier included); with the router NoC each core's work is one timeout and
+each packet crosses the router processes. See ``emulator.modes``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .neuron import fire, leak, reset
+
+__all__ = ["run_timestep", "run_layered"]
+
+
+def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | None, send: bool = True):
+    """Integrate ``s_in`` (spike counts per global source, or None) into the ``update`` neurons.
+
+    ``s_input`` holds the input population's spikes emitted in this phase (or
+    None). Returns ``(s_out, end)``: the spike counts emitted in this phase, and
+    when the phase's last packet arrives (None with the router NoC, whose
+    packets are simulated one by one and end the phase when drained). With
+    ``send`` False (the last tick of a sample) the spikes are recorded but make
+    no packets, since no phase follows to integrate them.
+    """
+    hw, lat = chip.hw, chip.hw.core.latency_s
+    n, n_cores = chip.net.n_neurons, len(chip.cores)
+    any_in = s_in is not None
+    msg_in, syn = chip.incoming  # what the previous phase sent here
+    s_out = np.zeros(n)
+    if s_input is not None and s_input.any():
+        s_out[: len(s_input)] = s_input
+        chip.input_injected(chip.env.now)
+    upd_count = np.zeros(n_cores)
+    if len(update):
+        lo, hi = int(update[0]), int(update[-1]) + 1  # update is a contiguous range
+        v = leak(chip.V[lo:hi], chip.beta[lo:hi], chip.bias[lo:hi])
+        want_touched = not hw.core.update_all_neurons
+        if any_in:
+            cur, hit = chip.currents(s_in, lo, hi, want_touched)
+            v += cur
+        fired = fire(v, chip.theta[lo:hi])
+        reset(v, fired, chip.theta[lo:hi], chip.subtract[lo:hi])
+        chip.V[lo:hi] = v
+        s_out[lo:hi][fired] = 1.0
+        if hw.core.update_all_neurons:
+            upd_count = chip.neurons_per_core(lo, hi)
+        else:
+            touched = update[hit | fired] if any_in else update[fired]  # a neuron that fires was updated
+            upd_count = np.bincount(chip.core_of[touched], minlength=n_cores).astype(float)
+    spiking = np.flatnonzero(s_out)
+    counts = s_out[spiking]
+    src_core = chip.core_of[spiking]
+    spk = np.bincount(src_core, weights=counts, minlength=n_cores)
+    sending = spiking if send else spiking[:0]
+    sums = s_out[sending] @ chip.pair_fan[sending]
+    n_pairs = len(chip.pair_src)
+    per_pair = sums[:n_pairs]  # packets per (source core, destination core) pair
+    chip.incoming = (np.bincount(chip.pair_dst, weights=per_pair, minlength=n_cores), sums[n_pairs:])
+    out = np.bincount(chip.pair_src, weights=per_pair, minlength=n_cores)
+    busy = (msg_in * lat.message_in + syn * lat.synaptic_op + upd_count * lat.neuron_update
+            + spk * lat.spike_out + out * lat.message_out)
+    chip.spike_count[spiking] += counts.astype(np.int64)
+    active = np.flatnonzero(msg_in + upd_count + spk)
+    for c in active.tolist():
+        core = chip.cores[c]
+        core.msg_in += msg_in[c]
+        core.syn += syn[c]
+        core.upd += upd_count[c]
+        core.spk += spk[c]
+        core.msg_out += out[c]
+        core.busy_s += busy[c]
+    if chip.noc.computes_arrivals:
+        return s_out, _send_trains(chip, busy, active, spiking, counts, per_pair, send)
+    order = np.argsort(src_core, kind="stable")
+    by_core = np.split(spiking[order], np.cumsum(np.bincount(src_core, minlength=n_cores))[:-1])
+    for c in active.tolist():
+        chip.pending += 1
+        ev = chip.env.timeout(busy[c], (c, by_core[c], s_out, send))
+        ev.callbacks.append(lambda e, chip=chip: _phase_send(chip, *e.value))
+    return s_out, None
+
+
+def _send_trains(chip, busy, active, spiking, counts, per_pair, send: bool) -> float:
+    """Analytic NoC: each core's packets leave at its phase end, one train per destination.
+
+    Returns when the phase's last packet arrives (or its last core finishes).
+    Trains are booked in order of departure, then source core, then
+    destination core; each books a link after that link's last booking.
+    """
+    t0 = chip.env.now
+    end = t0 + busy.max()
+    outs = spiking[spiking >= chip.out_lo]
+    if len(outs):  # output spikes are recorded when their core's phase work ends
+        chip.out_first = min(chip.out_first, t0 + busy[chip.core_of[outs]].min())
+    if chip.tracer is not None:
+        src_core = chip.core_of[spiking]
+        for c in active.tolist():
+            mine = src_core == c
+            srcs = np.repeat(spiking[mine], counts[mine].astype(np.int64))
+            chip.tracer.spikes(chip, srcs, t0 + busy[c])
+            if send:
+                chip.tracer.packets_bulk(chip, srcs[srcs < chip.out_lo], c, t0 + busy[c])
+    busy = busy.tolist()
+    trains = sorted((busy[s], s, d, int(n), p) for p, (s, d, n) in
+                    enumerate(zip(chip.pair_src_list, chip.pair_dst_list, per_pair.tolist())) if n)
+    for depart, s, d, n, p in trains:
+        route = chip.pair_routes[p]
+        core = chip.cores[s]
+        core.hops_ew += n * route.hops_ew
+        core.hops_ns += n * route.hops_ns
+        core.local += n * route.local
+        chip.cores[d].pk_in += n
+        end = max(end, chip.noc.send_train(route, t0 + depart, n))
+    return end
+
+
+def _phase_send(chip, c: int, neurons: np.ndarray, s_out: np.ndarray, send: bool) -> None:
+    """Router NoC: core c finished its phase work; its spikes leave now, in neuron order."""
+    now = chip.env.now
+    outs = neurons[neurons >= chip.out_lo]
+    chip.record_output(outs, now)
+    if chip.tracer is not None:
+        net = neurons[neurons < chip.out_lo]
+        chip.tracer.spikes(chip, np.repeat(net, s_out[net].astype(np.int64)), now)
+    for s in neurons[neurons < chip.out_lo].tolist() if send else ():
+        for _ in range(int(s_out[s])):
+            for dst in chip.dst_cores[s]:
+                chip.send(s, c, dst, 0.0)
+    chip.done()
+
+
+def _barrier(chip, end: float | None):
+    """Wait for the phase to end (all work done, all packets delivered), then sync."""
+    barrier = chip.hw.barrier.latency_for(chip.tiles_used)
+    if end is None:
+        yield chip.wait_drained()
+        yield chip.env.timeout(barrier)
+    else:
+        yield chip.env.timeout(end - chip.env.now + barrier)
+    chip.barriers += 1
+
+
+def run_timestep(chip, frames: np.ndarray):
+    chip.ticked = True
+    n_in = chip.net.populations[0].size
+    hidden = np.arange(n_in, chip.net.n_neurons)
+    s_prev = np.zeros(chip.net.n_neurons)
+    n_ticks = len(frames) + chip.net.n_layers
+    for k in range(n_ticks):
+        chip.step = k
+        s_input = frames[k] if k < len(frames) else None
+        s_prev, end = _phase(chip, s_prev, hidden, s_input, send=k < n_ticks - 1)
+        yield from _barrier(chip, end)
+
+
+def run_layered(chip, frames: np.ndarray):
+    chip.ticked = True
+    offsets = chip.net.offsets
+    layers = [np.arange(offsets[i], offsets[i + 1]) for i in range(1, len(offsets) - 1)]
+    empty = np.zeros(0, np.int64)
+    for k, frame in enumerate(frames):
+        chip.step = k
+        s, end = _phase(chip, None, empty, frame)
+        yield from _barrier(chip, end)
+        for layer in layers:
+            s, end = _phase(chip, s, layer, None)
+            yield from _barrier(chip, end)
