@@ -84,7 +84,7 @@ class Chip:
     """A network mapped onto a hardware profile, ready to run samples."""
 
     def __init__(self, net, hw, mapping, noc: str = "analytic", queue: str = "fifo",
-                 seed: int = 0, refractory: bool = True, tracer=None):
+                 seed: int = 0, refractory: bool = True):
         if noc not in NOCS:
             raise InputError("--noc", "noc", f"unknown NoC fidelity {noc!r} (use {', '.join(NOCS)})")
         if queue not in QUEUES:
@@ -93,7 +93,7 @@ class Chip:
         self.noc_kind, self.queue_kind, self.seed = noc, queue, seed
         self.topo = Topology(hw)
         self.refractory = refractory
-        self.tracer = tracer
+        self.tracer = None  # a traces.recorder.Tracer, set per chunk of samples by the run
         n, n_cores = net.n_neurons, mapping.n_cores
         self.core_of = mapping.core_of
         self.beta, self.theta, self.bias, self.subtract = net.global_params()

@@ -45,10 +45,6 @@ class Projection:
     dst: int
     weights: sp.csr_matrix
 
-    @property
-    def n_synapses(self) -> int:
-        return int(self.weights.nnz)
-
 
 @dataclass
 class Network:
@@ -110,7 +106,3 @@ class Network:
         w = sp.csr_matrix((vals.astype(float), (rows, cols)), shape=(n, n))
         w.sort_indices()
         return w
-
-    @property
-    def n_synapses(self) -> int:
-        return sum(p.n_synapses for p in self.projections)

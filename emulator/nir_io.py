@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from .errors import InputError
 from .network import Network, Population, Projection
 
-__all__ = ["load_nir", "network_from_nir", "network_to_nir", "save_nir"]
+__all__ = ["load_nir", "network_from_nir", "network_to_nir"]
 
 SYNAPSES = ("Affine", "Linear")
 NEURONS = ("LIF", "IF")
@@ -185,7 +185,3 @@ def network_to_nir(net: Network) -> nir.NIRGraph:
     edges.append((prev, "output"))
     return nir.NIRGraph(nodes=nodes, edges=edges,
                         metadata={"dt": dt, "reset": "subtract" if resets == {True} else "zero"})
-
-
-def save_nir(net: Network, path: str | Path) -> None:
-    nir.write(str(path), network_to_nir(net))
