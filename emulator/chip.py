@@ -70,6 +70,7 @@ class Core:
         self.run_starts: list[float] = []  # service start times of the current busy period
         self.intake_at: float | None = None  # when a held packet is next let in
         self.batch_left, self.batch_seen = 0, []  # frame input: parts still to come, targets so far
+        self.sent: dict[int, int] = {}  # packets per destination core
         for name in COUNTERS:
             setattr(self, name, 0)
 
@@ -234,6 +235,14 @@ class Chip:
         """The per-core counters of the current sample, ``(n_cores, len(COUNTERS))``."""
         return np.array([[getattr(c, k) for k in COUNTERS] for c in self.cores], dtype=float)
 
+    def link_packets(self) -> np.ndarray:
+        """Packets that crossed each NoC link in the current sample (link ids of :class:`Topology`)."""
+        per_link = np.zeros(self.topo.n_links)
+        for core in self.cores:
+            for dst, n in core.sent.items():
+                per_link[list(self.topo.route(core.id, dst).links)] += n
+        return per_link
+
     # -- packets -------------------------------------------------------------------
     def send(self, src: int, src_core: int, dst: int, prio: float, batch=None) -> None:
         """Create a packet now and hand it to the NoC (never blocks the sender)."""
@@ -242,6 +251,7 @@ class Chip:
         core.hops_ew += route.hops_ew
         core.hops_ns += route.hops_ns
         core.local += route.local
+        core.sent[dst] = core.sent.get(dst, 0) + 1
         self.pending += 1
         pkt = Packet(src, src_core, dst, prio, self.env.now, route, batch)
         if self.tracer is not None:

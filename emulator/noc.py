@@ -71,10 +71,18 @@ class Topology:
         tile = core // self.cpt
         return tile % self.width, tile // self.width
 
-    def link_name(self, link: int) -> str:
+    DIRECTIONS = ("east", "west", "north", "south", "local")
+
+    def link_ends(self, link: int) -> tuple[int, int, str, int, int]:
+        """``(x, y, direction, to_x, to_y)`` of a link; the local port leads to its own tile."""
         tile, d = (link - 4 * self.n_tiles, 4) if link >= 4 * self.n_tiles else divmod(link, 4)
         x, y = tile % self.width, tile // self.width
-        return f"tile({x},{y}).{['east', 'west', 'north', 'south', 'local'][d]}"
+        dx, dy = ((1, 0), (-1, 0), (0, 1), (0, -1), (0, 0))[d]
+        return x, y, self.DIRECTIONS[d], x + dx, y + dy
+
+    def link_name(self, link: int) -> str:
+        x, y, direction, _, _ = self.link_ends(link)
+        return f"tile({x},{y}).{direction}"
 
     def route(self, src: int, dst: int) -> Route:
         key = (src, dst)

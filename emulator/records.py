@@ -1,4 +1,4 @@
-"""The records contract: summary.json, per_sample.csv, per_core.csv, events.parquet.
+"""The records contract: summary.json, per_sample.csv, per_core.csv, per_link.csv, events.parquet.
 
 All values are SI (seconds, joules). The folder is written to a temporary
 sibling and renamed when complete, so a failed run leaves no partial folder.
@@ -20,8 +20,9 @@ from hw_models.cost import CATEGORIES
 
 from .chip import COUNTERS
 from .errors import InputError
+from .noc import Topology
 
-__all__ = ["SCHEMA", "check_out_dir", "stats", "summarize", "per_core_table", "per_sample_table", "write_folder",
+__all__ = ["SCHEMA", "check_out_dir", "stats", "summarize", "per_core_table", "per_link_table", "per_sample_table", "write_folder",
            "write_json", "write_records"]
 
 SCHEMA = "snnemu.records/1"
@@ -49,6 +50,10 @@ def summarize(res) -> dict:
         "engine": "chip",
         "model": res.network.name,
         "hw": res.hw.name,
+        "hw_source": res.hw.source,
+        "hw_notes": res.hw.notes,
+        "mesh": {"width": res.hw.mesh.width, "height": res.hw.mesh.height,
+                 "cores_per_tile": res.hw.mesh.cores_per_tile},
         "mode": cfg.mode,
         "queue": cfg.queue if cfg.mode == "async" else None,
         "input": cfg.input,
@@ -111,7 +116,21 @@ def per_core_table(res) -> pd.DataFrame:
         "busy_s": busy,
         "utilization": busy / elapsed if elapsed > 0 else np.zeros(n_cores),
         "energy_j": res.per_core_energy.sum(axis=1),
+        **{f"energy_{k}_j": res.per_core_energy[:, j] for j, k in enumerate(CATEGORIES)},
     })
+
+
+def per_link_table(res) -> pd.DataFrame:
+    """Packets over each directed NoC link (and each tile's local port), summed over samples.
+
+    Only links inside the mesh are listed (a border tile has no link outwards)."""
+    topo = Topology(res.hw)
+    df = pd.DataFrame([topo.link_ends(link) for link in range(topo.n_links)],
+                      columns=["tile_x", "tile_y", "direction", "to_x", "to_y"])
+    df.insert(0, "link", np.arange(topo.n_links))
+    df["packets"] = res.per_link_packets.astype(np.int64)
+    inside = df.to_x.between(0, topo.width - 1) & df.to_y.between(0, topo.height - 1)
+    return df[inside].reset_index(drop=True)
 
 
 def _json_default(x):
@@ -131,13 +150,16 @@ def _clean(obj):
     return obj
 
 
-RECORD_FILES = {"summary.json", "per_sample.csv", "per_core.csv", "events.parquet"}
+RECORD_FILES = {"summary.json", "per_sample.csv", "per_core.csv", "per_link.csv", "events.parquet"}
+REPORT_FILES = {"report.html", "report.md"}  # written by ``snnemu report`` into the run folder, with report_*.png
 
 
 def _is_run_folder(path: Path) -> bool:
-    """Only our four files, and a summary.json of this schema."""
+    """Only our record and report files, and a summary.json of this schema."""
     names = {p.name for p in path.iterdir()}
-    if not names or not names <= RECORD_FILES or "summary.json" not in names:
+    ours = all(n in RECORD_FILES or n in REPORT_FILES or (n.startswith("report_") and n.endswith(".png"))
+               for n in names)
+    if not ours or "summary.json" not in names:
         return False
     try:
         return json.loads((path / "summary.json").read_text()).get("schema") == SCHEMA
@@ -162,6 +184,7 @@ def write_records(res, out: str | os.PathLike) -> Path:
         "summary.json": lambda p: write_json(p, summarize(res)),
         "per_sample.csv": lambda p: per_sample_table(res).to_csv(p, index=False),
         "per_core.csv": lambda p: per_core_table(res).to_csv(p, index=False),
+        "per_link.csv": lambda p: per_link_table(res).to_csv(p, index=False),
     }
     if res.tracer is not None:
         writers["events.parquet"] = res.tracer.write

@@ -69,6 +69,7 @@ class RunResult:
     per_sample: list[dict]
     per_core_counts: np.ndarray  # (n_cores, len(COUNTERS)) summed over samples
     per_core_energy: np.ndarray  # (n_cores, len(CATEGORIES)) summed over samples
+    per_link_packets: np.ndarray  # (n_links,) packets over each NoC link, summed over samples
     spikes_per_layer: dict[str, int]
     elapsed_s: float  # simulated time of all samples, back to back (static power runs all along)
     wall_s: float
@@ -129,17 +130,19 @@ def run_network(net, hw, frames: np.ndarray, labels, cfg: RunConfig) -> RunResul
     n_cores = len(chip.cores)
     tot_counts = np.zeros((n_cores, len(COUNTERS)))
     tot_energy = np.zeros((n_cores, len(CATEGORIES)))
+    tot_links = np.zeros(chip.topo.n_links)
     layer_spikes = np.zeros((len(frames), len(net.populations)), np.int64)
     tracer = _tracer(net, cfg)
     rows, elapsed_s = [], 0.0
     progress = tqdm(total=len(frames), desc=f"{cfg.mode} on {hw.name}", unit="sample", disable=None,
                     leave=False) if cfg.progress else None  # tqdm hides itself when stderr is no terminal
     for results, cols in _chunks(chip, net, hw, mapping, frames, labels, cfg):
-        for i, row, counts, energy, spikes, elapsed in results:
+        for i, row, counts, energy, links, spikes, elapsed in results:
             rows.append(row)
             elapsed_s += elapsed
             tot_counts += counts
             tot_energy += energy
+            tot_links += links
             layer_spikes[i] = spikes
         if tracer is not None:
             for key, values in cols.items():
@@ -148,7 +151,7 @@ def run_network(net, hw, frames: np.ndarray, labels, cfg: RunConfig) -> RunResul
             progress.update(len(results))
     if progress is not None:
         progress.close()
-    return RunResult(cfg, net, hw, mapping, rows, tot_counts, tot_energy,
+    return RunResult(cfg, net, hw, mapping, rows, tot_counts, tot_energy, tot_links,
                      {p.name: int(layer_spikes[:, j].sum()) for j, p in enumerate(net.populations)},
                      elapsed_s, time.perf_counter() - wall0,
                      chip.synapses_per_core, layer_spikes, tracer)
@@ -196,7 +199,8 @@ def _worker_task(task):
 
 
 def _run_samples(chip, net, hw, frames, labels, cfg: RunConfig, lo: int, hi: int):
-    """Run samples ``lo:hi``; returns ``([(i, row, counts, energy, layer spikes, elapsed)], trace columns)``.
+    """Run samples ``lo:hi``; returns ``([(i, row, counts, energy, link packets, layer spikes, elapsed)],
+    trace columns)``.
 
     A sample's latency runs from its first input injection (its start, if it
     has no input) to its end; its energy covers the whole elapsed time.
@@ -233,5 +237,5 @@ def _run_samples(chip, net, hw, frames, labels, cfg: RunConfig, lo: int, hi: int
             "latency_s": elapsed - t_in,
             "first_output_s": chip.out_first - t_in if np.isfinite(chip.out_first) else float("nan"),
             "energy_j": float(energy.sum()),
-        }, counts, energy, spikes, elapsed))
+        }, counts, energy, chip.link_packets(), spikes, elapsed))
     return out, ({} if chip.tracer is None else chip.tracer.cols)

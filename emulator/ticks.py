@@ -114,6 +114,7 @@ def _send_trains(chip, busy, active, spiking, counts, per_pair, send: bool) -> f
         core.hops_ew += n * route.hops_ew
         core.hops_ns += n * route.hops_ns
         core.local += n * route.local
+        core.sent[d] = core.sent.get(d, 0) + n
         chip.cores[d].pk_in += n
         end = max(end, chip.noc.send_train(route, t0 + depart, n))
     return end

@@ -310,7 +310,7 @@ def demo_run(tmp_path_factory):
 def test_run_writes_records(demo_run):
     base, out, code = demo_run
     assert code == 0
-    assert sorted(os.listdir(out)) == ["events.parquet", "per_core.csv", "per_sample.csv", "summary.json"]
+    assert sorted(os.listdir(out)) == ["events.parquet", "per_core.csv", "per_link.csv", "per_sample.csv", "summary.json"]
     # the temporary folder was renamed: nothing else is left next to the output
     assert os.listdir(base) == ["run"]
 
@@ -324,7 +324,7 @@ def test_run_prints_one_line(tmp_path, capsys):
     assert len(lines) == 1 and "layered on loihi: 2 samples" in lines[0] and str(out) in lines[0]
     assert "Traceback" not in cap.err
     # without --trace there is no events.parquet
-    assert sorted(os.listdir(out)) == ["per_core.csv", "per_sample.csv", "summary.json"]
+    assert sorted(os.listdir(out)) == ["per_core.csv", "per_link.csv", "per_sample.csv", "summary.json"]
 
 
 def test_summary_has_design_keys(demo_run):

@@ -44,6 +44,38 @@ def test_energy_categories_cores_and_samples_add_up(traced):
     assert all(p >= 0 for p in parts) and e["total"] > 0
 
 
+def test_per_core_categories_add_up_to_the_summary(traced):
+    _, out = traced
+    e = json.loads((out / "summary.json").read_text())["energy_j"]
+    cores = pd.read_csv(out / "per_core.csv")
+    parts = cores[[c for c in cores.columns if c.startswith("energy_") and c != "energy_j"]]
+    assert np.allclose(parts.sum(axis=1), cores.energy_j, rtol=1e-12, atol=0)
+    for cat in ("synaptic", "neuron", "spike_out", "noc", "barrier", "static"):
+        assert cores[f"energy_{cat}_j"].sum() == pytest.approx(e[cat], rel=1e-12, abs=1e-30)
+
+
+def test_link_packets_add_up_to_the_hops_of_the_trace(traced):
+    """Each packet crosses its route's links: the links' packets equal the hops, direction by
+    direction, and a tile's local port carries the packets between cores of that tile."""
+    res, out = traced
+    links = pd.read_csv(out / "per_link.csv")
+    s = json.loads((out / "summary.json").read_text())
+    mesh = links[links.direction != "local"]
+    assert mesh.packets.sum() == s["hops"] > 0
+    ev = pd.read_parquet(out / "events.parquet")
+    pk = ev[ev.kind == "packet"]
+    cpt = res.hw.mesh.cores_per_tile
+    same_tile = pk[(pk.core // cpt == pk.dst_core // cpt) & (pk.core != pk.dst_core)]
+    assert links[links.direction == "local"].packets.sum() == len(same_tile)
+    # east/west hops of each packet are |dx| of its tiles: the trace checks the split
+    w = res.hw.mesh.width
+    dx = ((pk.core // cpt) % w - (pk.dst_core // cpt) % w).abs().sum()
+    assert links[links.direction.isin(["east", "west"])].packets.sum() == dx
+    # a link's two ends are neighbouring tiles inside the mesh
+    assert ((links.to_x - links.tile_x).abs() + (links.to_y - links.tile_y).abs()).isin([0, 1]).all()
+    assert links.to_x.between(0, w - 1).all() and links.to_y.between(0, res.hw.mesh.height - 1).all()
+
+
 def test_packets_sent_equal_received(traced):
     _, out = traced
     cores = pd.read_csv(out / "per_core.csv")
@@ -98,7 +130,10 @@ def test_files_and_columns(traced):
         "latency_s", "first_output_s", "energy_j"]
     assert list(pd.read_csv(out / "per_core.csv").columns) == [
         "core", "tile_x", "tile_y", "layer", "neurons", "synapses", "packets_in", "packets_out",
-        "synaptic_events", "busy_s", "utilization", "energy_j"]
+        "synaptic_events", "busy_s", "utilization", "energy_j", "energy_synaptic_j", "energy_neuron_j",
+        "energy_spike_out_j", "energy_noc_j", "energy_barrier_j", "energy_static_j"]
+    assert list(pd.read_csv(out / "per_link.csv").columns) == [
+        "link", "tile_x", "tile_y", "direction", "to_x", "to_y", "packets"]
     assert list(pd.read_parquet(out / "events.parquet").columns) == [
         "t_s", "sample", "kind", "layer", "neuron", "core", "dst_core", "hops", "queue_wait_s", "step"]
     assert s["edp_js"] == pytest.approx(s["energy_j"]["total"] / s["samples"] * s["latency_s"]["mean"])
@@ -112,7 +147,7 @@ def assert_identical_runs(tmp_path, *variants):
         assert main(["run", "--model", DEMO, "--data", "digits", "--queue", "random", "--trace",
                      "--out", str(out), *extra]) == 0
         outs.append(out)
-    for name in ("per_sample.csv", "per_core.csv", "events.parquet"):
+    for name in ("per_sample.csv", "per_core.csv", "per_link.csv", "events.parquet"):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
     a, b = (json.loads((o / "summary.json").read_text()) for o in outs)
     a.pop("wall_s"), b.pop("wall_s")
