@@ -1,6 +1,6 @@
 """The ``snnemu`` command line.
 
-``snnemu run``, ``snnemu hw list|show``, ``snnemu demo``. Bad input prints one
+``snnemu run``, ``snnemu hw list|show``, ``snnemu report``, ``snnemu compare``, ``snnemu demo``. Bad input prints one
 line (``snnemu: error: FILE: FIELD: what is wrong``) and exits with code 2.
 """
 
@@ -125,6 +125,32 @@ def _cmd_hw(args) -> int:
     return 0
 
 
+def _cmd_report(args) -> int:
+    from .report import write_report
+
+    formats = ("html", "md") if args.format == "both" else (args.format,)
+    for path in write_report(args.run_dir, out=args.out, formats=formats, sample=args.sample):
+        print(path)
+    return 0
+
+
+def _cmd_compare(args) -> int:
+    from .compare import check_out, parse_modes, run_combinations, write_comparison
+
+    out = check_out(args.out)
+    folders = list(args.runs or [])
+    if args.model:
+        if args.runs:
+            raise InputError("--runs", "runs", "give either --model (to run) or --runs (to read), not both")
+        folders = run_combinations(args.model, args.hw or ["loihi"], parse_modes(args.modes), args.data, out,
+                                   samples=args.samples, workers=args.workers, seed=args.seed)
+    elif not folders:
+        raise InputError("--model", "model", "give --model files to run, or --runs folders to read")
+    html = write_comparison(folders, out, baseline=args.baseline)
+    print(f"comparison of {len(folders)} runs: {html}")
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -141,11 +167,30 @@ def main(argv: list[str] | None = None) -> int:
     hw_sub.add_parser("list", help="the bundled profiles, one line each")
     show = hw_sub.add_parser("show", help="one whole profile, validated, with units")
     show.add_argument("name")
+    rep = sub.add_parser("report", help="energy, mesh, latency and activity report of a run folder")
+    rep.add_argument("run_dir", help="a run folder written by snnemu run --out")
+    rep.add_argument("--format", default="both", choices=["html", "md", "both"],
+                     help="report.html (self-contained), report.md, or both (default); PNGs are written either way")
+    rep.add_argument("--out", default=None, help="folder for the report (default: the run folder)")
+    rep.add_argument("--sample", type=int, default=0, help="the sample of the spike raster (with --trace runs)")
+    cmp = sub.add_parser("compare", help="run models x profiles x modes (or read run folders) and compare them")
+    cmp.add_argument("--model", action="append", help="NIR model file (repeat for several)")
+    cmp.add_argument("--hw", action="append", help="profile name or .yaml (repeat; default loihi)")
+    cmp.add_argument("--data", default="digits", help="dataset name (digits) or an events .npz")
+    cmp.add_argument("--modes", default="layered,async",
+                     help="comma-separated: timestep, layered, async[:fifo|momentum|random] (default layered,async)")
+    cmp.add_argument("--runs", nargs="+", help="existing run folders to compare instead of running")
+    cmp.add_argument("--baseline", default=None, help="the ratios' baseline: run number (1-based) or label; default 1")
+    cmp.add_argument("--samples", type=int, default=None, help="first N samples (default: all)")
+    cmp.add_argument("--workers", type=int, default=1, help="processes running samples in parallel")
+    cmp.add_argument("--seed", type=int, default=0)
+    cmp.add_argument("--out", required=True, help="output folder (run folders go to OUT/runs/)")
     demo = sub.add_parser("demo", help="run the demo model in layered and async mode on loihi")
     demo.add_argument("--out", default="demo_out")
     demo.add_argument("--samples", type=int, default=None)
     args = parser.parse_args(argv)
-    commands = {"run": _cmd_run, "hw": _cmd_hw, "demo": _cmd_demo}
+    commands = {"run": _cmd_run, "hw": _cmd_hw, "report": _cmd_report, "compare": _cmd_compare,
+                "demo": _cmd_demo}
     try:
         return commands[args.cmd](args)
     except InputError as exc:

@@ -2,7 +2,8 @@
 
 Runs the demo model (64-64-10 LIF, see ``scripts/build_demo_model.py``) on the
 ``digits`` test split in ``layered`` and in ``async`` mode on the ``loihi``
-profile, prints a side-by-side table and writes both run folders.
+profile, prints a side-by-side table, writes both run folders with their
+reports, and ends with the comparison of the two (``OUT/comparison``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .compare import write_comparison
 from .records import summarize, write_records
+from .report import write_report
 from .run import RunConfig, run
 
 __all__ = ["run_demo", "DEMO_MODEL", "comparison_table"]
@@ -53,5 +56,9 @@ def run_demo(out: str | Path = "demo_out", samples: int | None = None) -> list[d
         summaries.append(summarize(res))
     print(f"demo model {DEMO_MODEL.name} on the digits test split, loihi profile:\n")
     print(comparison_table(summaries))
-    print(f"\nrun folders: {out / 'layered'}, {out / 'async'}")
+    for mode in ("layered", "async"):
+        write_report(out / mode)
+    html = write_comparison([out / "layered", out / "async"], out / "comparison")
+    print(f"\nrun folders (each with report.html): {out / 'layered'}, {out / 'async'}")
+    print(f"comparison: {html}")
     return summaries

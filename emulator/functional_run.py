@@ -96,6 +96,7 @@ def summarize(run: FunctionalRun) -> dict:
         "dt_s": net.dt_s, "dt_source": net.dt_source, "seed": cfg.seed, "samples": len(r.sops),
         "accuracy": None if labels is None else float((r.pred_rate == labels).mean()),
         "accuracy_first_spike": None if labels is None else float((r.pred_first == labels).mean()),
+        "layer_sizes": {p.name: p.size for p in net.populations},
         "spikes": {"total": int(r.spikes[:, 1:].sum()),
                    "per_layer": {name: int(r.spikes[:, j].sum()) for j, name in enumerate(pops) if j},
                    "input": int(r.spikes[:, 0].sum())},

@@ -66,6 +66,7 @@ def summarize(res) -> dict:
         "seed": cfg.seed,
         "samples": len(rows),
         "accuracy": (sum(correct) / len(correct)) if correct else None,
+        "layer_sizes": {p.name: p.size for p in res.network.populations},
         "spikes": {"total": int(sum(layers.values())), "per_layer": layers,
                    "input": int(res.spikes_per_layer[res.network.populations[0].name])},
         "synaptic_events": int(counts["syn"].sum()),

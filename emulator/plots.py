@@ -1,0 +1,284 @@
+"""The figures of reports and comparisons (matplotlib, Agg backend, PNG).
+
+Every figure has labelled axes with units, a colour-blind-safe palette (the
+Okabe-Ito colours for categories and runs, viridis for heatmaps) and a
+layout that keeps labels apart. Functions take plain tables and write one
+PNG each; they compute nothing that a report states as a number.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+import matplotlib.ticker
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
+
+__all__ = ["PALETTE", "CATEGORY_COLORS", "accuracy_latency", "cdfs", "energy_stack", "layer_bars", "latency",
+           "mesh", "queue_waits", "raster"]
+
+# Okabe & Ito, "Color Universal Design" (2008): distinguishable with every common colour-vision deficiency.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+CATEGORY_COLORS = {"synaptic": "#0072B2", "neuron": "#E69F00", "spike_out": "#009E73", "noc": "#D55E00",
+                   "barrier": "#CC79A7", "static": "#999999"}
+STYLE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
+         "axes.prop_cycle": matplotlib.cycler(color=PALETTE), "axes.spines.top": False,
+         "axes.spines.right": False, "figure.dpi": 110, "savefig.dpi": 110}
+
+
+def _save(fig, path: Path) -> Path:
+    fig.savefig(path, format="png")
+    plt.close(fig)
+    return path
+
+
+def _figure(**kwargs):
+    """A figure with constrained layout (call inside ``plt.rc_context(STYLE)``)."""
+    return plt.subplots(layout="constrained", **kwargs)
+
+
+def _stacked(ax, labels: list[str], parts: pd.DataFrame, xlabel: str) -> None:
+    """Horizontal bars, one per label, stacked by the columns of ``parts``."""
+    left = np.zeros(len(labels))
+    y = np.arange(len(labels))
+    for cat in parts.columns:
+        vals = parts[cat].to_numpy(float)
+        ax.barh(y, vals, left=left, color=CATEGORY_COLORS.get(cat), label=cat, height=0.6)
+        left += vals
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="x", alpha=0.3)
+
+
+def energy_stack(path: Path, labels: list[str], parts: pd.DataFrame, title: str) -> Path:
+    """Energy per inference by category (``parts`` in pJ), one stacked bar per label (a layer,
+    or a run): absolute on the left, each bar's shares on the right, so small bars stay readable."""
+    with plt.rc_context(STYLE):
+        fig, (a, b) = _figure(ncols=2, figsize=(11, 1.7 + 0.42 * len(labels)), width_ratios=[3, 2], sharey=True)
+        _stacked(a, labels, parts * 1e-12, "energy per inference")
+        a.xaxis.set_major_formatter(matplotlib.ticker.EngFormatter(unit="J"))
+        totals = parts.sum(axis=1).replace(0, np.nan)
+        shares = parts.div(totals, axis=0).fillna(0) * 100
+        _stacked(b, labels, shares, "share of the bar's energy (%)")
+        b.set_xlim(0, 100)
+        for i, row in enumerate(shares.to_numpy(float)):
+            left = 0.0
+            for v in row:  # the share inside each segment wide enough to hold it
+                if v >= 9:
+                    b.text(left + v / 2, i, f"{v:.0f}%", ha="center", va="center", fontsize=8, color="white")
+                left += v
+        b.tick_params(axis="y", left=False)
+        fig.suptitle(title)
+        a.legend(ncols=6, loc="lower left", bbox_to_anchor=(0, 1.02), frameon=False)
+        return _save(fig, path)
+
+
+def _core_grid(cores: pd.DataFrame, values: np.ndarray, width: int, height: int, cpt: int):
+    """The cores as cells of their tiles: returns (image, cells per tile along x, along y)."""
+    sub_x = math.ceil(math.sqrt(cpt))
+    sub_y = math.ceil(cpt / sub_x)
+    img = np.full((height * sub_y, width * sub_x), np.nan)
+    k = cores.core.to_numpy() % cpt
+    img[cores.tile_y.to_numpy() * sub_y + k // sub_x, cores.tile_x.to_numpy() * sub_x + k % sub_x] = values
+    return img, sub_x, sub_y
+
+
+def _mesh_axes(ax, width: int, height: int) -> None:
+    ax.set_xlim(0, width)
+    ax.set_ylim(0, height)
+    ax.set_aspect("equal")
+    step = max(1, math.ceil(max(width, height) / 8))
+    ax.set_xticks(np.arange(0, width, step) + 0.5, [str(i) for i in range(0, width, step)])
+    ax.set_yticks(np.arange(0, height, step) + 0.5, [str(i) for i in range(0, height, step)])
+    ax.set_xlabel("tile x (east →)")
+    ax.set_ylabel("tile y (north →)")
+    for s in ax.spines.values():
+        s.set_visible(False)
+
+
+def mesh(path: Path, cores: pd.DataFrame, links: pd.DataFrame | None, width: int, height: int, cpt: int,
+         samples: int) -> Path:
+    """Heatmaps drawn as the mesh: energy per core, utilization per core, packets per link."""
+    panels = 3 if links is not None else 2
+    aspect = width / height
+    wide = aspect > 1.6  # wide meshes stack their panels vertically
+    rows, cols = (panels, 1) if wide else (1, panels)
+    panel_w = 7.5 if wide else min(4.6, 2.2 + 2.4 * aspect)
+    with plt.rc_context(STYLE):
+        fig, axes = _figure(nrows=rows, ncols=cols, figsize=(panel_w * cols + 0.8, (panel_w / aspect + 0.9) * rows))
+        axes = np.atleast_1d(axes)
+        for ax, (values, label) in zip(axes, ((cores.energy_j.to_numpy() / samples * 1e12, "energy per core (pJ/inference)"),
+                                              (100 * cores.utilization.to_numpy(), "utilization (% of elapsed time)"))):
+            img, sub_x, sub_y = _core_grid(cores, values, width, height, cpt)
+            im = ax.imshow(img, origin="lower", extent=(0, width, 0, height), cmap="viridis",
+                           interpolation="nearest", vmin=0)
+            ax.vlines(np.arange(1, width), 0, height, color="white", lw=2)
+            ax.hlines(np.arange(1, height), 0, width, color="white", lw=2)
+            _mesh_axes(ax, width, height)
+            ax.set_title(label)
+            fig.colorbar(im, ax=ax, shrink=0.85)
+        if links is not None:
+            _links_panel(fig, axes[2], links, width, height, samples)
+        return _save(fig, path)
+
+
+def _links_panel(fig, ax, links: pd.DataFrame, width: int, height: int, samples: int) -> None:
+    """Directed links as arrows between tile centres (grey lines: links no packet used);
+    local ports as dots."""
+    per_inf = links.packets.to_numpy(float) / samples
+    vmax = max(per_inf.max(initial=0.0), 1e-12)
+    tx, ty = np.meshgrid(np.arange(width), np.arange(height))
+    squares = [[(x + 0.12, y + 0.12), (x + 0.88, y + 0.12), (x + 0.88, y + 0.88), (x + 0.12, y + 0.88)]
+               for x, y in zip(tx.ravel(), ty.ravel())]
+    ax.add_collection(PolyCollection(squares, facecolors="#eeeeee", edgecolors="none", zorder=0))
+    # offset each direction to its right-hand side, so a link and its opposite do not overlap
+    offset = {"east": (0, -0.13), "west": (0, 0.13), "north": (0.13, 0), "south": (-0.13, 0)}
+    mesh_links = (links.direction != "local").to_numpy()
+    ends = links.loc[mesh_links, ["tile_x", "tile_y", "direction", "to_x", "to_y"]].itertuples(index=False)
+    x0, y0, dx, dy = (np.array(v, float).reshape(-1) for v in zip(*[
+        (x + 0.5 + offset[d][0], y + 0.5 + offset[d][1], tx - x, ty - y) for x, y, d, tx, ty in ends])) \
+        if mesh_links.any() else (np.zeros(0),) * 4
+    v = per_inf[mesh_links]
+    idle = v == 0
+    ax.add_collection(LineCollection(np.stack([np.c_[x0, y0], np.c_[x0 + dx, y0 + dy]], axis=1)[idle],
+                                     colors="#cccccc", linewidths=0.8))
+    if (~idle).any():  # each used link an arrow, on the right-hand side of its direction
+        ax.quiver(x0[~idle], y0[~idle], dx[~idle], dy[~idle], v[~idle], cmap="viridis", clim=(0, vmax),
+                  angles="xy", scale_units="xy", scale=1, width=0.012, headwidth=3.5, headlength=4, zorder=2)
+    local = links[~mesh_links]
+    v_local = per_inf[~mesh_links]
+    used = v_local > 0
+    ax.scatter(local.tile_x[used] + 0.5, local.tile_y[used] + 0.5, c=v_local[used], cmap="viridis", vmin=0,
+               vmax=vmax, s=60, marker="o", edgecolors="black", linewidths=0.5, zorder=3)
+    sm = matplotlib.cm.ScalarMappable(cmap="viridis", norm=matplotlib.colors.Normalize(0, vmax))
+    fig.colorbar(sm, ax=ax, shrink=0.85)
+    _mesh_axes(ax, width, height)
+    ax.set_title("packets per link per inference\n(arrows: used links, dots: tile-local ports)")
+
+
+def _cdf(ax, values: np.ndarray, label: str, **kwargs) -> None:
+    v = np.sort(values[np.isfinite(values)])
+    if len(v):
+        ax.step(v, np.arange(1, len(v) + 1) / len(v), where="post", label=label, **kwargs)
+
+
+def latency(path: Path, latency_us: np.ndarray, first_us: np.ndarray) -> Path:
+    """Latency per sample (histogram) and the CDFs of latency and of time to first output."""
+    with plt.rc_context(STYLE):
+        fig, (a, b) = _figure(ncols=2, figsize=(9, 3.4))
+        a.hist(latency_us, bins=min(40, max(5, len(latency_us) // 5)), color=PALETTE[0])
+        a.set_xlabel("latency per sample (µs)")
+        a.set_ylabel("samples")
+        a.set_title("latency distribution")
+        _cdf(b, latency_us, "latency (end of sample)", color=PALETTE[0])
+        _cdf(b, first_us, "time to first output", color=PALETTE[1], linestyle="--")
+        b.set_xlabel("time from first input (µs)")
+        b.set_ylabel("fraction of samples")
+        b.set_ylim(0, 1.02)
+        b.set_title("CDF")
+        b.legend(loc="lower right")
+        for ax in (a, b):
+            ax.grid(alpha=0.3)
+        return _save(fig, path)
+
+
+def cdfs(path: Path, series: dict[str, np.ndarray], xlabel: str, title: str) -> Path:
+    """One CDF per run, overlaid."""
+    with plt.rc_context(STYLE):
+        fig, ax = _figure(figsize=(7.5, 3.8))
+        for i, (name, values) in enumerate(series.items()):
+            _cdf(ax, values, name, color=PALETTE[i % len(PALETTE)], linestyle=["-", "--", ":", "-."][i // len(PALETTE) % 4])
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("fraction of samples")
+        ax.set_ylim(0, 1.02)
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right")
+        return _save(fig, path)
+
+
+def layer_bars(path: Path, panels: list[tuple[str, pd.DataFrame]]) -> Path:
+    """Grouped bars per layer: each panel is (y label, layers x series table)."""
+    with plt.rc_context(STYLE):
+        fig, axes = _figure(ncols=len(panels), figsize=(4.6 * len(panels), 3.6))
+        for ax, (ylabel, df) in zip(np.atleast_1d(axes), panels):
+            n = max(len(df.columns), 1)
+            x = np.arange(len(df.index))
+            w = 0.8 / n
+            for i, col in enumerate(df.columns):
+                ax.bar(x + (i - (n - 1) / 2) * w, df[col].to_numpy(float), width=w, label=str(col),
+                       color=PALETTE[i % len(PALETTE)])
+            ax.set_xticks(x, [str(i) for i in df.index], rotation=30 if len(df.index) > 4 else 0, ha="right"
+                          if len(df.index) > 4 else "center")
+            ax.set_xlabel("layer")
+            ax.set_ylabel(ylabel)
+            ax.grid(axis="y", alpha=0.3)
+            if n > 1:
+                ax.legend(fontsize=8)
+        return _save(fig, path)
+
+
+def raster(path: Path, spikes: pd.DataFrame, layers: list[tuple[str, int]], sample: int) -> Path:
+    """Spike raster of one sample: time in µs, one band per layer (neuron index within it)."""
+    with plt.rc_context(STYLE):
+        fig, ax = _figure(figsize=(9, 4.2))
+        base, ticks = 0, []
+        for i, (name, size) in enumerate(layers):
+            s = spikes[spikes.layer == name]
+            ax.scatter(s.t_s * 1e6, base + s.neuron, s=4, marker="|", color=PALETTE[i % len(PALETTE)], linewidths=1)
+            ticks.append((base + size / 2, name))
+            if i:
+                ax.axhline(base - 0.5, color="#888888", lw=0.6)
+            base += size
+        ax.set_yticks([t for t, _ in ticks], [n for _, n in ticks])
+        ax.set_ylim(-0.5, base - 0.5)
+        ax.set_xlabel("time (µs)")
+        ax.set_ylabel("layer (neurons in bands)")
+        ax.set_title(f"spike raster, sample {sample}")
+        return _save(fig, path)
+
+
+def queue_waits(path: Path, stats: pd.DataFrame) -> Path:
+    """Queue wait per core as boxes: quartiles and median, whiskers at the 5th and 95th
+    percentiles. ``stats`` has one row per core (index) and columns p5, p25, p50, p75, p95 in ns."""
+    with plt.rc_context(STYLE):
+        fig, ax = _figure(figsize=(8, 1.4 + 0.3 * len(stats)))
+        boxes = [{"label": str(core), "whislo": r.p5, "q1": r.p25, "med": r.p50, "q3": r.p75, "whishi": r.p95,
+                  "fliers": []} for core, r in stats.iterrows()]
+        ax.bxp(boxes, orientation="horizontal", showfliers=False, widths=0.6, medianprops={"color": PALETTE[3]})
+        ax.invert_yaxis()
+        ax.set_xlabel("queue wait, arrival to start of service (ns)")
+        ax.set_ylabel("destination core")
+        ax.set_title("queue wait per core (box: quartiles; whiskers: 5th-95th percentile)")
+        ax.grid(axis="x", alpha=0.3)
+        return _save(fig, path)
+
+
+def accuracy_latency(path: Path, names: list[str], latency_us: list[float | None],
+                     accuracy: list[float | None]) -> Path:
+    """Accuracy against mean latency, one numbered point per run; the legend names the numbers.
+    Runs that land on the same point share one label (``2,3``)."""
+    with plt.rc_context(STYLE):
+        fig, ax = _figure(figsize=(8, 4))
+        at: dict[tuple, list[int]] = {}
+        for i, (name, x, y) in enumerate(zip(names, latency_us, accuracy)):
+            if y is None or x is None:
+                continue
+            ax.scatter([x], [100 * y], s=70, color=PALETTE[i % len(PALETTE)], marker="osD^v<>"[i // len(PALETTE) % 7],
+                       label=f"{i + 1}: {name}", zorder=3, alpha=0.85)
+            at.setdefault((round(x, 1), round(100 * y, 1)), []).append(i + 1)
+        for (x, y), nums in at.items():
+            ax.annotate(",".join(map(str, nums)), (x, y), xytext=(6, 6), textcoords="offset points", fontsize=9)
+        ax.set_xlabel("mean latency per inference (µs)")
+        ax.set_ylabel("accuracy (%)")
+        ax.grid(alpha=0.3)
+        ax.margins(0.15)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)
+        return _save(fig, path)
