@@ -38,4 +38,4 @@ study: $(VENV)/.installed
 	$(BIN)/python scripts/mismatch_study.py
 
 clean:
-	rm -rf $(VENV) demo_out .pytest_cache
+	rm -rf $(VENV) demo_out bench_out .pytest_cache

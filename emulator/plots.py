@@ -52,7 +52,8 @@ def _stacked(ax, labels: list[str], parts: pd.DataFrame, xlabel: str) -> None:
         ax.barh(y, vals, left=left, color=CATEGORY_COLORS.get(cat), label=cat, height=0.6)
         left += vals
     ax.set_yticks(y, labels)
-    ax.invert_yaxis()
+    if not ax.yaxis_inverted():  # first label on top (axes sharing y invert once)
+        ax.invert_yaxis()
     ax.set_xlabel(xlabel)
     ax.grid(axis="x", alpha=0.3)
 

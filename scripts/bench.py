@@ -112,6 +112,48 @@ def dataset_eval(samples: int = 10_000, batch: int = 256) -> None:
               f"in {wall:.1f} s ({wall / sops * 1e9:.1f} ns per synaptic event, input generation included)")
 
 
+def report_eval(samples: int = 10_000, out: str = "bench_out/report-run") -> None:
+    """``snnemu report`` and ``snnemu compare`` on a 10,000-sample traced run.
+
+    The run: the demo model in async mode on loihi with ``--trace``, the digits
+    test split repeated to ``samples`` samples, 2 workers. Its time is printed
+    but is not the benchmark; the report's and comparison's wall times are,
+    measured as the commands a user types (imports included), best of 3.
+    """
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from emulator.demo import DEMO_MODEL
+    from emulator.nir_io import load_nir
+    from emulator.records import write_records
+    from emulator.run import RunConfig, run_network
+    from hw_models.profile import load_profile
+    from traces.datasets import load_events
+    from traces.events import frame_counts
+
+    folder = Path(out)
+    if not (folder / "events.parquet").is_file():
+        events = load_events("digits")
+        frames = frame_counts(events, 1000)
+        idx = np.arange(samples) % len(frames)
+        cfg = RunConfig(model=str(DEMO_MODEL), mode="async", trace=True, workers=2, progress=True)
+        t0 = time.perf_counter()
+        res = run_network(load_nir(DEMO_MODEL), load_profile("loihi"), frames[idx], np.asarray(events.labels)[idx], cfg)
+        write_records(res, folder)
+        print(f"run: {samples} samples, async, traced, 2 workers: {time.perf_counter() - t0:.0f} s -> {folder}")
+    rows = pq.read_metadata(folder / "events.parquet").num_rows
+    for name, cmd in (("report", ["report", str(folder)]),
+                      ("compare", ["compare", "--runs", str(folder), str(folder), "--out", str(folder.parent / "cmp")])):
+        best = min(_timed([sys.executable, "-m", "emulator.cli", *cmd]) for _ in range(3))
+        print(f"snnemu {name} on {samples} samples ({rows} trace rows): {best:.1f} s (best of 3)")
+
+
+def _timed(cmd: list[str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", nargs="+", default=["100-200-10", "213-426-43"])
@@ -122,12 +164,17 @@ def main() -> None:
     ap.add_argument("--json", help="also write the rows to this file")
     ap.add_argument("--dataset-eval", action="store_true",
                     help="only time the reference on 10,000 samples of a 2312-64-64-64-10 network")
+    ap.add_argument("--report-eval", action="store_true",
+                    help="only time snnemu report and compare on a 10,000-sample traced run")
     args = ap.parse_args()
     if args.one:
         print(json.dumps(one(*args.one, args.repeat)))
         return
     if args.dataset_eval:
         dataset_eval()
+        return
+    if args.report_eval:
+        report_eval()
         return
     rows = []
     print(f"{'network':<12} {'mode':<9} {'noc':<9} {'syn. events':>11} {'packets':>8} "

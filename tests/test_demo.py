@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from builders import chip_spikes, oracle_layered
 
 from emulator.demo import DEMO_MODEL, run_demo
@@ -41,3 +42,9 @@ def test_demo_command_writes_both_runs(tmp_path, capsys):
     assert "accuracy" in out and "energy / inference" in out
     for mode in ("layered", "async"):
         assert (tmp_path / "demo" / mode / "summary.json").is_file()
+        assert (tmp_path / "demo" / mode / "report.html").is_file()
+    html = tmp_path / "demo" / "comparison" / "comparison.html"
+    assert html.is_file() and f"comparison: {html}" in out
+    table = pd.read_csv(tmp_path / "demo" / "comparison" / "comparison.csv")
+    assert list(table.label) == ["layered", "async:fifo"]
+    assert list(table.energy_per_inference_j) == [s["energy_per_inference_j"] for s in summaries]

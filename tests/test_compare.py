@@ -1,0 +1,93 @@
+"""``snnemu compare``: the table equals each run's summary, ratios are to the
+chosen baseline, the Markdown says what the CSV says, and bad input exits with 2."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from test_report import md_tables, num
+
+from emulator.cli import main
+
+DEMO = "emulator/data/demo_digits.nir"
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cmp") / "out"
+    assert main(["compare", "--model", DEMO, "--hw", "loihi", "--hw", "seneca", "--modes", "layered,async:momentum",
+                 "--samples", "6", "--out", str(out)]) == 0
+    return out
+
+
+def test_every_combination_ran(compared):
+    runs = sorted(p.name for p in (compared / "runs").iterdir())
+    assert runs == ["demo_digits-loihi-async-momentum", "demo_digits-loihi-layered",
+                    "demo_digits-seneca-async-momentum", "demo_digits-seneca-layered"]
+    df = pd.read_csv(compared / "comparison.csv")
+    assert list(df.label) == ["loihi / layered", "loihi / async:momentum", "seneca / layered", "seneca / async:momentum"]
+    assert set(df.queue.fillna("")) == {"", "momentum"}
+
+
+def test_csv_equals_the_summaries_and_ratios_are_to_the_first_row(compared):
+    df = pd.read_csv(compared / "comparison.csv")
+    for row in df.itertuples():
+        s = json.loads((compared / "runs" / row.folder.split("/")[-1] / "summary.json").read_text())
+        n = s["samples"]
+        assert row.energy_per_inference_j == pytest.approx(s["energy_per_inference_j"], rel=1e-12)
+        assert row.latency_mean_s == pytest.approx(s["latency_s"]["mean"], rel=1e-12)
+        assert row.sops_per_inference == pytest.approx(s["synaptic_events"] / n)
+        assert row.hops_per_inference == pytest.approx(s["hops"] / n)
+        assert row.energy_static_per_inference_j == pytest.approx(s["energy_j"]["static"] / n, rel=1e-12)
+        assert row.edp_js == pytest.approx(s["edp_js"], rel=1e-12)
+    for col in ("energy_per_inference_j", "latency_mean_s", "spikes_per_inference"):
+        assert list(df[f"{col}_ratio"]) == pytest.approx(list(df[col] / df[col].iloc[0]))
+    assert df.energy_per_inference_j_ratio.iloc[0] == 1.0
+
+
+def test_markdown_table_equals_the_csv(compared):
+    df = pd.read_csv(compared / "comparison.csv")
+    runs = next(t for t in md_tables((compared / "comparison.md").read_text()) if "energy / inf. (pJ)" in t.columns)
+    assert list(runs.run) == list(df.label)
+    assert [num(v) for v in runs["energy / inf. (pJ)"]] == pytest.approx(list(df.energy_per_inference_j * 1e12), abs=0.05)
+    assert [num(v) for v in runs["mean latency (ns)"]] == pytest.approx(list(df.latency_mean_s * 1e9), abs=0.05)
+    assert [num(v) / 100 for v in runs["accuracy (%)"]] == pytest.approx(list(df.accuracy), abs=5e-5)
+    html = (compared / "comparison.html").read_text()
+    assert html.count("data:image/png;base64,") == 4 == len(list(compared.glob("compare_*.png")))
+
+
+def test_runs_and_baseline_by_label(compared, tmp_path):
+    folders = sorted(str(p) for p in (compared / "runs").iterdir())
+    out = tmp_path / "again"
+    assert main(["compare", "--runs", *folders, "--baseline", "seneca / layered", "--out", str(out)]) == 0
+    df = pd.read_csv(out / "comparison.csv")
+    base = df[df.label == "seneca / layered"].iloc[0]
+    assert list(df.energy_per_inference_j_ratio) == pytest.approx(list(df.energy_per_inference_j
+                                                                       / base.energy_per_inference_j))
+    assert main(["compare", "--runs", *folders, "--baseline", "2", "--out", str(out)]) == 0  # rewrite is fine
+    assert pd.read_csv(out / "comparison.csv").latency_mean_s_ratio.iloc[1] == 1.0
+
+
+@pytest.mark.parametrize("args, field", [
+    (["--model", DEMO, "--modes", "warp"], "modes"),
+    (["--model", DEMO, "--modes", "layered:fifo"], "modes"),
+    (["--model", DEMO, "--modes", "async:bogus"], "modes"),
+    ([], "model"),
+    (["--runs", "nowhere"], "summary.json"),
+])
+def test_bad_arguments_exit_2(tmp_path, capsys, args, field):
+    assert main(["compare", *args, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and field in err[0]
+
+
+def test_baseline_out_of_range_and_foreign_out(compared, tmp_path, capsys):
+    folders = [str(p) for p in (compared / "runs").iterdir()]
+    assert main(["compare", "--runs", *folders, "--baseline", "9", "--out", str(tmp_path / "o")]) == 2
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    assert main(["compare", "--runs", *folders, "--out", str(mine)]) == 2
+    assert "notes.txt" in capsys.readouterr().err and (mine / "notes.txt").read_text() == "keep"
