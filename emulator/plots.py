@@ -193,22 +193,24 @@ def latency(path: Path, latency_us: np.ndarray, first_us: np.ndarray) -> Path:
 def cdfs(path: Path, series: dict[str, np.ndarray], xlabel: str, title: str) -> Path:
     """One CDF per run, overlaid."""
     with plt.rc_context(STYLE):
-        fig, ax = _figure(figsize=(7.5, 3.8))
+        fig, ax = _figure(figsize=(9, 3.8))
         for i, (name, values) in enumerate(series.items()):
-            _cdf(ax, values, name, color=PALETTE[i % len(PALETTE)], linestyle=["-", "--", ":", "-."][i // len(PALETTE) % 4])
+            # line styles cycle too, so runs with equal latencies stay visible on top of each other
+            _cdf(ax, values, name, color=PALETTE[i % len(PALETTE)], linestyle=["-", "--", "-.", ":"][i % 4], lw=1.6)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("fraction of samples")
         ax.set_ylim(0, 1.02)
         ax.set_title(title)
         ax.grid(alpha=0.3)
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)
         return _save(fig, path)
 
 
 def layer_bars(path: Path, panels: list[tuple[str, pd.DataFrame]]) -> Path:
     """Grouped bars per layer: each panel is (y label, layers x series table)."""
     with plt.rc_context(STYLE):
-        fig, axes = _figure(ncols=len(panels), figsize=(4.6 * len(panels), 3.6))
+        series = max(len(df.columns) for _, df in panels)
+        fig, axes = _figure(ncols=len(panels), figsize=(4.6 * len(panels) + (2.8 if series > 1 else 0), 3.6))
         for ax, (ylabel, df) in zip(np.atleast_1d(axes), panels):
             n = max(len(df.columns), 1)
             x = np.arange(len(df.index))
@@ -221,8 +223,8 @@ def layer_bars(path: Path, panels: list[tuple[str, pd.DataFrame]]) -> Path:
             ax.set_xlabel("layer")
             ax.set_ylabel(ylabel)
             ax.grid(axis="y", alpha=0.3)
-            if n > 1:
-                ax.legend(fontsize=8)
+            if n > 1 and ax is np.atleast_1d(axes)[-1]:
+                ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)
         return _save(fig, path)
 
 
