@@ -1,6 +1,6 @@
 # Two commands on a fresh machine with only python3:
 #   make demo   - create .venv, install snnemu, run the demo model (layered vs async on loihi)
-#   make test   - create .venv, install snnemu with its test extras, run the test suite
+#   make test   - create .venv, install snnemu with its test and datasets extras, run the test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,datasets]"
 	touch $(VENV)/.installed $@
 
 demo: $(VENV)/.installed

@@ -1,6 +1,7 @@
 """The ``snnemu`` command line.
 
-``snnemu run``, ``snnemu hw list|show``, ``snnemu report``, ``snnemu compare``, ``snnemu demo``. Bad input prints one
+``snnemu run``, ``snnemu hw list|show``, ``snnemu report``, ``snnemu compare``, ``snnemu data
+list|show|export``, ``snnemu demo``. Bad input prints one
 line (``snnemu: error: FILE: FIELD: what is wrong``) and exits with code 2.
 """
 
@@ -19,13 +20,19 @@ def _run_parser(sub) -> None:
     p = sub.add_parser("run", help="run a model on the emulated chip and write the records")
     p.add_argument("--model", required=True, help="NIR model file")
     p.add_argument("--hw", default="loihi", help="bundled profile name or a profile .yaml")
-    p.add_argument("--data", default="digits", help="dataset name (digits) or an events .npz")
+    p.add_argument("--data", default="digits",
+                   help="digits | nmnist-digits | nmnist:ROOT | shd:ROOT | dvsgesture:ROOT (add :train for the "
+                        "training split) | events .npz or .nir (see snnemu data list)")
     p.add_argument("--mode", default="layered", choices=["timestep", "layered", "async"])
     p.add_argument("--queue", default="fifo", choices=["fifo", "momentum", "random"])
     p.add_argument("--input", default="event", choices=["event", "frame"])
     p.add_argument("--samples", type=int, default=None, help="first N samples (default: all)")
     p.add_argument("--dt-us", type=int, default=None,
                    help="frame width in microseconds (default: the model's dt, else 1000)")
+    p.add_argument("--frames", type=int, default=None,
+                   help="instead of --dt-us: cut each sample into N equal frames (one timestep each)")
+    p.add_argument("--downsample", type=int, default=1, help="pool K x K sensor pixels into one input (default 1)")
+    p.add_argument("--max-us", type=int, default=None, help="drop each sample's events at or after this time")
     p.add_argument("--mapping", default="layer-fill", help="layer-fill | spread:K | mapping.yaml")
     p.add_argument("--noc", default="analytic", choices=["analytic", "routers"])
     p.add_argument("--seed", type=int, default=0)
@@ -60,7 +67,8 @@ def _cmd_run(args) -> int:
     check_out_dir(args.out)
     _check_options(args)
     cfg = RunConfig(model=args.model, hw=args.hw, data=args.data, mode=args.mode, queue=args.queue,
-                    input=args.input, samples=args.samples, dt_us=args.dt_us, mapping=args.mapping,
+                    input=args.input, samples=args.samples, dt_us=args.dt_us, frames=args.frames,
+                    downsample=args.downsample, max_us=args.max_us, mapping=args.mapping,
                     noc=args.noc, seed=args.seed, trace=args.trace, progress=True,
                     refractory=False if args.no_refractory else None, workers=args.workers,
                     engine=args.engine, F=args.F, prioritize_input=not args.no_prioritize_input,
@@ -151,6 +159,38 @@ def _cmd_compare(args) -> int:
     return 0
 
 
+def _cmd_data(args) -> int:
+    from .data_cmd import data_export, data_list, data_show
+
+    if args.data_cmd == "list":
+        print("\n".join(data_list()))
+        return 0
+    prep = {"samples": args.samples, "max_us": args.max_us, "factor": args.downsample}
+    if args.data_cmd == "show":
+        for path in data_show(args.name, args.sample, args.out, **prep):
+            print(path)
+    else:
+        ev = data_export(args.name, args.to, **prep)
+        print(f"{ev.n_samples} samples, {ev.n_events} events, sensor {'x'.join(map(str, ev.sensor_size))} -> {args.to}")
+    return 0
+
+
+def _data_parser(sub) -> None:
+    data = sub.add_parser("data", help="event datasets: list, show, export")
+    data_sub = data.add_subparsers(dest="data_cmd", required=True)
+    data_sub.add_parser("list", help="the built-in datasets, and the local ones found under $SNNEMU_DATA")
+    show = data_sub.add_parser("show", help="events_summary.json and plots of a dataset and one sample")
+    export = data_sub.add_parser("export", help="write a dataset as an events .npz or NIR EventData (.nir)")
+    for p in (show, export):
+        p.add_argument("name", help="a dataset spec, as for snnemu run --data")
+        p.add_argument("--samples", type=int, default=None, help="first N samples (default: all)")
+        p.add_argument("--max-us", type=int, default=None, help="drop each sample's events at or after this time")
+        p.add_argument("--downsample", type=int, default=1, help="pool K x K pixels into one")
+    show.add_argument("--sample", type=int, default=0, help="the sample to plot (default 0)")
+    show.add_argument("--out", required=True, help="output folder")
+    export.add_argument("--to", required=True, help="FILE.npz or FILE.nir")
+
+
 def _cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -185,12 +225,13 @@ def main(argv: list[str] | None = None) -> int:
     cmp.add_argument("--workers", type=int, default=1, help="processes running samples in parallel")
     cmp.add_argument("--seed", type=int, default=0)
     cmp.add_argument("--out", required=True, help="output folder (run folders go to OUT/runs/)")
+    _data_parser(sub)
     demo = sub.add_parser("demo", help="run the demo model in layered and async mode on loihi")
     demo.add_argument("--out", default="demo_out")
     demo.add_argument("--samples", type=int, default=None)
     args = parser.parse_args(argv)
     commands = {"run": _cmd_run, "hw": _cmd_hw, "report": _cmd_report, "compare": _cmd_compare,
-                "demo": _cmd_demo}
+                "data": _cmd_data, "demo": _cmd_demo}
     try:
         return commands[args.cmd](args)
     except InputError as exc:

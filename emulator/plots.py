@@ -20,8 +20,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
 
-__all__ = ["PALETTE", "CATEGORY_COLORS", "accuracy_latency", "cdfs", "energy_stack", "layer_bars", "latency",
-           "mesh", "queue_waits", "raster"]
+__all__ = ["PALETTE", "CATEGORY_COLORS", "accuracy_latency", "cdfs", "channel_raster", "class_histogram",
+           "energy_stack", "event_rate", "layer_bars", "latency", "mesh", "polarity_images", "queue_waits", "raster"]
 
 # Okabe & Ito, "Color Universal Design" (2008): distinguishable with every common colour-vision deficiency.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -284,4 +284,63 @@ def accuracy_latency(path: Path, names: list[str], latency_us: list[float | None
         ax.grid(alpha=0.3)
         ax.margins(0.15)
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)
+        return _save(fig, path)
+
+
+def event_rate(path: Path, t_us: np.ndarray, p: np.ndarray, n_pol: int, sample: int) -> Path:
+    """Events over time in one sample, one line per polarity (100 bins over its span)."""
+    with plt.rc_context(STYLE):
+        fig, ax = _figure(figsize=(8, 3.4))
+        span = max(int(t_us.max(initial=0)) + 1, 1)
+        edges = np.linspace(0, span, 101)
+        width_ms = span / 100 / 1000
+        for pol in range(n_pol):
+            counts, _ = np.histogram(t_us[p == pol], bins=edges)
+            label = ("OFF (p=0)", "ON (p=1)")[pol] if n_pol == 2 else f"p={pol}"
+            ax.step(edges[:-1] / 1000, counts, where="post", color=PALETTE[pol % len(PALETTE)], label=label)
+        ax.set_xlabel("time (ms)")
+        ax.set_ylabel(f"events per {width_ms:.3g} ms bin")
+        ax.set_title(f"event count over time, sample {sample}")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper right")
+        return _save(fig, path)
+
+
+def polarity_images(path: Path, images: np.ndarray, sample: int) -> Path:
+    """Accumulated events per pixel, one panel per polarity: ``images`` (p, H, W)."""
+    n = len(images)
+    with plt.rc_context(STYLE):
+        fig, axes = _figure(ncols=n, figsize=(3.6 * n + 0.8, 3.6))
+        for pol, ax in enumerate(np.atleast_1d(axes)):
+            im = ax.imshow(images[pol], cmap="viridis", interpolation="nearest")
+            ax.set_title(("OFF (p=0)", "ON (p=1)")[pol] if n == 2 else f"p={pol}")
+            ax.set_xlabel("x (pixel)")
+            ax.set_ylabel("y (pixel)")
+            fig.colorbar(im, ax=ax, shrink=0.85, label="events")
+        fig.suptitle(f"accumulated events, sample {sample}")
+        return _save(fig, path)
+
+
+def channel_raster(path: Path, t_us: np.ndarray, channel: np.ndarray, n_channels: int, sample: int) -> Path:
+    """Events of a 1-D sensor: time against channel."""
+    with plt.rc_context(STYLE):
+        fig, ax = _figure(figsize=(8, 4))
+        ax.scatter(t_us / 1000, channel, s=2, marker="|", color=PALETTE[0], linewidths=0.8)
+        ax.set_xlabel("time (ms)")
+        ax.set_ylabel("channel")
+        ax.set_ylim(-0.5, n_channels - 0.5)
+        ax.set_title(f"event raster, sample {sample}")
+        return _save(fig, path)
+
+
+def class_histogram(path: Path, labels: np.ndarray) -> Path:
+    with plt.rc_context(STYLE):
+        fig, ax = _figure(figsize=(7, 3.2))
+        classes, counts = np.unique(labels, return_counts=True)
+        ax.bar(classes, counts, color=PALETTE[0])
+        ax.set_xticks(classes, [str(c) for c in classes])
+        ax.set_xlabel("class label")
+        ax.set_ylabel("samples")
+        ax.set_title("class histogram")
+        ax.grid(axis="y", alpha=0.3)
         return _save(fig, path)

@@ -19,7 +19,7 @@ from tqdm import tqdm
 from hw_models.cost import CATEGORIES, price
 from hw_models.profile import load_profile
 from traces.datasets import load_events
-from traces.events import frame_counts, input_shape
+from traces.events import clip_time, downsample, frame_counts, input_shape
 from traces.recorder import Tracer
 
 from .chip import COUNTERS, Chip
@@ -41,6 +41,9 @@ class RunConfig:
     input: str = "event"
     samples: int | None = None
     dt_us: int | None = None  # frame width; None: the model's dt (1000 us if it has none)
+    frames: int | None = None  # instead of dt_us: cut each sample into this many equal frames
+    downsample: int = 1  # pool downsample x downsample pixels into one input
+    max_us: int | None = None  # drop each sample's events at or after this time
     mapping: str = "layer-fill"
     noc: str = "analytic"
     seed: int = 0
@@ -97,12 +100,17 @@ def load_inputs(cfg: RunConfig):
         raise InputError("--dt-us", "dt_us", "must be a positive number of microseconds")
     if cfg.engine == "chip":
         load_profile(cfg.hw)  # a bad profile is reported before anything else is loaded
+    if cfg.frames is not None and cfg.dt_us is not None:
+        raise InputError("--frames", "frames", "give either --frames or --dt-us, not both")
     net = load_nir(cfg.model, dt_fallback_s=(cfg.dt_us or 1000) * 1e-6)
     dt_us = cfg.dt_us or max(1, round(net.dt_s * 1e6))
-    if abs(dt_us * 1e-6 - net.dt_s) > 1e-12:
+    if cfg.frames is None and abs(dt_us * 1e-6 - net.dt_s) > 1e-12:
         print(f"snnemu: warning: frames of {dt_us} us, but the model's dt is {net.dt_s * 1e6:g} us "
               f"({net.dt_source}): each frame is one timestep of the model", file=sys.stderr)
     events = load_events(cfg.data)
+    if cfg.max_us is not None:
+        events = clip_time(events, cfg.max_us)
+    events = downsample(events, cfg.downsample)
     shape = input_shape(events.sensor_size)
     if int(np.prod(shape)) != net.populations[0].size:
         raise InputError(events.name, "sensor_size",
@@ -111,7 +119,10 @@ def load_inputs(cfg: RunConfig):
     n = events.n_samples if cfg.samples is None else min(cfg.samples, events.n_samples)
     if n == 0:
         raise InputError(events.name, "sample", "the event set has no samples")
-    frames = frame_counts(events, dt_us, samples=slice(0, n))
+    if cfg.frames is not None:
+        frames = frame_counts(events, bins=cfg.frames, samples=slice(0, n))
+    else:
+        frames = frame_counts(events, dt_us, samples=slice(0, n))
     labels = None if events.labels is None else np.asarray(events.labels[:n])
     return net, frames, labels
 

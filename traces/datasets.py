@@ -1,38 +1,97 @@
 """Dataset registry: turn a ``--data`` spec into an :class:`EventSet`.
 
 Why a registry: datasets are variants, so they are registry entries rather
-than an if-chain (house rule 5). A spec is either a registered name (each entry
-is a callable ``loader(split=...) -> EventSet``) or a path to an event file
-ending in ``.npz`` (see DESIGN.md "Event file"); a file holds one split, so
-``split`` is ignored for files.
+than an if-chain (house rule 5). A spec is one of:
+
+- a built-in name (``DATASETS``: ``digits``, ``nmnist-digits``), test split
+  by default, ``NAME:train`` for the training split;
+- a real dataset from a local folder (``traces.local.LOCAL``:
+  ``nmnist:ROOT``, ``shd:ROOT``, ``dvsgesture:ROOT``, also with ``:train``;
+  ROOT defaults to ``$SNNEMU_DATA``);
+- an event file: ``.npz`` (DESIGN.md "Event file") or NIR data (``.nir``,
+  ``.h5``: ``EventData``, see :mod:`traces.nir_events`). A file holds one
+  split.
+
+Generated datasets that take seconds to build (``nmnist-digits``) are cached
+as ``.npz`` under ``$SNNEMU_CACHE`` (default ``~/.cache/snnemu``); the cache
+file's name carries the generator's version and parameters.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 from emulator.errors import InputError
 
 from .digits import load_digits_events
-from .events import EventSet, read_npz
+from .events import EventSet, read_npz, write_npz
+from .local import LOCAL, load_local, parse_spec
+from .nir_events import NIR_SUFFIXES, read_nir_events
+from .saccades import load_nmnist_digits
 
-__all__ = ["DATASETS", "load_events"]
+__all__ = ["DATASETS", "DESCRIPTIONS", "cache_dir", "load_events"]
+
+NMNIST_DIGITS_VERSION = 1  # bump when the generator's output changes
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("SNNEMU_CACHE") or Path.home() / ".cache" / "snnemu")
+
+
+def _cached(key: str, build_name: str, build: Callable[[], EventSet]) -> EventSet:
+    """``build()`` once, then read from the cache (a damaged cache file is rebuilt)."""
+    path = cache_dir() / f"{key}.npz"
+    if path.is_file():
+        try:
+            cached = read_npz(path)
+        except InputError:
+            pass
+        else:
+            return dataclasses.replace(cached, name=build_name)
+    events = build()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_npz(path, events)
+    except OSError:
+        pass  # a read-only home: no cache, same data
+    return events
+
+
+def _nmnist_digits(split: str = "test") -> EventSet:
+    return _cached(f"nmnist-digits-v{NMNIST_DIGITS_VERSION}-{split}", f"nmnist-digits:{split}",
+                   lambda: load_nmnist_digits(split))
+
 
 DATASETS: dict[str, Callable[..., EventSet]] = {
     "digits": load_digits_events,
+    "nmnist-digits": _nmnist_digits,
+}
+
+DESCRIPTIONS = {
+    "digits": "scikit-learn 8x8 digits, Bernoulli rate code, 16 frames of 1 ms; sensor 8x8x1; 1437/360 samples",
+    "nmnist-digits": "the same digits through three N-MNIST saccades of a simulated event camera (ON/OFF, "
+                     "315 ms); sensor 34x34x2; 1437/360 samples",
+    "nmnist": "N-MNIST from a local folder (tonic layout), sensor 34x34x2",
+    "shd": "Spiking Heidelberg Digits from a local folder (tonic layout), sensor 700x1x1",
+    "dvsgesture": "DVS Gesture from a local folder (tonic's preprocessed layout), sensor 128x128x2",
 }
 
 
-def load_events(spec: str, split: str = "test") -> EventSet:
-    """Load registered dataset ``spec`` (its ``split``) or the file ``spec.npz``."""
+def load_events(spec: str, split: str | None = None) -> EventSet:
+    """The events named by ``spec`` (see the module docstring); ``split`` overrides a ``:train`` suffix."""
     spec = str(spec)
-    if spec in DATASETS:
-        return DATASETS[spec](split=split)
     if spec.endswith(".npz"):
         return read_npz(spec)
-    raise InputError(
-        spec,
-        "data",
-        f"unknown dataset; expected one of {', '.join(sorted(DATASETS))} "
-        "or a .npz file",
-    )
+    if spec.endswith(NIR_SUFFIXES):
+        return read_nir_events(spec)
+    name, root, spec_split = parse_spec(spec)
+    split = split or spec_split
+    if name in DATASETS and root is None:
+        return DATASETS[name](split=split)
+    if name in LOCAL:
+        return load_local(name, root, split)
+    raise InputError(spec, "data", f"unknown dataset; expected one of {', '.join([*DATASETS, *LOCAL])} "
+                                   "(NAME[:ROOT][:train]) or an events file (.npz, .nir)")

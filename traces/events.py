@@ -35,6 +35,8 @@ from emulator.errors import InputError
 
 __all__ = [
     "EventSet",
+    "clip_time",
+    "downsample",
     "frame_counts",
     "input_shape",
     "make_events",
@@ -310,21 +312,62 @@ def write_npz(path, events: EventSet) -> None:
         raise
 
 
+def _positive_int(name: str, field: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InputError(name, field, f"must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def downsample(events: EventSet, factor: int) -> EventSet:
+    """Pool ``factor`` x ``factor`` pixels into one: ``x // factor``, ``y // factor``, sensor
+    ``ceil(size / factor)`` (1-D sensors keep y = 1). The way the paper fits DVS Gesture's
+    128x128 to 32x32 (factor 4); events are kept, so a pooled pixel counts them all."""
+    factor = _positive_int(events.name, "downsample", factor)
+    if factor == 1:
+        return events
+    sx, sy, sp = events.sensor_size
+    size = (-(-sx // factor), sy if events.y is None else -(-sy // factor), sp)
+    return _build({"t": events.t, "x": events.x // factor, "y": None if events.y is None else events.y // factor,
+                   "p": events.p, "sample": events.sample, "sensor_size": size, "labels": events.labels},
+                  events.name, events.n_samples)
+
+
+def clip_time(events: EventSet, max_us: int) -> EventSet:
+    """Keep each sample's events with ``t < max_us``."""
+    max_us = _positive_int(events.name, "max_us", max_us)
+    keep = events.t < max_us
+    y = None if events.y is None else events.y[keep]
+    return _build({"t": events.t[keep], "x": events.x[keep], "y": y, "p": events.p[keep],
+                   "sample": events.sample[keep], "sensor_size": events.sensor_size, "labels": events.labels},
+                  events.name, events.n_samples)
+
+
 def frame_counts(
     events: EventSet,
-    dt_us: int,
+    dt_us: int | None = None,
     n_frames: int | None = None,
     samples: slice | None = None,
+    bins: int | None = None,
 ) -> np.ndarray:
     """Count events per (sample, frame, input neuron); int32 ``(S, n_frames, C*H*W)``.
 
-    Frame of an event = ``t // dt_us``; neuron = ``(p*H + y)*W + x``. ``S`` is the
-    number of samples selected by ``samples`` (all by default). Without
-    ``n_frames`` it is ``max(t) // dt_us + 1`` over *all* samples of the set
-    (so that batches of one set agree; 0 if there are no events). Events in
-    frames ``>= n_frames`` are dropped.
+    By time window: frame of an event = ``t // dt_us``. By number of bins
+    (``bins``, like tonic's ``ToFrame(n_time_bins=...)``): each sample's span
+    ``0 .. t_last`` is cut into ``bins`` equal frames, frame =
+    ``t * bins // (t_last + 1)``, so every sample has ``bins`` frames whatever
+    its length. Neuron = ``(p*H + y)*W + x``. ``S`` is the number of samples
+    selected by ``samples`` (all by default). Without ``n_frames`` it is
+    ``bins``, else ``max(t) // dt_us + 1`` over *all* samples of the set (so that
+    batches of one set agree; 0 if there are no events). Events in frames
+    ``>= n_frames`` are dropped.
     """
-    if isinstance(dt_us, bool) or not isinstance(dt_us, (int, np.integer)):
+    if (dt_us is None) == (bins is None):
+        raise InputError(events.name, "dt_us", "give either a frame width (dt_us) or a number of frames (bins)")
+    if bins is not None:
+        bins = _positive_int(events.name, "frames", bins)
+        n_frames = bins if n_frames is None else n_frames
+        dt_us = 1
+    elif isinstance(dt_us, bool) or not isinstance(dt_us, (int, np.integer)):
         raise InputError(events.name, "dt_us", f"must be an integer, got {dt_us!r}")
     if dt_us <= 0:
         raise InputError(events.name, "dt_us", f"must be positive, got {dt_us}")
@@ -348,7 +391,13 @@ def frame_counts(
     row_of = np.full(events.n_samples, -1, dtype=np.int64)
     row_of[chosen] = np.arange(chosen.size)
     row = row_of[events.sample[lo:hi]]
-    frame = events.t[lo:hi] // dt_us
+    if bins is None:
+        frame = events.t[lo:hi] // dt_us
+    else:  # each sample's own span: its last event closes the last bin
+        sample = events.sample[lo:hi]
+        ends = np.flatnonzero(np.r_[sample[1:] != sample[:-1], True])  # sorted by (sample, t)
+        t_last = np.repeat(events.t[lo:hi][ends], np.diff(np.r_[-1, ends]))
+        frame = events.t[lo:hi] * bins // (t_last + 1)
     y = 0 if events.y is None else events.y[lo:hi]
     neuron = (events.p[lo:hi] * H + y) * W + events.x[lo:hi]
     keep = (row >= 0) & (frame < n_frames)
