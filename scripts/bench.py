@@ -112,6 +112,54 @@ def dataset_eval(samples: int = 10_000, batch: int = 256) -> None:
               f"in {wall:.1f} s ({wall / sops * 1e9:.1f} ns per synaptic event, input generation included)")
 
 
+def data_eval(samples: int = 10_000, root: str = "bench_out/nmnist-files", batch: int = 256) -> None:
+    """Loading and framing ``samples`` N-MNIST samples from files in N-MNIST's real format.
+
+    The files are nmnist-digits samples (train and test, cycled to ``samples``
+    files) written by ``traces.local.write_nmnist``, once. Timed: decoding all
+    files with tonic into one EventSet (``--data nmnist:ROOT``), then framing
+    every sample, in batches of ``batch`` samples, by 10 bins per sample and by
+    1 ms windows (316 frames).
+    """
+    import numpy as np
+
+    from traces.datasets import load_events
+    from traces.events import frame_counts, make_events
+    from traces.local import write_nmnist
+
+    folder = Path(root)
+    if not (folder / "NMNIST").is_dir():
+        parts = [load_events(f"nmnist-digits:{split}") for split in ("train", "test")]
+        t = np.concatenate([p.t for p in parts])
+        x = np.concatenate([p.x for p in parts])
+        y = np.concatenate([p.y for p in parts])
+        pol = np.concatenate([p.p for p in parts])
+        sample = np.concatenate([parts[0].sample, parts[1].sample + parts[0].n_samples])
+        labels = np.concatenate([p.labels for p in parts])
+        n = len(labels)
+        order = np.argsort(sample, kind="stable")
+        bounds = np.searchsorted(sample[order], np.arange(n + 1))
+        pick = [np.arange(bounds[i % n], bounds[i % n + 1]) for i in range(samples)]
+        idx = np.concatenate(pick)
+        cyc = make_events(t=t[order][idx], x=x[order][idx], y=y[order][idx], p=pol[order][idx],
+                          sample=np.repeat(np.arange(samples), [len(q) for q in pick]), sensor_size=(34, 34, 2),
+                          labels=labels[np.arange(samples) % n])
+        write_nmnist(folder, cyc)
+        print(f"wrote {samples} N-MNIST files ({cyc.n_events} events) under {folder}")
+    t0 = time.perf_counter()
+    events = load_events(f"nmnist:{folder}")
+    load_s = time.perf_counter() - t0
+    print(f"load: {events.n_samples} samples, {events.n_events} events decoded by tonic in {load_s:.1f} s")
+    for label, kwargs in (("10 bins per sample", {"bins": 10}), ("1 ms frames", {"dt_us": 1000, "n_frames": 316})):
+        t0 = time.perf_counter()
+        total = 0
+        for lo in range(0, events.n_samples, batch):
+            total += int(frame_counts(events, samples=slice(lo, lo + batch), **kwargs).sum())
+        frame_s = time.perf_counter() - t0
+        assert total == events.n_events
+        print(f"framing, {label}: {frame_s:.1f} s; load + framing {load_s + frame_s:.1f} s")
+
+
 def report_eval(samples: int = 10_000, out: str = "bench_out/report-run") -> None:
     """``snnemu report`` and ``snnemu compare`` on a 10,000-sample traced run.
 
@@ -164,6 +212,8 @@ def main() -> None:
     ap.add_argument("--json", help="also write the rows to this file")
     ap.add_argument("--dataset-eval", action="store_true",
                     help="only time the reference on 10,000 samples of a 2312-64-64-64-10 network")
+    ap.add_argument("--data-eval", action="store_true",
+                    help="only time loading and framing 10,000 N-MNIST samples from files in the real format")
     ap.add_argument("--report-eval", action="store_true",
                     help="only time snnemu report and compare on a 10,000-sample traced run")
     args = ap.parse_args()
@@ -172,6 +222,9 @@ def main() -> None:
         return
     if args.dataset_eval:
         dataset_eval()
+        return
+    if args.data_eval:
+        data_eval()
         return
     if args.report_eval:
         report_eval()

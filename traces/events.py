@@ -402,5 +402,9 @@ def frame_counts(
     neuron = (events.p[lo:hi] * H + y) * W + events.x[lo:hi]
     keep = (row >= 0) & (frame < n_frames)
     flat = (row[keep] * n_frames + frame[keep]) * n_in + neuron[keep]
-    counts = np.bincount(flat, minlength=chosen.size * n_frames * n_in)
-    return counts.astype(np.int32).reshape(out_shape)
+    size = chosen.size * n_frames * n_in
+    if 16 * len(flat) >= size:  # dense enough: one bincount
+        return np.bincount(flat, minlength=size).astype(np.int32).reshape(out_shape)
+    counts = np.zeros(size, np.int32)  # sparse (short frames): add the events, no dense int64 temporary
+    np.add.at(counts, flat, 1)
+    return counts.reshape(out_shape)
