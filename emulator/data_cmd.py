@@ -106,7 +106,7 @@ def data_show(spec: str, sample: int, out: str | Path, **prep) -> list[Path]:
         np.add.at(img, (p, events.y[sel], x), 1)
         written.append(plots.polarity_images(out / "data_polarity.png", img, sample))
     else:
-        written.append(plots.channel_raster(out / "data_raster.png", t, x * sp + p, sx * sp, sample))
+        written.append(plots.channel_raster(out / "data_raster.png", t, x, p, sx, sample))
     if events.labels is not None:
         written.append(plots.class_histogram(out / "data_classes.png", events.labels))
     return written

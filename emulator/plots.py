@@ -310,7 +310,7 @@ def polarity_images(path: Path, images: np.ndarray, sample: int) -> Path:
     """Accumulated events per pixel, one panel per polarity: ``images`` (p, H, W)."""
     n = len(images)
     with plt.rc_context(STYLE):
-        fig, axes = _figure(ncols=n, figsize=(3.6 * n + 0.8, 3.6))
+        fig, axes = _figure(ncols=n, figsize=(3.6 * n + 0.8, 4.0))
         for pol, ax in enumerate(np.atleast_1d(axes)):
             im = ax.imshow(images[pol], cmap="viridis", interpolation="nearest")
             ax.set_title(("OFF (p=0)", "ON (p=1)")[pol] if n == 2 else f"p={pol}")
@@ -321,15 +321,23 @@ def polarity_images(path: Path, images: np.ndarray, sample: int) -> Path:
         return _save(fig, path)
 
 
-def channel_raster(path: Path, t_us: np.ndarray, channel: np.ndarray, n_channels: int, sample: int) -> Path:
-    """Events of a 1-D sensor: time against channel."""
+def channel_raster(path: Path, t_us: np.ndarray, channel: np.ndarray, p: np.ndarray, n_channels: int,
+                   sample: int) -> Path:
+    """Events of a 1-D sensor: time against channel, coloured by polarity."""
+    n_pol = int(p.max(initial=0)) + 1
     with plt.rc_context(STYLE):
         fig, ax = _figure(figsize=(8, 4))
-        ax.scatter(t_us / 1000, channel, s=2, marker="|", color=PALETTE[0], linewidths=0.8)
+        for pol in range(n_pol):
+            sel = p == pol
+            label = ("DOWN / OFF (p=0)", "UP / ON (p=1)")[pol] if n_pol == 2 else f"p={pol}"
+            ax.scatter(t_us[sel] / 1000, channel[sel], s=4, marker="|", color=PALETTE[pol % len(PALETTE)],
+                       linewidths=0.8, label=label)
         ax.set_xlabel("time (ms)")
         ax.set_ylabel("channel")
         ax.set_ylim(-0.5, n_channels - 0.5)
         ax.set_title(f"event raster, sample {sample}")
+        if n_pol > 1:
+            ax.legend(loc="upper right", markerscale=3)
         return _save(fig, path)
 
 

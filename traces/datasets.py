@@ -3,7 +3,8 @@
 Why a registry: datasets are variants, so they are registry entries rather
 than an if-chain (house rule 5). A spec is one of:
 
-- a built-in name (``DATASETS``: ``digits``, ``nmnist-digits``), test split
+- a built-in name (``DATASETS``: ``digits``, ``nmnist-digits``,
+  ``spoken-digits``), test split
   by default, ``NAME:train`` for the training split;
 - a real dataset from a local folder (``traces.local.LOCAL``:
   ``nmnist:ROOT``, ``shd:ROOT``, ``dvsgesture:ROOT``, also with ``:train``;
@@ -12,7 +13,8 @@ than an if-chain (house rule 5). A spec is one of:
   ``.h5``: ``EventData``, see :mod:`traces.nir_events`). A file holds one
   split.
 
-Generated datasets that take seconds to build (``nmnist-digits``) are cached
+Generated datasets that take seconds to build (``nmnist-digits``,
+``spoken-digits``) are cached
 as ``.npz`` under ``$SNNEMU_CACHE`` (default ``~/.cache/snnemu``); the cache
 file's name carries the generator's version and parameters.
 """
@@ -31,10 +33,12 @@ from .events import EventSet, read_npz, write_npz
 from .local import LOCAL, load_local, parse_spec
 from .nir_events import NIR_SUFFIXES, read_nir_events
 from .saccades import load_nmnist_digits
+from .speech import espeak_version, load_spoken_digits
 
 __all__ = ["DATASETS", "DESCRIPTIONS", "cache_dir", "load_events"]
 
-NMNIST_DIGITS_VERSION = 1  # bump when the generator's output changes
+NMNIST_DIGITS_VERSION = 1  # bump when a generator's output changes
+SPOKEN_DIGITS_VERSION = 1
 
 
 def cache_dir() -> Path:
@@ -65,15 +69,24 @@ def _nmnist_digits(split: str = "test") -> EventSet:
                    lambda: load_nmnist_digits(split))
 
 
+def _spoken_digits(split: str = "test") -> EventSet:
+    version = espeak_version()  # the synthesizer's version is part of the data
+    return _cached(f"spoken-digits-v{SPOKEN_DIGITS_VERSION}-espeak{version}-{split}", f"spoken-digits:{split}",
+                   lambda: load_spoken_digits(split))
+
+
 DATASETS: dict[str, Callable[..., EventSet]] = {
     "digits": load_digits_events,
     "nmnist-digits": _nmnist_digits,
+    "spoken-digits": _spoken_digits,
 }
 
 DESCRIPTIONS = {
     "digits": "scikit-learn 8x8 digits, Bernoulli rate code, 16 frames of 1 ms; sensor 8x8x1; 1437/360 samples",
     "nmnist-digits": "the same digits through three N-MNIST saccades of a simulated event camera (ON/OFF, "
                      "315 ms); sensor 34x34x2; 1437/360 samples",
+    "spoken-digits": "the words zero..nine from eSpeak NG (42 voices x 2 speeds), 64-channel ERB filterbank, "
+                     "send-on-delta UP/DOWN events; sensor 64x1x2; 560/280 samples (test speakers unseen)",
     "nmnist": "N-MNIST from a local folder (tonic layout), sensor 34x34x2",
     "shd": "Spiking Heidelberg Digits from a local folder (tonic layout), sensor 700x1x1",
     "dvsgesture": "DVS Gesture from a local folder (tonic's preprocessed layout), sensor 128x128x2",
