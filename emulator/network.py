@@ -31,6 +31,7 @@ class Population:
     theta: np.ndarray | None = None
     bias: np.ndarray | None = None
     subtract: np.ndarray | None = None  # bool: subtract reset, else zero reset
+    shape: tuple[int, ...] | None = None  # the layer's tensor shape, e.g. (C, H, W); None: (size,)
 
     @property
     def is_input(self) -> bool:

@@ -24,11 +24,12 @@ import scipy.sparse as sp
 
 from .errors import InputError
 from .network import Network, Population, Projection
+from .nir_ops import LINEAR_NODES, LinearMap, apply_node
 
 __all__ = ["load_nir", "network_from_nir", "network_to_nir"]
 
-SYNAPSES = ("Affine", "Linear")
-NEURONS = ("LIF", "IF")
+NEURONS = ("LIF", "IF", "Threshold")
+SUPPORTED = ("Input", "Output", *LINEAR_NODES, *NEURONS, "NIRGraph")
 
 
 def load_nir(path: str | Path, dt_fallback_s: float = 1e-3) -> Network:
@@ -37,22 +38,54 @@ def load_nir(path: str | Path, dt_fallback_s: float = 1e-3) -> Network:
     if not path.is_file():
         raise InputError(path, "file", "no such file")
     try:
-        graph = nir.read(str(path))
+        graph = nir.read(str(path), type_check=False)  # shapes are checked here, node by node
     except Exception as exc:  # h5py/nir raise many kinds of errors on bad files
         raise InputError(path, "file", f"not a readable NIR file ({type(exc).__name__}: {exc})") from None
     return network_from_nir(graph, path.stem, str(path), dt_fallback_s)
 
 
-def _chain(graph: nir.NIRGraph, file: str) -> list[str]:
-    """The node names from the Input to the Output, checking the graph is a chain."""
+def flatten_graph(graph: nir.NIRGraph, prefix: str = "") -> tuple[dict, list]:
+    """Nested ``NIRGraph`` nodes inlined: their nodes become ``sub.node``; an edge into a
+    subgraph goes to its Input's successors and an edge out of it leaves from its Output's
+    predecessors. Returns ``(nodes, edges)`` of one flat graph."""
+    nodes, edges, ports = {}, [], {}
+    for name, node in graph.nodes.items():
+        full = prefix + name
+        if isinstance(node, nir.NIRGraph):
+            sub_nodes, sub_edges = flatten_graph(node, full + ".")
+            ins = [k for k, v in sub_nodes.items() if isinstance(v, nir.Input)]
+            outs = [k for k, v in sub_nodes.items() if isinstance(v, nir.Output)]
+            ports[full] = (ins, outs)
+            nodes.update(sub_nodes)
+            edges += sub_edges
+        else:
+            nodes[full] = node
+    for a, b in graph.edges:  # an edge to a subgraph enters at its Input, one from it leaves at its Output
+        srcs = ports[prefix + a][1] if prefix + a in ports else [prefix + a]
+        dsts = ports[prefix + b][0] if prefix + b in ports else [prefix + b]
+        edges += [(x, y) for x in srcs for y in dsts]
+    if prefix:
+        return nodes, edges
+    # drop the inner Input/Output nodes, wiring their neighbours directly
+    inner = [k for k, v in nodes.items() if "." in k and isinstance(v, (nir.Input, nir.Output))]
+    for k in inner:
+        preds = [a for a, b in edges if b == k]
+        succs = [b for a, b in edges if a == k]
+        edges = [(a, b) for a, b in edges if k not in (a, b)] + [(a, b) for a in preds for b in succs]
+        del nodes[k]
+    return nodes, list(dict.fromkeys(edges))
+
+
+def _walk(nodes: dict, edges: list, file: str) -> list[str]:
+    """The node names from the Input to the Output: a chain, one successor each."""
     succ: dict[str, list[str]] = {}
-    for a, b in graph.edges:
+    for a, b in edges:
         succ.setdefault(a, []).append(b)
-    inputs = [k for k, n in graph.nodes.items() if isinstance(n, nir.Input)]
+    inputs = [k for k, n in nodes.items() if isinstance(n, nir.Input)]
     if len(inputs) != 1:
         raise InputError(file, "nodes", f"expected exactly one Input node, found {len(inputs)}")
     chain = [inputs[0]]
-    while not isinstance(graph.nodes[chain[-1]], nir.Output):
+    while not isinstance(nodes[chain[-1]], nir.Output):
         nxt = succ.get(chain[-1], [])
         if len(nxt) != 1:
             raise InputError(file, f"nodes.{chain[-1]}",
@@ -92,65 +125,82 @@ def network_from_nir(graph: nir.NIRGraph, name: str = "model", file: str = "<gra
         reset_mode = reset_mode.decode()
     if reset_mode not in ("zero", "subtract"):
         raise InputError(file, "metadata.reset", f"expected 'zero' or 'subtract', got {reset_mode!r}")
-    chain = _chain(graph, file)
-    shape = tuple(int(s) for s in np.asarray(graph.nodes[chain[0]].input_type["input"]).reshape(-1))
+    nodes, edges = flatten_graph(graph)
+    for nm, node in nodes.items():
+        kind = type(node).__name__
+        if kind not in SUPPORTED:
+            raise InputError(file, f"nodes.{nm}", f"unsupported node type {kind} (supported: {', '.join(SUPPORTED)})")
+    chain = _walk(nodes, edges, file)
+    shape = tuple(int(s) for s in np.asarray(nodes[chain[0]].input_type["input"]).reshape(-1))
     n_in = int(np.prod(shape))
     input_shape = (1, 1, n_in) if len(shape) == 1 else tuple([1] * (3 - len(shape)) + list(shape))
-    pops = [Population("input", n_in)]
+    pops = [Population("input", n_in, shape=shape)]
     projections = []
-    body = chain[1:-1]
-    for nm in body:
-        kind = type(graph.nodes[nm]).__name__
-        if kind not in SYNAPSES + NEURONS:
-            raise InputError(file, f"nodes.{nm}", f"unsupported node type {kind} "
-                             f"(supported: {', '.join(('Input',) + SYNAPSES + NEURONS + ('Output',))})")
-    if len(body) % 2 or not body:
-        raise InputError(file, "nodes", "expected alternating (Affine|Linear) and (LIF|IF) nodes")
-    for syn_name, neu_name in zip(body[0::2], body[1::2]):
-        syn, neu = graph.nodes[syn_name], graph.nodes[neu_name]
-        for nm, node, kinds in ((syn_name, syn, SYNAPSES), (neu_name, neu, NEURONS)):
-            if type(node).__name__ not in kinds:
-                raise InputError(file, f"nodes.{nm}",
-                                 f"unsupported node type {type(node).__name__} here (expected one of {', '.join(kinds)})")
-        w = np.asarray(syn.weight, dtype=float)
-        if w.ndim != 2 or w.shape[1] != pops[-1].size:
-            raise InputError(file, f"nodes.{syn_name}.weight",
-                             f"shape {w.shape} does not fit its input of {pops[-1].size} neurons")
-        if not np.all(np.isfinite(w)):
-            raise InputError(file, f"nodes.{syn_name}.weight", "NaN or infinite weights")
-        n = w.shape[0]
-        b = np.asarray(getattr(syn, "bias", 0.0), float).reshape(-1)
-        if b.size not in (1, n) or not np.all(np.isfinite(b)):
-            raise InputError(file, f"nodes.{syn_name}.bias", f"expected {n} finite values, got {b.size}"
-                             + ("" if np.all(np.isfinite(b)) else " with NaN or infinity"))
-        b = np.broadcast_to(b, (n,))
+    pending = LinearMap.identity(shape)
+    for nm in chain[1:-1]:
+        node = nodes[nm]
+        kind = type(node).__name__
+        if kind in LINEAR_NODES:
+            pending = apply_node(pending, node, nm, file)
+            continue
+        pop, scale = _population(node, nm, pending.out_shape, dt, reset_mode, file)
+        w = pending.matrix()
+        if pending.weights is None and pop.size != pops[-1].size:
+            raise InputError(file, f"nodes.{nm}", f"expects {pop.size} inputs, gets {pops[-1].size}")
+        bias = np.zeros(pop.size) if pending.bias is None else pending.bias
+        pop.bias = bias * scale + pop.bias
+        projections.append(Projection(len(pops) - 1, len(pops), (w @ sp.diags(scale)).tocsr()))
+        projections[-1].weights.eliminate_zeros()
+        projections[-1].weights.sort_indices()
+        pops.append(pop)
+        pending = LinearMap.identity(pop.shape)
+    if pending.weights is not None or pending.bias is not None:
+        raise InputError(file, f"nodes.{chain[-2]}", "stateless nodes after the last neuron layer are not supported")
+    if len(pops) < 2:
+        raise InputError(file, "nodes", "the graph has no neuron layer (LIF, IF or Threshold)")
+    return Network(name, pops, projections, dt, input_shape, dt_source)
 
-        def param(attr, default=None, nm=neu_name, node=neu, n=n):
-            val = getattr(node, attr, default)
-            arr = np.asarray(val, float).reshape(-1)
-            if arr.size not in (1, n):
-                raise InputError(file, f"nodes.{nm}.{attr}", f"size {arr.size} does not match {n} neurons")
-            if not np.all(np.isfinite(arr)):
-                raise InputError(file, f"nodes.{nm}.{attr}", "NaN or infinite values")
-            return np.broadcast_to(arr, (n,)).astype(float)
 
+def _population(node, nm: str, in_shape: tuple, dt: float, reset_mode: str, file: str):
+    """A neuron node as a population of ``prod(in_shape)`` neurons, and the input scale
+    folded into its incoming weights and bias."""
+    n = int(np.prod(in_shape))
+    declared = getattr(node, "input_type", None) or {}
+    want = declared.get("input") if isinstance(declared, dict) else None
+    if want is not None and np.asarray(want).size and int(np.prod(want)) != n:
+        raise InputError(file, f"nodes.{nm}.input_type",
+                         f"expects shape {tuple(int(v) for v in np.asarray(want).reshape(-1))}, "
+                         f"gets {tuple(in_shape)} ({n} values)")
+
+    def param(attr, default=None):
+        val = getattr(node, attr, default)
+        arr = np.asarray(val, float)
+        if arr.size not in (1, n):
+            try:
+                arr = np.broadcast_to(arr, in_shape)
+            except ValueError:
+                raise InputError(file, f"nodes.{nm}.{attr}",
+                                 f"shape {arr.shape} does not fit {n} neurons of shape {tuple(in_shape)}") from None
+        if not np.all(np.isfinite(arr)):
+            raise InputError(file, f"nodes.{nm}.{attr}", "NaN or infinite values")
+        return np.broadcast_to(arr.reshape(-1), (n,)).astype(float)
+
+    if isinstance(node, nir.Threshold):  # a stateless comparator: V = input, no memory
+        theta, beta, scale, leak_bias = param("threshold"), np.zeros(n), np.ones(n), np.zeros(n)
+    else:
         r, theta = param("r"), param("v_threshold")
         if np.any(param("v_reset", 0.0) != 0):
-            raise InputError(file, f"nodes.{neu_name}.v_reset", "only v_reset = 0 is supported")
-        if isinstance(neu, nir.LIF):
+            raise InputError(file, f"nodes.{nm}.v_reset", "only v_reset = 0 is supported")
+        if isinstance(node, nir.LIF):
             tau, v_leak = param("tau"), param("v_leak", 0.0)
             if np.any(tau <= 0):
-                raise InputError(file, f"nodes.{neu_name}.tau", "time constants must be positive")
+                raise InputError(file, f"nodes.{nm}.tau", "time constants must be positive")
             beta, scale, leak_bias = 1.0 - dt / tau, dt * r / tau, dt / tau * v_leak
         else:
             beta, scale, leak_bias = np.ones(n), dt * r, np.zeros(n)
-        weights = sp.csr_matrix((w * scale[:, None]).T)
-        weights.eliminate_zeros()
-        weights.sort_indices()
-        pops.append(Population(neu_name, n, beta=beta, theta=theta, bias=b * scale + leak_bias,
-                               subtract=np.full(n, reset_mode == "subtract")))
-        projections.append(Projection(len(pops) - 2, len(pops) - 1, weights))
-    return Network(name, pops, projections, dt, input_shape, dt_source)
+    pop = Population(nm, n, beta=beta, theta=theta, bias=leak_bias, subtract=np.full(n, reset_mode == "subtract"),
+                     shape=tuple(in_shape))
+    return pop, scale
 
 
 def network_to_nir(net: Network) -> nir.NIRGraph:

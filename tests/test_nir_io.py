@@ -81,18 +81,18 @@ def test_round_trip_is_lossless(tmp_path):
 
 
 @pytest.mark.parametrize("bad, field", [
-    ("conv", "nodes.conv"),
+    ("unsupported", "nodes.integ"),
     ("shape", "nodes.fc.weight"),
     ("nan", "nodes.fc.weight"),
 ])
 def test_bad_graphs_name_the_node(bad, field):
     g = lif_graph(metadata={"dt": 1e-3})
-    if bad == "conv":
+    if bad == "unsupported":  # NIR's integrator node I
         g = nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([2])),
-                                "conv": nir.Scale(scale=np.ones(2)),
+                                "integ": nir.I(r=np.ones(2)),
                                 "lif": nir.LIF(tau=np.ones(2), r=np.ones(2), v_leak=np.zeros(2), v_threshold=np.ones(2)),
                                 "output": nir.Output(output_type=np.array([2]))},
-                         edges=[("input", "conv"), ("conv", "lif"), ("lif", "output")], metadata={"dt": 1e-3})
+                         edges=[("input", "integ"), ("integ", "lif"), ("lif", "output")], metadata={"dt": 1e-3})
     elif bad == "shape":
         g.nodes["fc"] = nir.Linear(weight=np.ones((3, 5)))
         g = nir.NIRGraph(nodes=g.nodes, edges=g.edges, metadata=g.metadata, type_check=False)
