@@ -66,7 +66,7 @@ def _serve(chip, core, pkt, t_start: float) -> float:
     """
     V = chip.V
     if pkt.batch is None:
-        idx, w = chip.rows[pkt.src][core.id]
+        idx, w = (chip.rows_rec if pkt.rec else chip.rows)[pkt.src][core.id]
         n_syn = n_upd = len(w)
         vv = V[idx]
         vv += w
@@ -238,6 +238,28 @@ def _inject(chip, frame: np.ndarray, batch: bool) -> None:
         core.free_at = now + t  # a core that also holds neurons serves packets after this
 
 
+def _release(chip) -> None:
+    """Start of a timestep: the previous timestep's spikes leave for the recurrent synapses.
+
+    Each costs its source core ``message_out`` per destination core, after the
+    core's leak work; the packets are served like any other (the recurrent
+    projection's one-timestep delay). Spikes of a sample's last timestep are
+    never released: no timestep follows to receive them.
+    """
+    held, chip.held = chip.held, []
+    now, l_out = chip.env.now, chip.hw.core.latency_s.message_out
+    for s, c in held:
+        core = chip.cores[c]
+        t = max(core.free_at, now)
+        t0 = t
+        for d in chip.dst_rec[s]:
+            t += l_out
+            _at(chip, t - now, lambda s=s, c=c, d=d: chip.send(s, c, d, np.inf, rec=True))
+        core.msg_out += chip.n_dst_rec_list[s]
+        core.busy_s += t - t0
+        core.free_at = t
+
+
 def _batch(chip, sources: np.ndarray, counts: np.ndarray, core: int):
     """Input spikes ``sources`` (with counts) as one packet for ``core``:
     (target neurons, summed weights, synaptic events)."""
@@ -271,6 +293,7 @@ def run_async(chip, frames: np.ndarray, batch_input: bool = False, realtime: boo
             yield env.timeout(k * chip.net.dt_s - env.now)
         chip.step = k
         _leak(chip)
+        _release(chip)
         _inject(chip, frame, batch_input)
         _fire_lifted(chip)
         if not realtime or k == len(frames) - 1:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -36,15 +37,30 @@ class Packet:
     """One (spike, destination core) pair, or a frame's input batch (``batch``)."""
 
     __slots__ = ("src", "src_core", "dst", "prio", "t_created", "t_arrival", "t_served", "route", "leg", "batch",
-                 "row")
+                 "row", "rec")
 
-    def __init__(self, src, src_core, dst, prio, t_created, route, batch=None):
+    def __init__(self, src, src_core, dst, prio, t_created, route, batch=None, rec=False):
         self.src, self.src_core, self.dst, self.prio = src, src_core, dst, prio
         self.t_created, self.route, self.batch = t_created, route, batch
+        self.rec = rec  # carries a spike of the previous timestep to the recurrent synapses
         self.t_arrival = t_created
         self.t_served = None  # when its service started
         self.leg = 0
         self.row = -1
+
+
+@dataclass
+class Pairs:
+    """The packets of a set of synapses, per (source core, destination core) pair (tick modes)."""
+
+    src: np.ndarray
+    dst: np.ndarray
+    src_list: list
+    dst_list: list
+    routes: list
+    fan: object  # sources x (pairs + cores), dense or CSR
+    dst_cores: list  # per source neuron, the cores it sends to
+    n_dst: np.ndarray
 
 
 class Core:
@@ -106,6 +122,17 @@ class Chip:
         self.out_lo = int(net.offsets[-2])
         self._cache: dict[tuple, np.ndarray] = {}
         self._build_synapses(net.global_weights(), n, n_cores)
+        # recurrent synapses (delay 1): tick modes leave them out of the last timestep's packets;
+        # async sends them separately, released at the next timestep
+        self.has_recurrent = any(pr.delay for pr in net.projections)
+        self.pairs_ff = self._pairs(net.global_weights(delay=0), n, n_cores) if self.has_recurrent else self.pairs
+        if self.has_recurrent:
+            self._w, self.dst_cores, self.n_dst = self._targets(net.global_weights(delay=0), n_cores)
+            self._w_rec, self.dst_rec, self.n_dst_rec = self._targets(net.global_weights(delay=1), n_cores)
+        else:
+            self._w_rec, self.dst_rec, self.n_dst_rec = None, [()] * n, np.zeros(n, np.int64)
+        self.n_dst_list, self.n_dst_rec_list = self.n_dst.tolist(), self.n_dst_rec.tolist()
+        self._rows_rec: list[dict] | None = None
         self.V = np.zeros(n)
         self.parked = np.zeros(n)  # async: the reset potential of refractory neurons
         self.spike_count = np.zeros(n, np.int64)
@@ -127,29 +154,11 @@ class Chip:
             wt = pr.weights
             dense = wt.nnz > 0.25 * wt.shape[0] * wt.shape[1]
             self._proj.append((int(offs[pr.src]), int(offs[pr.src + 1]), int(offs[pr.dst]), int(offs[pr.dst + 1]),
-                               wt.toarray() if dense else wt.tocsr()))
+                               wt.toarray() if dense else wt.tocsr(), pr.delay))
         rows, cols = w.nonzero()
-        fan = sp.csr_matrix((np.ones(len(rows)), (rows, self.core_of[cols])), shape=(n, n_cores))
-        fan.sum_duplicates()
-        has = fan.copy()  # sources x cores: 1 where the source sends a packet to that core
-        has.data[:] = 1.0
-        has.sort_indices()
-        # The (source core, destination core) pairs that carry packets, sorted; per
-        # phase, one product counts the packets per pair and the synapses per core.
-        senders = has.nonzero()[0]
-        keys = self.core_of[senders] * n_cores + has.indices
-        pair_keys = np.unique(keys)
-        self.pair_src, self.pair_dst = pair_keys // n_cores, pair_keys % n_cores
-        self.pair_src_list, self.pair_dst_list = self.pair_src.tolist(), self.pair_dst.tolist()
-        self.pair_routes = [self.topo.route(s, d) for s, d in zip(self.pair_src_list, self.pair_dst_list)]
-        pair_of = np.searchsorted(pair_keys, keys)
-        per_pair = sp.csr_matrix((np.ones(len(pair_of)), (senders, pair_of)), shape=(n, len(pair_keys)))
-        pair_fan = sp.hstack([per_pair, fan]).tocsr()  # sources x (pairs + cores)
-        small = pair_fan.shape[0] * pair_fan.shape[1] <= 2_000_000
-        self.pair_fan = pair_fan.toarray() if small else pair_fan  # dense rows are cheap to gather
-        self.n_dst = np.diff(has.indptr).astype(np.int64)
-        self.n_dst_list = self.n_dst.tolist()
-        self.dst_cores = [tuple(has.indices[has.indptr[s]:has.indptr[s + 1]].tolist()) for s in range(n)]
+        self.pairs = self._pairs(w, n, n_cores)
+        self.n_dst = self.pairs.n_dst
+        self.dst_cores = self.pairs.dst_cores
         self._w = w
         self._rows: list[dict] | None = None
         fan_in = np.bincount(self.core_of[cols], minlength=n_cores) if len(cols) else np.zeros(n_cores, int)
@@ -160,25 +169,70 @@ class Chip:
             raise InputError(self.hw.path, "core.max_synapses",
                              f"core {c} gets {fan_in[c]} synapses; the limit is {cap}")
 
+    def _pairs(self, w: sp.csr_matrix, n: int, n_cores: int) -> Pairs:
+        """The (source core, destination core) pairs that carry the packets of synapses ``w``,
+        sorted; per phase, one product with ``fan`` counts the packets per pair and the
+        synapses per core."""
+        rows, cols = w.nonzero()
+        fan = sp.csr_matrix((np.ones(len(rows)), (rows, self.core_of[cols])), shape=(n, n_cores))
+        fan.sum_duplicates()
+        has = fan.copy()  # sources x cores: 1 where the source sends a packet to that core
+        has.data[:] = 1.0
+        has.sort_indices()
+        senders = has.nonzero()[0]
+        keys = self.core_of[senders] * n_cores + has.indices
+        pair_keys = np.unique(keys)
+        src, dst = pair_keys // n_cores, pair_keys % n_cores
+        pair_of = np.searchsorted(pair_keys, keys)
+        per_pair = sp.csr_matrix((np.ones(len(pair_of)), (senders, pair_of)), shape=(n, len(pair_keys)))
+        pair_fan = sp.hstack([per_pair, fan]).tocsr()  # sources x (pairs + cores)
+        small = pair_fan.shape[0] * pair_fan.shape[1] <= 2_000_000
+        return Pairs(src, dst, src.tolist(), dst.tolist(), [self.topo.route(a, b) for a, b in zip(src.tolist(), dst.tolist())],
+                     pair_fan.toarray() if small else pair_fan,  # dense rows are cheap to gather
+                     [tuple(has.indices[has.indptr[s]:has.indptr[s + 1]].tolist()) for s in range(n)],
+                     np.diff(has.indptr).astype(np.int64))
+
+    def _targets(self, w: sp.csr_matrix, n_cores: int):
+        """(weights, destination cores per source, their number) of the synapses ``w``."""
+        has = sp.csr_matrix((np.ones(w.nnz), (np.repeat(np.arange(w.shape[0]), np.diff(w.indptr)),
+                                               self.core_of[w.indices])), shape=(w.shape[0], n_cores))
+        has.sum_duplicates()
+        has.sort_indices()
+        dst = [tuple(has.indices[has.indptr[s]:has.indptr[s + 1]].tolist()) for s in range(w.shape[0])]
+        return w, dst, np.diff(has.indptr).astype(np.int64)
+
+    def _row_table(self, w: sp.csr_matrix, dst_cores) -> list[dict]:
+        """``table[s][c]`` = (targets, weights) of source s on core c."""
+        core_of = self.core_of
+        table = [{} for _ in range(w.shape[0])]
+        for s in range(w.shape[0]):
+            lo, hi = w.indptr[s], w.indptr[s + 1]
+            tg, wt = w.indices[lo:hi].astype(np.int64), w.data[lo:hi]
+            cores = core_of[tg]
+            for c in dst_cores[s]:
+                sel = cores == c
+                t = tg[sel]
+                contiguous = t[-1] - t[0] + 1 == len(t)
+                table[s][c] = (slice(int(t[0]), int(t[-1]) + 1) if contiguous else t, wt[sel])
+        return table
+
     @property
     def rows(self) -> list[dict]:
-        """``rows[s][c]`` = (targets, weights) of source s on core c (built on first use)."""
+        """``rows[s][c]`` = (targets, weights) of source s on core c, feed-forward (built on first use)."""
         if self._rows is None:
-            w, core_of = self._w, self.core_of
-            self._rows = [{} for _ in range(w.shape[0])]
-            for s in range(w.shape[0]):
-                lo, hi = w.indptr[s], w.indptr[s + 1]
-                tg, wt = w.indices[lo:hi].astype(np.int64), w.data[lo:hi]
-                cores = core_of[tg]
-                for c in self.dst_cores[s]:
-                    sel = cores == c
-                    t = tg[sel]
-                    contiguous = t[-1] - t[0] + 1 == len(t)
-                    self._rows[s][c] = (slice(int(t[0]), int(t[-1]) + 1) if contiguous else t, wt[sel])
+            self._rows = self._row_table(self._w, self.dst_cores)
         return self._rows
 
-    def currents(self, s_in: np.ndarray, lo: int, hi: int, touched: bool):
-        """Synaptic current into neurons ``lo:hi`` from the spike counts ``s_in``.
+    @property
+    def rows_rec(self) -> list[dict]:
+        """The same for the recurrent synapses (delay 1)."""
+        if self._rows_rec is None:
+            self._rows_rec = self._row_table(self._w_rec, self.dst_rec)
+        return self._rows_rec
+
+    def currents(self, s_in: np.ndarray, lo: int, hi: int, touched: bool, s_rec: np.ndarray | None = None):
+        """Synaptic current into neurons ``lo:hi`` from the spike counts ``s_in`` (and, through
+        the recurrent projections, from ``s_rec``, the previous timestep's spikes).
 
         Works projection by projection: dense projections as one product,
         sparse ones through the CSR rows of the spiking sources.
@@ -186,10 +240,10 @@ class Chip:
         """
         cur = np.zeros(hi - lo)
         hit = np.zeros(hi - lo, bool) if touched else None
-        for s_lo, s_hi, d_lo, d_hi, w in self._proj:
-            if d_lo < lo or d_hi > hi:
+        for s_lo, s_hi, d_lo, d_hi, w, delay in self._proj:
+            if d_lo < lo or d_hi > hi or (delay and s_rec is None):
                 continue
-            s = s_in[s_lo:s_hi]
+            s = (s_rec if delay else s_in)[s_lo:s_hi]
             if isinstance(w, np.ndarray):
                 cur[d_lo - lo:d_hi - lo] += s @ w
                 if touched:
@@ -230,6 +284,7 @@ class Chip:
         self._seq = 0
         self.drained: simpy.Event | None = None
         self.barriers = 0
+        self.held: list[tuple[int, int]] = []  # async: (spike, core) for the recurrent synapses, next timestep
 
     def counts(self) -> np.ndarray:
         """The per-core counters of the current sample, ``(n_cores, len(COUNTERS))``."""
@@ -244,7 +299,7 @@ class Chip:
         return per_link
 
     # -- packets -------------------------------------------------------------------
-    def send(self, src: int, src_core: int, dst: int, prio: float, batch=None) -> None:
+    def send(self, src: int, src_core: int, dst: int, prio: float, batch=None, rec: bool = False) -> None:
         """Create a packet now and hand it to the NoC (never blocks the sender)."""
         route = self.topo.route(src_core, dst)
         core = self.cores[src_core]
@@ -253,7 +308,7 @@ class Chip:
         core.local += route.local
         core.sent[dst] = core.sent.get(dst, 0) + 1
         self.pending += 1
-        pkt = Packet(src, src_core, dst, prio, self.env.now, route, batch)
+        pkt = Packet(src, src_core, dst, prio, self.env.now, route, batch, rec)
         if self.tracer is not None:
             pkt.row = self.tracer.packet(self, pkt)
         arrival = self.noc.send(pkt, route)
@@ -357,6 +412,8 @@ class Chip:
             if s < out_lo:
                 for dst in dst_cores[s]:
                     self.send(s, cid, dst, p)
+        if self.has_recurrent:  # recurrent synapses get these spikes at the next timestep
+            self.held += [(s, cid) for s in fired_list if self.n_dst_rec_list[s]]
         self.done()
 
     def input_injected(self, t: float) -> None:

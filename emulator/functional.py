@@ -5,6 +5,11 @@ samples) in the same three modes as the chip:
 
 - ``layered``: per timestep each layer integrates all of the previous
   layer's spikes, then evaluates its thresholds once.
+
+A recurrent projection (a layer onto itself) carries a layer's spikes of
+timestep t into timestep t+1 in every mode: in ``layered`` with the layer's
+input of t+1, in ``timestep`` like any projection (one tick late), in
+``async`` as one current pending at the start of t+1, next to the input.
 - ``timestep``: spikes of tick k are integrated at tick k+1 (T + L ticks;
   spikes of the last tick are recorded only).
 - ``async``, in *forward steps* (the asynctorch semantics). Per timestep:
@@ -85,8 +90,20 @@ class _Net:
         self.net = net
         self.offsets = net.offsets
         self.layers = net.populations[1:]
-        self.weights = [pr.weights.toarray() for pr in net.projections]  # (n_{l-1}, n_l)
+        L = len(self.layers)
+        self.weights = [net.feed_forward(i + 1).weights.toarray() for i in range(L)]  # (n_{l-1}, n_l)
         self.fanout = [(w != 0).sum(axis=1).astype(float) for w in self.weights]
+        rec = [net.recurrent(i + 1) for i in range(L)]
+        self.rec = [None if r is None else r.weights.toarray() for r in rec]  # (n_l, n_l), one timestep late
+        self.rec_fanout = [None if w is None else (w != 0).sum(axis=1).astype(float) for w in self.rec]
+
+    def recurrent_current(self, i: int, last: np.ndarray, tally) -> np.ndarray | float:
+        """Layer i's own spikes of the previous timestep through its recurrent synapses."""
+        if self.rec[i] is None:
+            return 0.0
+        tally.sops += last @ self.rec_fanout[i]
+        tally.processed += last.sum(axis=1)
+        return last @ self.rec[i]
 
 
 def simulate(net, frames: np.ndarray, cfg: FunctionalConfig, labels=None, first_sample: int = 0) -> FunctionalResult:
@@ -182,17 +199,19 @@ def _layered(n: _Net, frames, cfg, labels, ids) -> FunctionalResult:
     B, T, _ = frames.shape
     tally = _Tally(n, B, cfg.record)
     v = [np.zeros((B, p.size)) for p in n.layers]
+    last = [np.zeros((B, p.size)) for p in n.layers]  # each layer's spikes of the previous timestep
     for t in range(T):
         s = _drop(frames[:, t], cfg.input_dropout, cfg.seed, _INPUT * 1000, ids, t)
         tally.spiked(0, s, t, labels)
         for i, p in enumerate(n.layers):
             tally.sops += s @ n.fanout[i]
             tally.processed += s.sum(axis=1) if i else 0
-            v[i] = leak(v[i], p.beta, p.bias) + s @ n.weights[i]
+            v[i] = leak(v[i], p.beta, p.bias) + s @ n.weights[i] + n.recurrent_current(i, last[i], tally)
             fired = fire(v[i], p.theta)
             v[i] = _reset(v[i], fired, p)
             tally.spiked(i + 1, fired.astype(float), t, labels)
             s = _drop(fired.astype(float), cfg.spike_dropout, cfg.seed, _SPIKE * 1000 + i + 1, ids, t)
+            last[i] = s
             tally.steps += 1
     return tally.result()
 
@@ -210,7 +229,7 @@ def _timestep(n: _Net, frames, cfg, labels, ids) -> FunctionalResult:
         for i, p in enumerate(n.layers):
             tally.sops += prev[i] @ n.fanout[i]
             tally.processed += prev[i].sum(axis=1) if i else 0
-            v[i] = leak(v[i], p.beta, p.bias) + prev[i] @ n.weights[i]
+            v[i] = leak(v[i], p.beta, p.bias) + prev[i] @ n.weights[i] + n.recurrent_current(i, prev[i + 1], tally)
             fired = fire(v[i], p.theta)
             v[i] = _reset(v[i], fired, p)
             tally.spiked(i + 1, fired.astype(float), k, labels)
@@ -298,10 +317,16 @@ def _async(n: _Net, frames, cfg, labels, ids) -> FunctionalResult:
     def busy() -> np.ndarray:
         return live & (count.any(axis=1) | (pending_sops > 0) | np.any([c.any(axis=1) for c in pending], axis=0))
 
+    held = [np.zeros((B, p.size)) for p in n.layers]  # spikes of this timestep for the recurrent synapses
     for t in range(T):
         for i, p in enumerate(n.layers):
             v[i] = leak(v[i], p.beta, p.bias)
             refr[i][:] = False
+            if n.rec[i] is not None:  # last timestep's spikes arrive now, as one current with the input
+                pending[i] += held[i] @ n.rec[i]
+                pending_sops += held[i] @ n.rec_fanout[i]
+                pending_net += held[i].sum(axis=1)
+                held[i][:] = 0.0
         frame = _drop(frames[:, t], cfg.input_dropout, cfg.seed, _INPUT * 1000, ids, t) * live[:, None]
         tally.spiked(0, frame, t, labels)
         if cfg.prioritize_input:
@@ -333,6 +358,8 @@ def _async(n: _Net, frames, cfg, labels, ids) -> FunctionalResult:
                                                                          >= cfg.refrac_dropout)
                     refr[i] |= keep
                 tally.spiked(i + 1, fired.astype(float), t, labels)
+                if n.rec[i] is not None:
+                    held[i] += fired
                 if i + 1 < L:
                     kept = _drop(fired.astype(float), cfg.spike_dropout, cfg.seed, _SPIKE * 1000 + i + 1, ids,
                                  tally.steps)

@@ -2,9 +2,11 @@
 
 A network is a feed-forward stack: population 0 is the input (spike sources,
 shape ``(C, H, W)`` flattened channel-major), populations 1..L are LIF/IF
-layers, and projection l connects population l-1 to population l. Weights are
-CSR matrices of shape ``(src.size, dst.size)``; the NIR input scale
-(``dt * r / tau``) is already folded into them.
+layers, and a feed-forward projection connects population l-1 to population
+l. A layer may also have a recurrent projection onto itself, with a delay of
+one timestep: its spikes of timestep t reach it at timestep t+1, in every mode.
+Weights are CSR matrices of shape ``(src.size, dst.size)``; the NIR input
+scale (``dt * r / tau``) is already folded into them.
 
 Every neuron also has a *global* index: populations are laid out one after the
 other (input first). The chip's state arrays and the mapping use global
@@ -40,11 +42,13 @@ class Population:
 
 @dataclass
 class Projection:
-    """Synapses from population ``src`` to population ``dst`` (CSR, src x dst)."""
+    """Synapses from population ``src`` to population ``dst`` (CSR, src x dst); ``delay`` in
+    timesteps: 0 for feed-forward, 1 for a recurrent projection (``src == dst``)."""
 
     src: int
     dst: int
     weights: sp.csr_matrix
+    delay: int = 0
 
 
 @dataclass
@@ -94,11 +98,22 @@ class Network:
         return (cat("beta", 0.0, float), cat("theta", np.inf, float),
                 cat("bias", 0.0, float), cat("subtract", False, bool))
 
-    def global_weights(self) -> sp.csr_matrix:
-        """All projections as one (n_neurons x n_neurons) CSR matrix, rows = sources."""
+    def feed_forward(self, dst: int) -> Projection:
+        """The projection into population ``dst`` from the one before it."""
+        return next(pr for pr in self.projections if pr.dst == dst and pr.delay == 0)
+
+    def recurrent(self, pop: int) -> Projection | None:
+        """The delayed projection of population ``pop`` onto itself, if any."""
+        return next((pr for pr in self.projections if pr.dst == pop and pr.delay == 1), None)
+
+    def global_weights(self, delay: int | None = None) -> sp.csr_matrix:
+        """The projections (those with ``delay``, or all) as one (n_neurons x n_neurons) CSR
+        matrix, rows = sources."""
         n = self.n_neurons
         blocks = []
         for pr in self.projections:
+            if delay is not None and pr.delay != delay:
+                continue
             coo = pr.weights.tocoo()
             blocks.append((coo.row + self.offsets[pr.src], coo.col + self.offsets[pr.dst], coo.data))
         rows = np.concatenate([b[0] for b in blocks]) if blocks else np.zeros(0, int)

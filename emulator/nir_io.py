@@ -29,7 +29,7 @@ from .nir_ops import LINEAR_NODES, LinearMap, apply_node
 __all__ = ["load_nir", "network_from_nir", "network_to_nir"]
 
 NEURONS = ("LIF", "IF", "Threshold")
-SUPPORTED = ("Input", "Output", *LINEAR_NODES, *NEURONS, "NIRGraph")
+SUPPORTED = ("Input", "Output", *LINEAR_NODES, *NEURONS, "Delay", "NIRGraph")
 
 
 def load_nir(path: str | Path, dt_fallback_s: float = 1e-3) -> Network:
@@ -76,24 +76,75 @@ def flatten_graph(graph: nir.NIRGraph, prefix: str = "") -> tuple[dict, list]:
     return nodes, list(dict.fromkeys(edges))
 
 
-def _walk(nodes: dict, edges: list, file: str) -> list[str]:
-    """The node names from the Input to the Output: a chain, one successor each."""
+def _layers(nodes: dict, edges: list, file: str, dt: float) -> list[tuple[str, list[str], list[str] | None]]:
+    """The layers from the Input to the Output: ``(neuron node or Output, the stateless nodes
+    on the way into it, the stateless nodes of its recurrent loop or None)``.
+
+    The layers form a chain; a layer may loop back onto itself through stateless
+    nodes (a recurrent projection). Anything else (branches, skip connections,
+    loops to an earlier layer, loops without a neuron) is refused, naming the node.
+    """
     succ: dict[str, list[str]] = {}
     for a, b in edges:
         succ.setdefault(a, []).append(b)
     inputs = [k for k, n in nodes.items() if isinstance(n, nir.Input)]
     if len(inputs) != 1:
         raise InputError(file, "nodes", f"expected exactly one Input node, found {len(inputs)}")
-    chain = [inputs[0]]
-    while not isinstance(nodes[chain[-1]], nir.Output):
-        nxt = succ.get(chain[-1], [])
-        if len(nxt) != 1:
-            raise InputError(file, f"nodes.{chain[-1]}",
-                             f"expected one successor in a feed-forward chain, found {len(nxt)}")
-        if nxt[0] in chain:
-            raise InputError(file, f"nodes.{nxt[0]}", "cycle in the graph (recurrence is not supported yet)")
-        chain.append(nxt[0])
-    return chain
+    current, seen, out, recurrent = inputs[0], {inputs[0]}, [], {}
+    while True:
+        paths = []
+        for node in succ.get(current, []):
+            chain = []
+            while type(nodes[node]).__name__ in (*LINEAR_NODES, "Delay"):
+                nxt = succ.get(node, [])
+                if len(nxt) != 1:
+                    raise InputError(file, f"nodes.{node}", f"expected one successor, found {len(nxt)}")
+                chain.append(node)
+                if len(chain) > len(nodes):
+                    raise InputError(file, f"nodes.{node}", "a cycle without a neuron layer (each loop needs one, "
+                                                            "whose state carries it from one timestep to the next)")
+                node = nxt[0]
+            paths.append((chain, node))
+        loops = [chain for chain, end in paths if end == current]
+        forward = [(chain, end) for chain, end in paths if end != current]
+        if loops and current == inputs[0]:
+            raise InputError(file, f"nodes.{current}", "the Input cannot loop onto itself")
+        if len(loops) > 1:
+            raise InputError(file, f"nodes.{current}", f"{len(loops)} recurrent loops; at most one is supported")
+        if loops:
+            recurrent[current] = _delay_steps(nodes, loops[0], dt, file, recurrent=True)
+        back = [end for _, end in forward if end in seen]
+        if back:
+            raise InputError(file, f"nodes.{back[0]}", f"a loop from {current} back to the earlier layer {back[0]}; "
+                                                       "only a layer's recurrence onto itself is supported")
+        if len(forward) != 1:
+            raise InputError(file, f"nodes.{current}",
+                             f"expected one feed-forward successor layer, found {len(forward)} "
+                             "(branches and skip connections are not supported)")
+        chain, nxt = forward[0]
+        out.append((nxt, _delay_steps(nodes, chain, dt, file, recurrent=False), None))
+        if isinstance(nodes[nxt], nir.Output):
+            break
+        seen.add(nxt)
+        current = nxt
+    return [(name, chain, recurrent.get(name)) for name, chain, _ in out]
+
+
+def _delay_steps(nodes: dict, chain: list[str], dt: float, file: str, recurrent: bool) -> list[str]:
+    """``chain`` without its Delay nodes, checking their delays: a feed-forward path takes none,
+    a recurrent loop takes its one timestep (a Delay of 0 or 1 dt on it is that delay)."""
+    total = 0
+    for name in chain:
+        if isinstance(nodes[name], nir.Delay):
+            d = np.asarray(nodes[name].delay, float).reshape(-1)
+            steps = np.round(d / dt)
+            if d.size == 0 or not np.allclose(d, steps * dt, rtol=1e-6, atol=1e-12) or np.unique(steps).size > 1:
+                raise InputError(file, f"nodes.{name}.delay", f"must be one whole number of timesteps (dt = {dt:g} s)")
+            total += int(steps[0])
+    if total > (1 if recurrent else 0):
+        where = "a recurrent loop (its delay is one timestep)" if recurrent else "a feed-forward path"
+        raise InputError(file, f"nodes.{chain[0]}", f"a delay of {total} timesteps on {where} is not supported")
+    return [name for name in chain if not isinstance(nodes[name], nir.Delay)]
 
 
 def _dt(graph: nir.NIRGraph, fallback: float, file: str) -> tuple[float, str]:
@@ -130,35 +181,45 @@ def network_from_nir(graph: nir.NIRGraph, name: str = "model", file: str = "<gra
         kind = type(node).__name__
         if kind not in SUPPORTED:
             raise InputError(file, f"nodes.{nm}", f"unsupported node type {kind} (supported: {', '.join(SUPPORTED)})")
-    chain = _walk(nodes, edges, file)
-    shape = tuple(int(s) for s in np.asarray(nodes[chain[0]].input_type["input"]).reshape(-1))
+    input_name = next(k for k, n in nodes.items() if isinstance(n, nir.Input))
+    shape = tuple(int(s) for s in np.asarray(nodes[input_name].input_type["input"]).reshape(-1))
     n_in = int(np.prod(shape))
     input_shape = (1, 1, n_in) if len(shape) == 1 else tuple([1] * (3 - len(shape)) + list(shape))
     pops = [Population("input", n_in, shape=shape)]
     projections = []
-    pending = LinearMap.identity(shape)
-    for nm in chain[1:-1]:
-        node = nodes[nm]
-        kind = type(node).__name__
-        if kind in LINEAR_NODES:
-            pending = apply_node(pending, node, nm, file)
-            continue
-        pop, scale = _population(node, nm, pending.out_shape, dt, reset_mode, file)
-        w = pending.matrix()
-        if pending.weights is None and pop.size != pops[-1].size:
-            raise InputError(file, f"nodes.{nm}", f"expects {pop.size} inputs, gets {pops[-1].size}")
-        bias = np.zeros(pop.size) if pending.bias is None else pending.bias
-        pop.bias = bias * scale + pop.bias
-        projections.append(Projection(len(pops) - 1, len(pops), (w @ sp.diags(scale)).tocsr()))
-        projections[-1].weights.eliminate_zeros()
-        projections[-1].weights.sort_indices()
+    for nm, chain, loop in _layers(nodes, edges, file, dt):
+        pending = LinearMap.identity(pops[-1].shape)
+        for link in chain:
+            pending = apply_node(pending, nodes[link], link, file)
+        if isinstance(nodes[nm], nir.Output):
+            if chain:
+                raise InputError(file, f"nodes.{chain[0]}", "stateless nodes after the last neuron layer are not supported")
+            break
+        pop, scale = _population(nodes[nm], nm, pending.out_shape, dt, reset_mode, file)
+        projections.append(_projection(pending, scale, pop, len(pops) - 1, len(pops), 0))
+        if loop is not None:
+            back = LinearMap.identity(pop.shape)
+            for link in loop:
+                back = apply_node(back, nodes[link], link, file)
+            if back.out_shape != pop.shape and int(np.prod(back.out_shape)) != pop.size:
+                raise InputError(file, f"nodes.{loop[-1]}", f"the recurrent loop gives {back.out_shape}, "
+                                                           f"the layer {nm} has shape {pop.shape}")
+            projections.append(_projection(back, scale, pop, len(pops), len(pops), 1))
         pops.append(pop)
-        pending = LinearMap.identity(pop.shape)
-    if pending.weights is not None or pending.bias is not None:
-        raise InputError(file, f"nodes.{chain[-2]}", "stateless nodes after the last neuron layer are not supported")
     if len(pops) < 2:
         raise InputError(file, "nodes", "the graph has no neuron layer (LIF, IF or Threshold)")
     return Network(name, pops, projections, dt, input_shape, dt_source)
+
+
+def _projection(m: LinearMap, scale: np.ndarray, pop: Population, src: int, dst: int, delay: int) -> Projection:
+    """The map ``m`` into ``pop`` as synapses, its bias (constant input) added to the neurons'
+    bias; both times the neurons' input scale."""
+    if m.bias is not None:
+        pop.bias = pop.bias + m.bias * scale
+    w = (m.matrix() @ sp.diags(scale)).tocsr()
+    w.eliminate_zeros()
+    w.sort_indices()
+    return Projection(src, dst, w, delay)
 
 
 def _population(node, nm: str, in_shape: tuple, dt: float, reset_mode: str, file: str):

@@ -17,15 +17,19 @@ from .neuron import fire, leak, reset
 __all__ = ["run_timestep", "run_layered"]
 
 
-def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | None, send: bool = True):
-    """Integrate ``s_in`` (spike counts per global source, or None) into the ``update`` neurons.
+def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | None, send: bool = True,
+           s_rec: np.ndarray | None = None, last: bool = False):
+    """Integrate ``s_in`` (spike counts per global source, or None) into the ``update`` neurons,
+    and ``s_rec`` (the previous timestep's spikes) through the recurrent projections.
 
     ``s_input`` holds the input population's spikes emitted in this phase (or
     None). Returns ``(s_out, end)``: the spike counts emitted in this phase, and
     when the phase's last packet arrives (None with the router NoC, whose
     packets are simulated one by one and end the phase when drained). With
     ``send`` False (the last tick of a sample) the spikes are recorded but make
-    no packets, since no phase follows to integrate them.
+    no packets, since no phase follows to integrate them; with ``last`` (the last
+    timestep of a layered sample) the recurrent synapses get none, for the same
+    reason.
     """
     hw, lat = chip.hw, chip.hw.core.latency_s
     n, n_cores = chip.net.n_neurons, len(chip.cores)
@@ -41,7 +45,7 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
         v = leak(chip.V[lo:hi], chip.beta[lo:hi], chip.bias[lo:hi])
         want_touched = not hw.core.update_all_neurons
         if any_in:
-            cur, hit = chip.currents(s_in, lo, hi, want_touched)
+            cur, hit = chip.currents(s_in, lo, hi, want_touched, s_rec)
             v += cur
         fired = fire(v, chip.theta[lo:hi])
         reset(v, fired, chip.theta[lo:hi], chip.subtract[lo:hi])
@@ -56,12 +60,13 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
     counts = s_out[spiking]
     src_core = chip.core_of[spiking]
     spk = np.bincount(src_core, weights=counts, minlength=n_cores)
+    pairs = chip.pairs_ff if last else chip.pairs
     sending = spiking if send else spiking[:0]
-    sums = s_out[sending] @ chip.pair_fan[sending]
-    n_pairs = len(chip.pair_src)
+    sums = s_out[sending] @ pairs.fan[sending]
+    n_pairs = len(pairs.src)
     per_pair = sums[:n_pairs]  # packets per (source core, destination core) pair
-    chip.incoming = (np.bincount(chip.pair_dst, weights=per_pair, minlength=n_cores), sums[n_pairs:])
-    out = np.bincount(chip.pair_src, weights=per_pair, minlength=n_cores)
+    chip.incoming = (np.bincount(pairs.dst, weights=per_pair, minlength=n_cores), sums[n_pairs:])
+    out = np.bincount(pairs.src, weights=per_pair, minlength=n_cores)
     busy = (msg_in * lat.message_in + syn * lat.synaptic_op + upd_count * lat.neuron_update
             + spk * lat.spike_out + out * lat.message_out)
     chip.spike_count[spiking] += counts.astype(np.int64)
@@ -75,17 +80,17 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
         core.msg_out += out[c]
         core.busy_s += busy[c]
     if chip.noc.computes_arrivals:
-        return s_out, _send_trains(chip, busy, active, spiking, counts, per_pair, send)
+        return s_out, _send_trains(chip, busy, active, spiking, counts, per_pair, send, pairs)
     order = np.argsort(src_core, kind="stable")
     by_core = np.split(spiking[order], np.cumsum(np.bincount(src_core, minlength=n_cores))[:-1])
     for c in active.tolist():
         chip.pending += 1
-        ev = chip.env.timeout(busy[c], (c, by_core[c], s_out, send))
+        ev = chip.env.timeout(busy[c], (c, by_core[c], s_out, send, pairs.dst_cores))
         ev.callbacks.append(lambda e, chip=chip: _phase_send(chip, *e.value))
     return s_out, None
 
 
-def _send_trains(chip, busy, active, spiking, counts, per_pair, send: bool) -> float:
+def _send_trains(chip, busy, active, spiking, counts, per_pair, send: bool, pairs) -> float:
     """Analytic NoC: each core's packets leave at its phase end, one train per destination.
 
     Returns when the phase's last packet arrives (or its last core finishes).
@@ -104,12 +109,12 @@ def _send_trains(chip, busy, active, spiking, counts, per_pair, send: bool) -> f
             srcs = np.repeat(spiking[mine], counts[mine].astype(np.int64))
             chip.tracer.spikes(chip, srcs, t0 + busy[c])
             if send:
-                chip.tracer.packets_bulk(chip, srcs[srcs < chip.out_lo], c, t0 + busy[c])
+                chip.tracer.packets_bulk(chip, srcs[srcs < chip.out_lo], c, t0 + busy[c], pairs.dst_cores)
     busy = busy.tolist()
     trains = sorted((busy[s], s, d, int(n), p) for p, (s, d, n) in
-                    enumerate(zip(chip.pair_src_list, chip.pair_dst_list, per_pair.tolist())) if n)
+                    enumerate(zip(pairs.src_list, pairs.dst_list, per_pair.tolist())) if n)
     for depart, s, d, n, p in trains:
-        route = chip.pair_routes[p]
+        route = pairs.routes[p]
         core = chip.cores[s]
         core.hops_ew += n * route.hops_ew
         core.hops_ns += n * route.hops_ns
@@ -120,7 +125,7 @@ def _send_trains(chip, busy, active, spiking, counts, per_pair, send: bool) -> f
     return end
 
 
-def _phase_send(chip, c: int, neurons: np.ndarray, s_out: np.ndarray, send: bool) -> None:
+def _phase_send(chip, c: int, neurons: np.ndarray, s_out: np.ndarray, send: bool, dst_cores) -> None:
     """Router NoC: core c finished its phase work; its spikes leave now, in neuron order."""
     now = chip.env.now
     outs = neurons[neurons >= chip.out_lo]
@@ -130,7 +135,7 @@ def _phase_send(chip, c: int, neurons: np.ndarray, s_out: np.ndarray, send: bool
         chip.tracer.spikes(chip, np.repeat(net, s_out[net].astype(np.int64)), now)
     for s in neurons[neurons < chip.out_lo].tolist() if send else ():
         for _ in range(int(s_out[s])):
-            for dst in chip.dst_cores[s]:
+            for dst in dst_cores[s]:
                 chip.send(s, c, dst, 0.0)
     chip.done()
 
@@ -155,7 +160,7 @@ def run_timestep(chip, frames: np.ndarray):
     for k in range(n_ticks):
         chip.step = k
         s_input = frames[k] if k < len(frames) else None
-        s_prev, end = _phase(chip, s_prev, hidden, s_input, send=k < n_ticks - 1)
+        s_prev, end = _phase(chip, s_prev, hidden, s_input, send=k < n_ticks - 1, s_rec=s_prev)
         yield from _barrier(chip, end)
 
 
@@ -164,10 +169,15 @@ def run_layered(chip, frames: np.ndarray):
     offsets = chip.net.offsets
     layers = [np.arange(offsets[i], offsets[i + 1]) for i in range(1, len(offsets) - 1)]
     empty = np.zeros(0, np.int64)
+    last = np.zeros(chip.net.n_neurons) if chip.has_recurrent else None  # the previous timestep's spikes
     for k, frame in enumerate(frames):
         chip.step = k
         s, end = _phase(chip, None, empty, frame)
         yield from _barrier(chip, end)
+        step = np.zeros(chip.net.n_neurons) if chip.has_recurrent else None
         for layer in layers:
-            s, end = _phase(chip, s, layer, None)
+            s, end = _phase(chip, s, layer, None, s_rec=last, last=k == len(frames) - 1)
+            if step is not None:
+                step += s
             yield from _barrier(chip, end)
+        last = step

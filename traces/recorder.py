@@ -74,10 +74,10 @@ class Tracer:
             c[key].append(val)
         return row
 
-    def packets_bulk(self, chip, srcs: np.ndarray, src_core: int, t: float) -> None:
+    def packets_bulk(self, chip, srcs: np.ndarray, src_core: int, t: float, dst_cores) -> None:
         """Rows for the packets of spikes ``srcs`` leaving ``src_core`` at ``t`` (tick modes)."""
         for s in srcs.tolist():
-            for d in chip.dst_cores[s]:
+            for d in dst_cores[s]:
                 self.packet(chip, _Leaving(s, src_core, d, t, chip.topo.route(src_core, d)))
 
     def served(self, pkt) -> None:
