@@ -1,6 +1,7 @@
 # Two commands on a fresh machine with only python3:
 #   make demo   - create .venv, install snnemu, run the demo model (layered vs async on loihi)
-#   make test   - create .venv, install snnemu with its test and datasets extras, run the test suite
+#   make test   - create .venv, install CPU torch, then snnemu with its test, datasets and interop extras,
+#                 and run the test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -16,7 +17,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test,datasets]"
+	$(BIN)/python -m pip install --quiet torch==2.13.0  # the CPU build, on local disk: before anything needs torch
+	$(BIN)/python -m pip install --quiet -e ".[test,datasets,interop]"
 	touch $(VENV)/.installed $@
 
 demo: $(VENV)/.installed
