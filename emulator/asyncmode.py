@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .neuron import leak
+from .neuron import leak, synapse
 from .queues import FifoQueue
 
 __all__ = ["run_async"]
@@ -69,13 +69,21 @@ def _serve(chip, core, pkt, t_start: float) -> float:
         idx, w = (chip.rows_rec if pkt.rec else chip.rows)[pkt.src][core.id]
         n_syn = n_upd = len(w)
         vv = V[idx]
-        vv += w
+        if chip.cuba:  # CubaLIF: the current takes the input, V its share of it
+            chip.S[idx] += w
+            vv += chip.gain[idx] * w
+        else:
+            vv += w
         if not isinstance(idx, slice):
             V[idx] = vv
     else:
         idx, w, n_syn = pkt.batch
         n_upd = len(w)
-        V[idx] += w
+        if chip.cuba:
+            chip.S[idx] += w
+            V[idx] += chip.gain[idx] * w
+        else:
+            V[idx] += w
         core.batch_seen.append(idx)
         core.batch_left -= 1
         if core.batch_left:
@@ -149,7 +157,8 @@ def _finish(chip, core, pkt, t_start, n_in, n_syn, n_upd, fired, overshoot) -> f
 def _leak(chip) -> None:
     """Start of a timestep in async mode: end refractoriness and leak.
 
-    Every neuron decays once (``V <- beta*V + bias``). With
+    Every neuron decays once (``V <- beta*V + bias``; a CubaLIF neuron's
+    current decays and feeds V, ``S <- alpha*S + ibias``, ``V += gain*S``). With
     ``update_all_neurons`` each core pays ``neuron_update`` for all its
     neurons first (its ``free_at``).
     """
@@ -157,6 +166,9 @@ def _leak(chip) -> None:
     refractory = np.isneginf(chip.V)
     chip.V[refractory] = chip.parked[refractory]
     chip.V[:] = leak(chip.V, chip.beta, chip.bias)
+    if chip.cuba:  # the synaptic currents decay and feed V once per timestep too
+        chip.S[:] = synapse(chip.S, chip.alpha, chip.ibias, 0.0)
+        chip.V += chip.gain * chip.S
     n_in = chip.net.populations[0].size
     for c in chip.used.tolist():
         core = chip.cores[c]

@@ -114,6 +114,8 @@ class Chip:
         n, n_cores = net.n_neurons, mapping.n_cores
         self.core_of = mapping.core_of
         self.beta, self.theta, self.bias, self.subtract = net.global_params()
+        self.cuba = net.has_synaptic_state  # CubaLIF layers: a synaptic current state S per neuron
+        self.alpha, self.gain, self.ibias = net.global_synaptic()
         resets = {bool(s) for p in net.populations[1:] for s in p.subtract}
         self.reset_kind = "mixed" if len(resets) > 1 else ("subtract" if resets == {True} else "zero")
         self.cores = [Core(c, mapping.neurons_of(c)) for c in range(n_cores)]
@@ -276,6 +278,7 @@ class Chip:
         for core in self.cores:
             core.reset(QUEUES[self.queue_kind](rng), self.env)
         self.V[:] = 0.0
+        self.S = np.zeros(len(self.V))  # CubaLIF synaptic currents
         self.spike_count[:] = 0
         self.out_first = np.inf
         self.t_first_input: float | None = None  # when the first input spike was injected

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .neuron import fire, leak
+from .neuron import fire, leak, synapse
 
 __all__ = ["FunctionalConfig", "FunctionalResult", "simulate", "SCHEDULERS"]
 
@@ -96,6 +96,18 @@ class _Net:
         rec = [net.recurrent(i + 1) for i in range(L)]
         self.rec = [None if r is None else r.weights.toarray() for r in rec]  # (n_l, n_l), one timestep late
         self.rec_fanout = [None if w is None else (w != 0).sum(axis=1).astype(float) for w in self.rec]
+        self.cuba = net.has_synaptic_state
+        alpha, gain, ibias = net.global_synaptic()
+        cut = [(int(net.offsets[i + 1]), int(net.offsets[i + 2])) for i in range(L)]
+        self.alpha, self.gain, self.ibias = ([a[lo:hi] for lo, hi in cut] for a in (alpha, gain, ibias))
+
+    def integrate(self, i: int, v: np.ndarray, syn: list, current) -> np.ndarray:
+        """Layer i's potential after its leak ``v`` takes this timestep's ``current``: directly,
+        or through the CubaLIF synaptic current ``syn[i]``."""
+        if not self.cuba:
+            return v + current
+        syn[i] = synapse(syn[i], self.alpha[i], self.ibias[i], current)
+        return v + self.gain[i] * syn[i]
 
     def recurrent_current(self, i: int, last: np.ndarray, tally) -> np.ndarray | float:
         """Layer i's own spikes of the previous timestep through its recurrent synapses."""
@@ -154,8 +166,13 @@ class _Tally:
                 hit = np.isnan(self.lat_correct) & ok & (fired[np.arange(self.B), np.where(ok, labels, 0)] > 0)
                 self.lat_correct[hit] = self.processed[hit]
 
-    def result(self) -> FunctionalResult:
-        pred = np.where(self.out_counts.any(axis=1), self.out_counts.argmax(axis=1), -1)
+    def result(self, v_out: np.ndarray) -> FunctionalResult:
+        """The counters, and the prediction: the most active output neuron, or with an LI output
+        layer the one with the highest potential ``v_out`` at the end."""
+        if self.n.net.readout == "membrane":
+            pred = v_out.argmax(axis=1)
+        else:
+            pred = np.where(self.out_counts.any(axis=1), self.out_counts.argmax(axis=1), -1)
         events = {k: (np.concatenate(v) if v else np.zeros(0, np.int64)) for k, v in self.ev.items()}
         return FunctionalResult(self.spikes, self.sops, self.steps, self.lat, self.lat_correct, pred,
                                 self.first_out, self.out_counts, events)
@@ -199,6 +216,7 @@ def _layered(n: _Net, frames, cfg, labels, ids) -> FunctionalResult:
     B, T, _ = frames.shape
     tally = _Tally(n, B, cfg.record)
     v = [np.zeros((B, p.size)) for p in n.layers]
+    syn = [np.zeros((B, p.size)) for p in n.layers]
     last = [np.zeros((B, p.size)) for p in n.layers]  # each layer's spikes of the previous timestep
     for t in range(T):
         s = _drop(frames[:, t], cfg.input_dropout, cfg.seed, _INPUT * 1000, ids, t)
@@ -206,14 +224,15 @@ def _layered(n: _Net, frames, cfg, labels, ids) -> FunctionalResult:
         for i, p in enumerate(n.layers):
             tally.sops += s @ n.fanout[i]
             tally.processed += s.sum(axis=1) if i else 0
-            v[i] = leak(v[i], p.beta, p.bias) + s @ n.weights[i] + n.recurrent_current(i, last[i], tally)
+            v[i] = n.integrate(i, leak(v[i], p.beta, p.bias), syn,
+                               s @ n.weights[i] + n.recurrent_current(i, last[i], tally))
             fired = fire(v[i], p.theta)
             v[i] = _reset(v[i], fired, p)
             tally.spiked(i + 1, fired.astype(float), t, labels)
             s = _drop(fired.astype(float), cfg.spike_dropout, cfg.seed, _SPIKE * 1000 + i + 1, ids, t)
             last[i] = s
             tally.steps += 1
-    return tally.result()
+    return tally.result(v[-1])
 
 
 def _timestep(n: _Net, frames, cfg, labels, ids) -> FunctionalResult:
@@ -221,6 +240,7 @@ def _timestep(n: _Net, frames, cfg, labels, ids) -> FunctionalResult:
     L = len(n.layers)
     tally = _Tally(n, B, cfg.record)
     v = [np.zeros((B, p.size)) for p in n.layers]
+    syn = [np.zeros((B, p.size)) for p in n.layers]
     prev = [np.zeros((B, n_in))] + [np.zeros((B, p.size)) for p in n.layers]
     for k in range(T + L):
         now = [_drop(frames[:, k], cfg.input_dropout, cfg.seed, _INPUT * 1000, ids, k) if k < T
@@ -229,14 +249,15 @@ def _timestep(n: _Net, frames, cfg, labels, ids) -> FunctionalResult:
         for i, p in enumerate(n.layers):
             tally.sops += prev[i] @ n.fanout[i]
             tally.processed += prev[i].sum(axis=1) if i else 0
-            v[i] = leak(v[i], p.beta, p.bias) + prev[i] @ n.weights[i] + n.recurrent_current(i, prev[i + 1], tally)
+            v[i] = n.integrate(i, leak(v[i], p.beta, p.bias), syn,
+                               prev[i] @ n.weights[i] + n.recurrent_current(i, prev[i + 1], tally))
             fired = fire(v[i], p.theta)
             v[i] = _reset(v[i], fired, p)
             tally.spiked(i + 1, fired.astype(float), k, labels)
             now.append(_drop(fired.astype(float), cfg.spike_dropout, cfg.seed, _SPIKE * 1000 + i + 1, ids, k))
         tally.steps += 1
         prev = now
-    return tally.result()
+    return tally.result(v[-1])
 
 
 def _reset(v: np.ndarray, fired: np.ndarray, p) -> np.ndarray:
@@ -278,6 +299,7 @@ def _async(n: _Net, frames, cfg, labels, ids) -> FunctionalResult:
     L = len(n.layers)
     tally = _Tally(n, B, cfg.record)
     v = [np.zeros((B, p.size)) for p in n.layers]
+    syn = [np.zeros((B, p.size)) for p in n.layers]
     refr = [np.zeros((B, p.size), bool) for p in n.layers]
     pending = [np.zeros((B, p.size)) for p in n.layers]  # current to integrate at the next step
     pending_sops = np.zeros(B)  # synaptic events of that current, counted when it is integrated
@@ -320,7 +342,7 @@ def _async(n: _Net, frames, cfg, labels, ids) -> FunctionalResult:
     held = [np.zeros((B, p.size)) for p in n.layers]  # spikes of this timestep for the recurrent synapses
     for t in range(T):
         for i, p in enumerate(n.layers):
-            v[i] = leak(v[i], p.beta, p.bias)
+            v[i] = n.integrate(i, leak(v[i], p.beta, p.bias), syn, 0.0)
             refr[i][:] = False
             if n.rec[i] is not None:  # last timestep's spikes arrive now, as one current with the input
                 pending[i] += held[i] @ n.rec[i]
@@ -346,6 +368,9 @@ def _async(n: _Net, frames, cfg, labels, ids) -> FunctionalResult:
             pending_net[active] = 0.0
             for i, p in enumerate(n.layers):
                 cur = np.where(refr[i], 0.0, pending[i]) if cfg.refractory else pending[i]
+                if n.cuba:  # the synaptic current takes all input, V its share of what is not discarded
+                    syn[i] += pending[i] * active[:, None]
+                    cur = n.gain[i] * cur
                 v[i] += cur * active[:, None]
                 pending[i][active] = 0.0
                 fired = (v[i] > p.theta) & ~refr[i] & active[:, None]
@@ -391,4 +416,4 @@ def _async(n: _Net, frames, cfg, labels, ids) -> FunctionalResult:
                     for c in pending:
                         c[stop] = 0.0
             active = busy()
-    return tally.result()
+    return tally.result(v[-1])

@@ -97,6 +97,7 @@ def summarize(run: FunctionalRun) -> dict:
         "accuracy": None if labels is None else float((r.pred_rate == labels).mean()),
         "accuracy_first_spike": None if labels is None else float((r.pred_first == labels).mean()),
         "layer_sizes": {p.name: p.size for p in net.populations},
+        "readout": net.readout,
         "spikes": {"total": int(r.spikes[:, 1:].sum()),
                    "per_layer": {name: int(r.spikes[:, j].sum()) for j, name in enumerate(pops) if j},
                    "input": int(r.spikes[:, 0].sum())},

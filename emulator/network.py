@@ -34,6 +34,10 @@ class Population:
     bias: np.ndarray | None = None
     subtract: np.ndarray | None = None  # bool: subtract reset, else zero reset
     shape: tuple[int, ...] | None = None  # the layer's tensor shape, e.g. (C, H, W); None: (size,)
+    alpha: np.ndarray | None = None  # CubaLIF: synaptic current decay per timestep; None: no current state
+    gain: np.ndarray | None = None  # CubaLIF: the synaptic current's weight into V (dt r / tau_mem)
+    ibias: np.ndarray | None = None  # CubaLIF: constant input into the synaptic current per timestep
+    spiking: bool = True  # False for LI: a leaky integrator that never fires (a readout layer)
 
     @property
     def is_input(self) -> bool:
@@ -61,6 +65,7 @@ class Network:
     dt_s: float
     input_shape: tuple[int, int, int]
     dt_source: str = "metadata"
+    warnings: list[str] = field(default_factory=list)  # what the import could not say for sure
     offsets: np.ndarray = field(init=False)
 
     def __post_init__(self):
@@ -80,9 +85,28 @@ class Network:
     def output(self) -> Population:
         return self.populations[-1]
 
+    @property
+    def readout(self) -> str:
+        """``spikes`` (the most active output neuron) or ``membrane`` (the output layer is LI: the
+        neuron with the highest potential at the end of the sample)."""
+        return "spikes" if self.output.spiking else "membrane"
+
+    @property
+    def has_synaptic_state(self) -> bool:
+        return any(p.alpha is not None for p in self.populations[1:])
+
     def layer_of(self) -> np.ndarray:
         """Population index of every global neuron."""
         return np.repeat(np.arange(len(self.populations)), [p.size for p in self.populations])
+
+    def global_synaptic(self):
+        """Per-neuron ``alpha``, ``gain`` and ``ibias`` over all global neurons (0, 1 and 0 where
+        there is no synaptic current state: the input goes straight into V)."""
+        def cat(attr, fill):
+            return np.concatenate([np.full(p.size, fill) if getattr(p, attr) is None else getattr(p, attr)
+                                   for p in self.populations])
+
+        return cat("alpha", 0.0), cat("gain", 1.0), cat("ibias", 0.0)
 
     def global_params(self):
         """Per-neuron arrays over all global neurons: beta, theta, bias, subtract.

@@ -1,13 +1,25 @@
 """Load feed-forward NIR graphs into the network IR, and write them back.
 
-Supported here: ``Input -> (Affine|Linear -> LIF|IF)+ -> Output``. NIR neurons
-are continuous-time; they are discretised with forward Euler at ``dt``::
+Supported: a chain ``Input -> (stateless nodes -> neuron layer)+ -> Output``.
+Stateless nodes (Affine, Linear, Scale, Conv1d, Conv2d, SumPool2d, AvgPool2d,
+Flatten) between two layers fold into one sparse projection
+(``emulator.nir_ops``); neuron layers are LIF, IF, CubaLIF, Threshold, and LI
+as the last (readout) layer. A layer may loop onto itself through stateless
+nodes (snnTorch's RLeaky exports ``lif -> w_rec -> lif``): a recurrent
+projection with a one-timestep delay (a Delay node of 0 or 1 dt on the loop is
+that delay). Nested ``NIRGraph`` nodes are inlined. NIR neurons are
+continuous-time; they are discretised with forward Euler at ``dt``::
 
     tau dv/dt = (v_leak - v) + r I   ->   v <- (1 - dt/tau) v + (dt/tau) v_leak + (dt r / tau) I
     dv/dt = r I  (IF)                ->   v <- v + dt r I
 
+    tau_syn dS/dt = -S + w_in I  (CubaLIF)   ->   S <- (1 - dt/tau_syn) S + (dt w_in / tau_syn) I
+    tau_mem dV/dt = (v_leak - V) + r S       ->   V <- (1 - dt/tau_mem) V + (dt/tau_mem) v_leak + (dt r / tau_mem) S
+
 so ``beta = 1 - dt/tau``, the input scale ``dt*r/tau`` is folded into the
-incoming weights and bias, and ``(dt/tau) v_leak`` becomes a constant bias.
+incoming weights and bias, and ``(dt/tau) v_leak`` becomes a constant bias. A
+Threshold node is a neuron with no memory (``beta = 0``); an LI layer never
+fires (``theta = +inf``) and is read out by its potential.
 ``dt`` comes from the graph metadata ``dt``, else from ``tau / r`` of the first
 LIF node where ``r != 1`` (snnTorch's export convention), else from the
 caller's fallback. The reset mode comes from the metadata ``reset``
@@ -28,7 +40,7 @@ from .nir_ops import LINEAR_NODES, LinearMap, apply_node
 
 __all__ = ["load_nir", "network_from_nir", "network_to_nir"]
 
-NEURONS = ("LIF", "IF", "Threshold")
+NEURONS = ("LIF", "IF", "CubaLIF", "LI", "Threshold")
 SUPPORTED = ("Input", "Output", *LINEAR_NODES, *NEURONS, "Delay", "NIRGraph")
 
 
@@ -171,6 +183,10 @@ def network_from_nir(graph: nir.NIRGraph, name: str = "model", file: str = "<gra
     """Convert an in-memory NIR graph (see the module docstring)."""
     dt, dt_source = _dt(graph, dt_fallback_s, file)
     meta = graph.metadata if isinstance(graph.metadata, dict) else {}
+    notes = []
+    if "reset" not in meta:
+        notes.append("the graph does not say how neurons reset (metadata 'reset'); zero reset assumed. "
+                     "A model trained with a subtract reset (snnTorch's default) will spike differently")
     reset_mode = meta.get("reset", "zero")
     if isinstance(reset_mode, bytes):
         reset_mode = reset_mode.decode()
@@ -195,7 +211,7 @@ def network_from_nir(graph: nir.NIRGraph, name: str = "model", file: str = "<gra
             if chain:
                 raise InputError(file, f"nodes.{chain[0]}", "stateless nodes after the last neuron layer are not supported")
             break
-        pop, scale = _population(nodes[nm], nm, pending.out_shape, dt, reset_mode, file)
+        pop, scale = _population(nodes[nm], nm, pending.out_shape, dt, reset_mode, file, notes)
         projections.append(_projection(pending, scale, pop, len(pops) - 1, len(pops), 0))
         if loop is not None:
             back = LinearMap.identity(pop.shape)
@@ -207,14 +223,19 @@ def network_from_nir(graph: nir.NIRGraph, name: str = "model", file: str = "<gra
             projections.append(_projection(back, scale, pop, len(pops), len(pops), 1))
         pops.append(pop)
     if len(pops) < 2:
-        raise InputError(file, "nodes", "the graph has no neuron layer (LIF, IF or Threshold)")
-    return Network(name, pops, projections, dt, input_shape, dt_source)
+        raise InputError(file, "nodes", "the graph has no neuron layer (LIF, IF, CubaLIF, LI or Threshold)")
+    silent = [p.name for p in pops[1:-1] if not p.spiking]
+    if silent:
+        raise InputError(file, f"nodes.{silent[0]}", "an LI layer never fires: it can only be the last (readout) layer")
+    return Network(name, pops, projections, dt, input_shape, dt_source, notes)
 
 
 def _projection(m: LinearMap, scale: np.ndarray, pop: Population, src: int, dst: int, delay: int) -> Projection:
     """The map ``m`` into ``pop`` as synapses, its bias (constant input) added to the neurons'
     bias; both times the neurons' input scale."""
-    if m.bias is not None:
+    if m.bias is not None and pop.alpha is not None:  # CubaLIF: a constant input into the current
+        pop.ibias = pop.ibias + m.bias * scale
+    elif m.bias is not None:
         pop.bias = pop.bias + m.bias * scale
     w = (m.matrix() @ sp.diags(scale)).tocsr()
     w.eliminate_zeros()
@@ -222,7 +243,7 @@ def _projection(m: LinearMap, scale: np.ndarray, pop: Population, src: int, dst:
     return Projection(src, dst, w, delay)
 
 
-def _population(node, nm: str, in_shape: tuple, dt: float, reset_mode: str, file: str):
+def _population(node, nm: str, in_shape: tuple, dt: float, reset_mode: str, file: str, notes: list):
     """A neuron node as a population of ``prod(in_shape)`` neurons, and the input scale
     folded into its incoming weights and bias."""
     n = int(np.prod(in_shape))
@@ -246,8 +267,31 @@ def _population(node, nm: str, in_shape: tuple, dt: float, reset_mode: str, file
             raise InputError(file, f"nodes.{nm}.{attr}", "NaN or infinite values")
         return np.broadcast_to(arr.reshape(-1), (n,)).astype(float)
 
+    leak = np.asarray(getattr(node, "v_leak", 0.0), float)
+    if np.any(leak != 0):
+        notes.append(f"nodes.{nm}.v_leak is not 0: it becomes a constant input of dt/tau * v_leak per timestep")
     if isinstance(node, nir.Threshold):  # a stateless comparator: V = input, no memory
         theta, beta, scale, leak_bias = param("threshold"), np.zeros(n), np.ones(n), np.zeros(n)
+    elif isinstance(node, nir.LI):  # a leaky integrator that never fires: a readout layer
+        tau, r, v_leak = param("tau"), param("r"), param("v_leak", 0.0)
+        if np.any(tau <= 0):
+            raise InputError(file, f"nodes.{nm}.tau", "time constants must be positive")
+        pop = Population(nm, n, beta=1.0 - dt / tau, theta=np.full(n, np.inf), bias=dt / tau * v_leak,
+                         subtract=np.zeros(n, bool), shape=tuple(in_shape), spiking=False)
+        return pop, dt * r / tau
+    elif isinstance(node, nir.CubaLIF):
+        tau_syn, tau_mem = param("tau_syn"), param("tau_mem")
+        r, theta, v_leak, w_in = param("r"), param("v_threshold"), param("v_leak", 0.0), param("w_in", 1.0)
+        if np.any(param("v_reset", 0.0) != 0):
+            raise InputError(file, f"nodes.{nm}.v_reset", "only v_reset = 0 is supported")
+        for attr, tau in (("tau_syn", tau_syn), ("tau_mem", tau_mem)):
+            if np.any(tau <= 0):
+                raise InputError(file, f"nodes.{nm}.{attr}", "time constants must be positive")
+        # tau_syn dS/dt = -S + w_in I,  tau_mem dV/dt = (v_leak - V) + r S, forward Euler
+        pop = Population(nm, n, beta=1.0 - dt / tau_mem, theta=theta, bias=dt / tau_mem * v_leak,
+                         subtract=np.full(n, reset_mode == "subtract"), shape=tuple(in_shape),
+                         alpha=1.0 - dt / tau_syn, gain=dt * r / tau_mem, ibias=np.zeros(n))
+        return pop, dt * w_in / tau_syn
     else:
         r, theta = param("r"), param("v_threshold")
         if np.any(param("v_reset", 0.0) != 0):

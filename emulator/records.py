@@ -67,6 +67,7 @@ def summarize(res) -> dict:
         "samples": len(rows),
         "accuracy": (sum(correct) / len(correct)) if correct else None,
         "layer_sizes": {p.name: p.size for p in res.network.populations},
+        "readout": res.network.readout,
         "spikes": {"total": int(sum(layers.values())), "per_layer": layers,
                    "input": int(res.spikes_per_layer[res.network.populations[0].name])},
         "synaptic_events": int(counts["syn"].sum()),

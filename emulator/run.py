@@ -103,6 +103,8 @@ def load_inputs(cfg: RunConfig):
     if cfg.frames is not None and cfg.dt_us is not None:
         raise InputError("--frames", "frames", "give either --frames or --dt-us, not both")
     net = load_nir(cfg.model, dt_fallback_s=(cfg.dt_us or 1000) * 1e-6)
+    for note in net.warnings:
+        print(f"snnemu: warning: {cfg.model}: {note}", file=sys.stderr)
     dt_us = cfg.dt_us or max(1, round(net.dt_s * 1e6))
     if cfg.frames is None and abs(dt_us * 1e-6 - net.dt_s) > 1e-12:
         print(f"snnemu: warning: frames of {dt_us} us, but the model's dt is {net.dt_s * 1e6:g} us "
@@ -235,8 +237,11 @@ def _run_samples(chip, net, hw, frames, labels, cfg: RunConfig, lo: int, hi: int
         named = {k: counts[:, j] for j, k in enumerate(COUNTERS)}
         energy = price(named, chip.barriers, elapsed, hw, chip.used)
         spikes = np.add.reduceat(chip.spike_count, net.offsets[:-1])
-        out_counts = chip.spike_count[chip.out_lo:]
-        pred = int(out_counts.argmax()) if out_counts.any() else -1
+        if net.readout == "membrane":  # an LI output layer: the highest potential at the end
+            pred = int(np.argmax(chip.V[chip.out_lo:]))
+        else:
+            out_counts = chip.spike_count[chip.out_lo:]
+            pred = int(out_counts.argmax()) if out_counts.any() else -1
         label = None if labels is None else int(labels[i])
         out.append((i, {
             "sample": i, "label": label, "prediction": pred,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .neuron import fire, leak, reset
+from .neuron import fire, leak, reset, synapse
 
 __all__ = ["run_timestep", "run_layered"]
 
@@ -44,9 +44,14 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
         lo, hi = int(update[0]), int(update[-1]) + 1  # update is a contiguous range
         v = leak(chip.V[lo:hi], chip.beta[lo:hi], chip.bias[lo:hi])
         want_touched = not hw.core.update_all_neurons
+        cur = 0.0
         if any_in:
             cur, hit = chip.currents(s_in, lo, hi, want_touched, s_rec)
-            v += cur
+            if not chip.cuba:
+                v += cur
+        if chip.cuba:  # the input goes through the synaptic current first
+            chip.S[lo:hi] = synapse(chip.S[lo:hi], chip.alpha[lo:hi], chip.ibias[lo:hi], cur)
+            v += chip.gain[lo:hi] * chip.S[lo:hi]
         fired = fire(v, chip.theta[lo:hi])
         reset(v, fired, chip.theta[lo:hi], chip.subtract[lo:hi])
         chip.V[lo:hi] = v

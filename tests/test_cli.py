@@ -60,7 +60,7 @@ def write_nir(path: Path, n_in=64, hidden=8, n_out=4, middle=None, w1=None) -> P
         "output": nir.Output(output_type=np.array([n_out])),
     }
     edges = [("input", "fc1"), ("fc1", "lif1"), ("lif1", "fc2"), ("fc2", "lif2"), ("lif2", "output")]
-    nir.write(str(path), nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": 1e-3}))
+    nir.write(str(path), nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": 1e-3, "reset": "zero"}))
     return path
 
 
@@ -91,10 +91,9 @@ def corrupt_npz(d: Path):
     return ["--data", str(p)], "corrupt.npz", "file"
 
 
-def unsupported_cuba(d: Path):
-    cuba = nir.CubaLIF(tau_syn=np.full(8, 0.01), tau_mem=np.full(8, 0.02), r=np.ones(8),
-                       v_leak=np.zeros(8), v_threshold=np.ones(8))
-    return ["--model", str(write_nir(d / "cuba.nir", middle=cuba))], "cuba.nir", "nodes.lif1"
+def li_in_the_middle(d: Path):
+    li = nir.LI(tau=np.full(8, 0.02), r=np.ones(8), v_leak=np.zeros(8))  # never fires: only a readout
+    return ["--model", str(write_nir(d / "li.nir", middle=li))], "li.nir", "nodes.lif1"
 
 
 def conv_graph(with_flatten: bool, in_channels: int = 1) -> nir.NIRGraph:
@@ -149,7 +148,7 @@ def missing_model(d: Path):
     return ["--model", str(d / "nowhere.nir")], "nowhere.nir", "file"
 
 
-BAD = [bad_profile, too_big, outside_sensor, corrupt_npz, unsupported_cuba, conv_shape_mismatch,
+BAD = [bad_profile, too_big, outside_sensor, corrupt_npz, li_in_the_middle, conv_shape_mismatch,
        nan_weights, size_mismatch_data, size_mismatch_model, no_samples, missing_model]
 
 
