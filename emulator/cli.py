@@ -1,7 +1,7 @@
 """The ``snnemu`` command line.
 
 ``snnemu run``, ``snnemu hw list|show``, ``snnemu report``, ``snnemu compare``, ``snnemu data
-list|show|export``, ``snnemu demo``. Bad input prints one
+list|show|export``, ``snnemu inspect``, ``snnemu export``, ``snnemu demo``. Bad input prints one
 line (``snnemu: error: FILE: FIELD: what is wrong``) and exits with code 2.
 """
 
@@ -191,6 +191,26 @@ def _data_parser(sub) -> None:
     export.add_argument("--to", required=True, help="FILE.npz or FILE.nir")
 
 
+def _cmd_inspect(args) -> int:
+    from hw_models.profile import load_profile
+
+    from .inspect_cmd import describe_model
+    from .nir_io import load_nir
+
+    net = load_nir(args.model, dt_fallback_s=args.dt_us * 1e-6)
+    print("\n".join(describe_model(net, load_profile(args.hw), args.model)))
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from .nir_io import load_nir, save_nir
+
+    net = load_nir(args.model, dt_fallback_s=args.dt_us * 1e-6)
+    save_nir(net, args.to)
+    print(f"{args.model} -> {args.to}: {net.n_layers} layers, dt {net.dt_s * 1e6:g} us")
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -226,12 +246,20 @@ def main(argv: list[str] | None = None) -> int:
     cmp.add_argument("--seed", type=int, default=0)
     cmp.add_argument("--out", required=True, help="output folder (run folders go to OUT/runs/)")
     _data_parser(sub)
+    ins = sub.add_parser("inspect", help="the layers, neurons, synapses, dt and cores of a NIR model")
+    ins.add_argument("model", help="NIR model file")
+    ins.add_argument("--hw", default="loihi", help="profile for the core count (default loihi)")
+    ins.add_argument("--dt-us", type=int, default=1000, help="dt when the graph gives none (default 1000)")
+    exp = sub.add_parser("export", help="write a model as the emulator reads it, back to NIR")
+    exp.add_argument("--model", required=True, help="NIR model file")
+    exp.add_argument("--to", required=True, help="output .nir file")
+    exp.add_argument("--dt-us", type=int, default=1000, help="dt when the graph gives none (default 1000)")
     demo = sub.add_parser("demo", help="run the demo model in layered and async mode on loihi")
     demo.add_argument("--out", default="demo_out")
     demo.add_argument("--samples", type=int, default=None)
     args = parser.parse_args(argv)
     commands = {"run": _cmd_run, "hw": _cmd_hw, "report": _cmd_report, "compare": _cmd_compare,
-                "data": _cmd_data, "demo": _cmd_demo}
+                "data": _cmd_data, "inspect": _cmd_inspect, "export": _cmd_export, "demo": _cmd_demo}
     try:
         return commands[args.cmd](args)
     except InputError as exc:

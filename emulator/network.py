@@ -38,6 +38,7 @@ class Population:
     gain: np.ndarray | None = None  # CubaLIF: the synaptic current's weight into V (dt r / tau_mem)
     ibias: np.ndarray | None = None  # CubaLIF: constant input into the synaptic current per timestep
     spiking: bool = True  # False for LI: a leaky integrator that never fires (a readout layer)
+    kind: str = "LIF"  # the NIR node it came from: LIF, IF, CubaLIF, LI, Threshold (Input for the input)
 
     @property
     def is_input(self) -> bool:

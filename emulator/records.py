@@ -152,7 +152,8 @@ def _clean(obj):
     return obj
 
 
-RECORD_FILES = {"summary.json", "per_sample.csv", "per_core.csv", "per_link.csv", "events.parquet"}
+RECORD_FILES = {"summary.json", "per_sample.csv", "per_core.csv", "per_link.csv", "events.parquet",
+                "output_spikes.nir"}
 REPORT_FILES = {"report.html", "report.md"}  # written by ``snnemu report`` into the run folder, with report_*.png
 
 
@@ -190,7 +191,20 @@ def write_records(res, out: str | os.PathLike) -> Path:
     }
     if res.tracer is not None:
         writers["events.parquet"] = res.tracer.write
+        writers["output_spikes.nir"] = lambda p: _write_output_spikes(res, p)
     return write_folder(out, writers)
+
+
+def _write_output_spikes(res, path: Path) -> None:
+    """The output layer's spikes as NIR ``EventData`` (times in seconds from each sample's start),
+    for comparing traces across simulators."""
+    from traces.nir_events import event_data, write_event_data
+
+    out = res.network.output
+    df = res.tracer.table().select(["kind", "layer", "sample", "neuron", "t_s"]).to_pandas()
+    df = df[(df.kind == "spike") & (df.layer == out.name)]
+    data = event_data(df["sample"].to_numpy(), df.neuron.to_numpy(), df.t_s.to_numpy(), len(res.per_sample), out.size)
+    write_event_data(path, out.name, data)
 
 
 def write_json(path: Path, data: dict) -> None:

@@ -160,6 +160,51 @@ def data_eval(samples: int = 10_000, root: str = "bench_out/nmnist-files", batch
         print(f"framing, {label}: {frame_s:.1f} s; load + framing {load_s + frame_s:.1f} s")
 
 
+def dvs_cnn(path: Path) -> None:
+    """The DVS-Gesture-sized CNN of the paper's code base, seeded random weights: 2x32x32 input,
+    Conv(2->12, k5) - LIF - SumPool(2) - Conv(12->32, k5) - LIF - SumPool(2) - Flatten - FC 800->11 - LIF."""
+    import nir
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+
+    def lif(shape):
+        tau = np.full(shape, 2e-3)
+        return nir.LIF(tau=tau, r=tau / 1e-3, v_leak=np.zeros(shape), v_threshold=np.ones(shape))
+
+    def pool():
+        return nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0]))
+
+    nodes = {"input": nir.Input(input_type=np.array([2, 32, 32])),
+             "conv1": nir.Conv2d(input_shape=(32, 32), weight=rng.normal(0, 0.3, (12, 2, 5, 5)), stride=1, padding=0,
+                                 dilation=1, groups=1, bias=np.zeros(12)),
+             "lif1": lif((12, 28, 28)), "pool1": pool(),
+             "conv2": nir.Conv2d(input_shape=(14, 14), weight=rng.normal(0, 0.1, (32, 12, 5, 5)), stride=1, padding=0,
+                                 dilation=1, groups=1, bias=np.zeros(32)),
+             "lif2": lif((32, 10, 10)), "pool2": pool(), "flat": nir.Flatten(input_type={"input": np.array([32, 5, 5])}, start_dim=0),
+             "fc": nir.Affine(weight=rng.normal(0, 0.05, (11, 800)), bias=np.zeros(11)), "lif3": lif((11,)),
+             "output": nir.Output(output_type=np.array([11]))}
+    order = ["input", "conv1", "lif1", "pool1", "conv2", "lif2", "pool2", "flat", "fc", "lif3", "output"]
+    nir.write(str(path), nir.NIRGraph(nodes=nodes, edges=list(zip(order, order[1:])), metadata={"dt": 1e-3}))
+
+
+def import_eval(out: str = "bench_out/dvs_cnn.nir") -> None:
+    """Time importing the DVS-Gesture-sized CNN (``load_nir``) in a fresh process, with its peak RSS."""
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dvs_cnn(path)
+    code = ("import resource, time, sys; sys.path.insert(0, %r); t = time.perf_counter(); "
+            "from emulator.nir_io import load_nir; net = load_nir(%r); w = time.perf_counter() - t; "
+            "print(w, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "
+            "sum(p.weights.nnz for p in net.projections), "
+            "sum(p.size for p in net.populations[1:]))") % (str(ROOT), str(path))
+    runs = [subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
+            for _ in range(3)]
+    wall, rss, syn, neurons = min(runs, key=lambda r: float(r[0]))
+    print(f"import of the DVS-Gesture CNN (19,000 weights; {int(neurons):,} neurons, {int(syn):,} synapses): "
+          f"{float(wall):.2f} s, peak RSS {float(rss):.0f} MiB (best of 3, fresh process, imports included)")
+
+
 def report_eval(samples: int = 10_000, out: str = "bench_out/report-run") -> None:
     """``snnemu report`` and ``snnemu compare`` on a 10,000-sample traced run.
 
@@ -214,6 +259,8 @@ def main() -> None:
                     help="only time the reference on 10,000 samples of a 2312-64-64-64-10 network")
     ap.add_argument("--data-eval", action="store_true",
                     help="only time loading and framing 10,000 N-MNIST samples from files in the real format")
+    ap.add_argument("--import-eval", action="store_true",
+                    help="only time importing the DVS-Gesture-sized CNN (2x32x32, two convolutions)")
     ap.add_argument("--report-eval", action="store_true",
                     help="only time snnemu report and compare on a 10,000-sample traced run")
     args = ap.parse_args()
@@ -225,6 +272,9 @@ def main() -> None:
         return
     if args.data_eval:
         data_eval()
+        return
+    if args.import_eval:
+        import_eval()
         return
     if args.report_eval:
         report_eval()

@@ -309,7 +309,8 @@ def demo_run(tmp_path_factory):
 def test_run_writes_records(demo_run):
     base, out, code = demo_run
     assert code == 0
-    assert sorted(os.listdir(out)) == ["events.parquet", "per_core.csv", "per_link.csv", "per_sample.csv", "summary.json"]
+    assert sorted(os.listdir(out)) == ["events.parquet", "output_spikes.nir", "per_core.csv", "per_link.csv",
+                                       "per_sample.csv", "summary.json"]
     # the temporary folder was renamed: nothing else is left next to the output
     assert os.listdir(base) == ["run"]
 

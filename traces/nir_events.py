@@ -20,27 +20,41 @@ from emulator.errors import InputError
 
 from .events import EventSet, input_shape, make_events
 
-__all__ = ["read_nir_events", "write_nir_events", "NIR_SUFFIXES"]
+__all__ = ["event_data", "read_nir_events", "write_event_data", "write_nir_events", "NIR_SUFFIXES"]
 
 NIR_SUFFIXES = (".nir", ".h5", ".hdf5")
 
 
-def write_nir_events(path: str | Path, events: EventSet) -> None:
+def event_data(sample: np.ndarray, neuron: np.ndarray, time_s: np.ndarray, n_samples: int, n_neurons: int):
+    """One ``nir.EventData``: per sample, its events' neurons and times (seconds), padded with
+    -1 and inf to the longest sample."""
     import nir
 
+    order = np.lexsort((time_s, sample))
+    sample, neuron, time_s = sample[order], neuron[order], time_s[order]
+    counts = np.bincount(sample, minlength=n_samples)
+    width = max(int(counts.max(initial=0)), 1)
+    idx = np.full((n_samples, width), -1, np.int64)
+    time = np.full((n_samples, width), np.inf)
+    col = np.arange(len(sample)) - np.repeat(np.cumsum(counts) - counts, counts)
+    idx[sample, col] = neuron
+    time[sample, col] = time_s
+    t_max = float(time_s.max()) if len(time_s) else 0.0
+    return nir.EventData(idx=idx, time=time, n_neurons=int(n_neurons), t_max=t_max)
+
+
+def write_event_data(path, node: str, data) -> None:
+    """Write one EventData as the ``spikes`` observable of ``node`` in a NIRGraphData file."""
+    import nir
+
+    nir.write_data(str(path), nir.NIRGraphData(nodes={node: nir.NIRNodeData(observables={"spikes": data})}))
+
+
+def write_nir_events(path: str | Path, events: EventSet) -> None:
     c, h, w = input_shape(events.sensor_size)
     y = 0 if events.y is None else events.y
     neuron = (events.p * h + y) * w + events.x
-    counts = np.bincount(events.sample, minlength=events.n_samples)
-    width = max(int(counts.max(initial=0)), 1)
-    idx = np.full((events.n_samples, width), -1, np.int64)
-    time = np.full((events.n_samples, width), np.inf)
-    col = np.arange(events.n_events) - np.repeat(np.cumsum(counts) - counts, counts)
-    idx[events.sample, col] = neuron
-    time[events.sample, col] = events.t * 1e-6
-    t_max = float(events.t.max()) * 1e-6 if events.n_events else 0.0
-    data = nir.EventData(idx=idx, time=time, n_neurons=c * h * w, t_max=t_max)
-    nir.write_data(str(path), nir.NIRGraphData(nodes={"input": nir.NIRNodeData(observables={"spikes": data})}))
+    write_event_data(path, "input", event_data(events.sample, neuron, events.t * 1e-6, events.n_samples, c * h * w))
 
 
 def read_nir_events(path: str | Path) -> EventSet:

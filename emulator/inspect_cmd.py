@@ -1,0 +1,53 @@
+"""``snnemu inspect MODEL.nir``: what the importer made of a model.
+
+The layers with their NIR type, shape, neurons and synapses (feed-forward and
+recurrent), the timestep and where it came from, the readout, the import's
+warnings, and how many cores the model needs on a profile (``layer-fill``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InputError
+from .mapping import map_network
+
+__all__ = ["describe_model"]
+
+
+def _shape(pop) -> str:
+    return "x".join(str(s) for s in (pop.shape or (pop.size,)))
+
+
+def describe_model(net, hw, file: str) -> list[str]:
+    syn = sum(pr.weights.nnz for pr in net.projections)
+    lines = [f"{file}: {net.n_layers} layers, {net.n_neurons - net.populations[0].size:,} neurons "
+             f"(+{net.populations[0].size:,} inputs), {syn:,} synapses",
+             f"dt {net.dt_s * 1e6:g} us (from {_dt_source(net.dt_source)}); readout: {net.readout}", ""]
+    rows = [("layer", "type", "shape", "neurons", "synapses in", "recurrent")]
+    for i, pop in enumerate(net.populations):
+        ff = net.feed_forward(i).weights.nnz if i else None
+        rec = net.recurrent(i) if i else None
+        rows.append((pop.name, pop.kind, _shape(pop), f"{pop.size:,}", "-" if ff is None else f"{ff:,}",
+                     "-" if rec is None else f"{rec.weights.nnz:,} (1 timestep late)"))
+    widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.append("")
+    try:
+        m = map_network(net, hw, "layer-fill")
+        used = m.used_cores
+        fan_in = np.bincount(m.core_of[net.global_weights().indices], minlength=m.n_cores)
+        line = f"on {hw.name}: {len(used)} of {m.n_cores} cores (layer-fill{', packed' if m.packed else ''})"
+        cap = hw.core.max_synapses
+        if cap is not None and fan_in.max(initial=0) > cap:
+            line += f"; but core {int(fan_in.argmax())} gets {int(fan_in.max()):,} synapses, over the limit of {cap:,}"
+        lines.append(line)
+    except InputError as exc:
+        lines.append(f"on {hw.name}: does not fit: {exc}")
+    lines += [f"warning: {w}" for w in net.warnings]
+    return lines
+
+
+def _dt_source(source: str) -> str:
+    return {"metadata": "the graph's metadata dt", "tau/r": "tau / r of the first LIF node (snnTorch's convention)",
+            "fallback": "--dt-us, the graph gives none"}.get(source, source)

@@ -1,0 +1,136 @@
+"""Export and round trips (NIR -> IR -> NIR -> IR is lossless), ``snnemu inspect`` and
+``snnemu export``, import warnings, and the output spikes as NIR EventData."""
+
+from __future__ import annotations
+
+import json
+
+import nir
+import numpy as np
+import pandas as pd
+import pytest
+
+from emulator.cli import main
+from emulator.nir_io import load_nir, network_from_nir, network_to_nir
+
+DT = 1e-3
+
+
+def lif(shape, beta=0.8, theta=1.0):
+    tau = np.full(shape, DT / (1 - beta))
+    return nir.LIF(tau=tau, r=tau / DT, v_leak=np.zeros(shape), v_threshold=np.full(shape, theta))
+
+
+def everything_graph(seed=0):
+    """Conv -> LIF -> pool/flatten/affine -> CubaLIF with a recurrent loop -> affine -> LI."""
+    rng = np.random.default_rng(seed)
+    nodes = {
+        "input": nir.Input(input_type=np.array([2, 8, 8])),
+        "conv": nir.Conv2d(input_shape=(8, 8), weight=rng.normal(size=(4, 2, 3, 3)), stride=1, padding=1, dilation=1,
+                           groups=1, bias=rng.normal(size=4) * 0.1),
+        "l1": lif((4, 8, 8)),
+        "pool": nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0])),
+        "flat": nir.Flatten(input_type={"input": np.array([4, 4, 4])}, start_dim=0),
+        "fc": nir.Affine(weight=rng.normal(size=(12, 64)) * 0.3, bias=rng.normal(size=12) * 0.1),
+        "l2": nir.CubaLIF(tau_syn=np.full(12, 3e-3), tau_mem=np.full(12, 5e-3), r=np.full(12, 5.0),
+                          v_leak=np.zeros(12), v_threshold=np.ones(12), w_in=np.full(12, 3.0)),
+        "rec": nir.Linear(weight=rng.normal(size=(12, 12)) * 0.3),
+        "fc2": nir.Affine(weight=rng.normal(size=(5, 12)), bias=np.zeros(5)),
+        "li": nir.LI(tau=np.full(5, 0.01), r=np.full(5, 10.0), v_leak=np.zeros(5)),
+        "output": nir.Output(output_type=np.array([5])),
+    }
+    edges = [("input", "conv"), ("conv", "l1"), ("l1", "pool"), ("pool", "flat"), ("flat", "fc"), ("fc", "l2"),
+             ("l2", "rec"), ("rec", "l2"), ("l2", "fc2"), ("fc2", "li"), ("li", "output")]
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": DT, "reset": "zero"})
+
+
+def assert_same_network(a, b):
+    assert [p.size for p in a.populations] == [p.size for p in b.populations]
+    for p, q in zip(a.populations[1:], b.populations[1:]):
+        assert (p.spiking, p.alpha is None) == (q.spiking, q.alpha is None)
+        for attr in ("beta", "theta", "bias", "alpha", "gain", "ibias"):
+            x, y = getattr(p, attr), getattr(q, attr)
+            if x is not None:
+                np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-15, err_msg=f"{p.name}.{attr}")
+        np.testing.assert_array_equal(p.subtract, q.subtract)
+    assert [(r.src, r.dst, r.delay) for r in a.projections] == [(r.src, r.dst, r.delay) for r in b.projections]
+    for r, s in zip(a.projections, b.projections):
+        np.testing.assert_allclose(r.weights.toarray(), s.weights.toarray(), rtol=1e-12, atol=1e-15)
+    assert a.dt_s == b.dt_s and a.readout == b.readout
+
+
+def test_round_trip_is_lossless(tmp_path):
+    first = network_from_nir(everything_graph())
+    nir.write(str(tmp_path / "x.nir"), network_to_nir(first))
+    second = load_nir(tmp_path / "x.nir")
+    assert_same_network(first, second)
+    nir.write(str(tmp_path / "y.nir"), network_to_nir(second))
+    assert_same_network(second, load_nir(tmp_path / "y.nir"))
+    assert [p.kind for p in second.populations] == ["Input", "LIF", "CubaLIF", "LI"]
+
+
+def test_export_and_inspect_commands(tmp_path, capsys):
+    nir.write(str(tmp_path / "m.nir"), everything_graph())
+    assert main(["inspect", str(tmp_path / "m.nir"), "--hw", "loihi"]) == 0
+    out = capsys.readouterr().out
+    net = network_from_nir(everything_graph())
+    assert f"{net.n_layers} layers" in out and "dt 1000 us (from the graph's metadata dt)" in out
+    assert "readout: membrane" in out and "CubaLIF" in out and "4x8x8" in out
+    assert f"{net.recurrent(2).weights.nnz:,} (1 timestep late)" in out
+    assert f"{net.feed_forward(1).weights.nnz:,}" in out and "on loihi:" in out
+    assert main(["export", "--model", str(tmp_path / "m.nir"), "--to", str(tmp_path / "e.nir")]) == 0
+    assert_same_network(net, load_nir(tmp_path / "e.nir"))
+
+
+def test_inspect_says_where_dt_came_from(tmp_path, capsys):
+    tau = np.full(3, 5e-3)
+    g = nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([3])), "fc": nir.Linear(weight=np.eye(3)),
+                            "l": nir.LIF(tau=tau, r=tau / 5e-4, v_leak=np.full(3, 0.1), v_threshold=np.ones(3)),
+                            "output": nir.Output(output_type=np.array([3]))},
+                     edges=[("input", "fc"), ("fc", "l"), ("l", "output")], metadata={})
+    nir.write(str(tmp_path / "s.nir"), g)
+    assert main(["inspect", str(tmp_path / "s.nir")]) == 0
+    out = capsys.readouterr().out
+    assert "dt 500 us (from tau / r" in out
+    assert "warning: the graph does not say how neurons reset" in out
+    assert "warning: nodes.l.v_leak is not 0" in out
+
+
+def test_run_trace_writes_output_spikes_as_nir_event_data(tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "--model", "emulator/data/demo_digits.nir", "--samples", "4", "--mode", "async", "--trace",
+                 "--out", str(out)]) == 0
+    data = nir.read_data(str(out / "output_spikes.nir")).nodes["lif2"].observables["spikes"]
+    ev = pd.read_parquet(out / "events.parquet")
+    spk = ev[(ev.kind == "spike") & (ev.layer == "lif2")]
+    assert data.n_neurons == 10 and data.idx.shape[0] == 4
+    for b in range(4):
+        mine = spk[spk["sample"] == b].sort_values(["t_s", "neuron"])
+        valid = data.idx[b] >= 0
+        assert sorted(zip(data.time[b][valid], data.idx[b][valid])) == sorted(zip(mine.t_s, mine.neuron))
+    s = json.loads((out / "summary.json").read_text())
+    assert int((data.idx >= 0).sum()) == s["spikes"]["per_layer"]["lif2"]
+
+
+@pytest.mark.parametrize("graph_change, field", [
+    ("no_input", "nodes"),
+    ("branch", "nodes.extra"),
+    ("wrong_dtype", "file"),
+])
+def test_bad_graphs_exit_2(tmp_path, capsys, graph_change, field):
+    path = tmp_path / "bad.nir"
+    if graph_change == "wrong_dtype":
+        path.write_text("this is text, not an HDF5 NIR file")
+    else:
+        g = everything_graph()
+        nodes, edges = dict(g.nodes), list(g.edges)
+        if graph_change == "no_input":
+            del nodes["input"]
+            edges = [e for e in edges if e[0] != "input"]
+        else:
+            nodes["extra"] = nir.Affine(weight=np.ones((5, 256)), bias=np.zeros(5))
+            edges.append(("l1", "extra"))
+        nir.write(str(path), nir.NIRGraph(nodes=nodes, edges=edges, metadata=g.metadata, type_check=False))
+    assert main(["inspect", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"bad.nir: {field}:" in err[0]
