@@ -36,7 +36,7 @@ import scipy.sparse as sp
 
 from .errors import InputError
 from .network import Network, Population, Projection
-from .nir_ops import LINEAR_NODES, LinearMap, apply_node
+from .nir_ops import LINEAR_NODES, LinearMap, apply_node, floats
 
 __all__ = ["flatten_graph", "load_nir", "network_from_nir", "network_to_nir", "save_nir"]
 
@@ -148,7 +148,7 @@ def _delay_steps(nodes: dict, chain: list[str], dt: float, file: str, recurrent:
     total = 0
     for name in chain:
         if isinstance(nodes[name], nir.Delay):
-            d = np.asarray(nodes[name].delay, float).reshape(-1)
+            d = floats(nodes[name].delay, file, f"nodes.{name}.delay").reshape(-1)
             steps = np.round(d / dt)
             if d.size == 0 or not np.allclose(d, steps * dt, rtol=1e-6, atol=1e-12) or np.unique(steps).size > 1:
                 raise InputError(file, f"nodes.{name}.delay", f"must be one whole number of timesteps (dt = {dt:g} s)")
@@ -162,7 +162,7 @@ def _delay_steps(nodes: dict, chain: list[str], dt: float, file: str, recurrent:
 def _dt(graph: nir.NIRGraph, fallback: float, file: str) -> tuple[float, str]:
     meta = graph.metadata if isinstance(graph.metadata, dict) else {}
     if "dt" in meta:
-        dt, source, field = float(np.asarray(meta["dt"], float).reshape(-1)[0]), "metadata", "metadata.dt"
+        dt, source, field = float(floats(meta["dt"], file, "metadata.dt").reshape(-1)[0]), "metadata", "metadata.dt"
     else:
         dt, source, field = float(fallback), "fallback", "--dt-us"
         for name, node in graph.nodes.items():
@@ -199,7 +199,10 @@ def network_from_nir(graph: nir.NIRGraph, name: str = "model", file: str = "<gra
             raise InputError(file, f"nodes.{nm}", f"unsupported node type {kind} (supported: {', '.join(SUPPORTED)})")
     layers = _layers(nodes, edges, file, dt)
     input_name = next(k for k, n in nodes.items() if isinstance(n, nir.Input))
-    shape = tuple(int(s) for s in np.asarray(nodes[input_name].input_type["input"]).reshape(-1))
+    declared = getattr(nodes[input_name], "input_type", None)
+    if not isinstance(declared, dict) or "input" not in declared or np.asarray(declared["input"]).size == 0:
+        raise InputError(file, f"nodes.{input_name}.input_type", "missing: the Input node must give the input's shape")
+    shape = tuple(int(s) for s in floats(declared["input"], file, f"nodes.{input_name}.input_type").reshape(-1))
     n_in = int(np.prod(shape))
     input_shape = (1, 1, n_in) if len(shape) == 1 else tuple([1] * (3 - len(shape)) + list(shape))
     pops = [Population("input", n_in, shape=shape, kind="Input")]
@@ -257,7 +260,7 @@ def _population(node, nm: str, in_shape: tuple, dt: float, reset_mode: str, file
 
     def param(attr, default=None):
         val = getattr(node, attr, default)
-        arr = np.asarray(val, float)
+        arr = floats(val, file, f"nodes.{nm}.{attr}")
         if arr.size not in (1, n):
             try:
                 arr = np.broadcast_to(arr, in_shape)
@@ -268,7 +271,7 @@ def _population(node, nm: str, in_shape: tuple, dt: float, reset_mode: str, file
             raise InputError(file, f"nodes.{nm}.{attr}", "NaN or infinite values")
         return np.broadcast_to(arr.reshape(-1), (n,)).astype(float)
 
-    leak = np.asarray(getattr(node, "v_leak", 0.0), float)
+    leak = floats(getattr(node, "v_leak", 0.0), file, f"nodes.{nm}.v_leak")
     if np.any(leak != 0):
         notes.append(f"nodes.{nm}.v_leak is not 0: it becomes a constant input of dt/tau * v_leak per timestep")
     if isinstance(node, nir.Threshold):  # a stateless comparator: V = input, no memory

@@ -25,7 +25,7 @@ import scipy.sparse as sp
 
 from .errors import InputError
 
-__all__ = ["LinearMap", "apply_node", "LINEAR_NODES"]
+__all__ = ["LinearMap", "apply_node", "floats", "LINEAR_NODES"]
 
 LINEAR_NODES = ("Affine", "Linear", "Conv1d", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten", "Scale")
 
@@ -58,6 +58,15 @@ class LinearMap:
         w.eliminate_zeros()
         w.sort_indices()
         return w
+
+
+def floats(value, file: str, field: str) -> np.ndarray:
+    """``value`` as a float array; anything that is not numbers (strings, objects, None) is an
+    InputError naming the field and the dtype."""
+    arr = np.asarray(value) if value is not None else np.asarray(None)
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.number)):
+        raise InputError(file, field, f"must hold numbers, got dtype {arr.dtype}")
+    return arr.astype(float)
 
 
 def _pair(value, n: int, field: str, file: str) -> tuple[int, ...]:
@@ -100,7 +109,7 @@ def _windows(in_hw, kernel, stride, dilation, pads, field: str, file: str):
 
 
 def _conv(node, in_shape, name: str, file: str):
-    w = np.asarray(node.weight, float)
+    w = floats(node.weight, file, f"nodes.{name}.weight")
     nd = w.ndim - 2
     if nd not in (1, 2) or len(in_shape) != nd + 1:
         raise InputError(file, f"nodes.{name}.weight",
@@ -138,7 +147,8 @@ def _conv(node, in_shape, name: str, file: str):
     keep = (iy >= 0) & (iy < H) & (ix >= 0) & (ix < W) & (vals != 0)
     src = (ci[keep] * H + iy[keep]) * W + ix[keep]
     mat = sp.csr_matrix((vals[keep], (src, dst[keep])), shape=(c_in * H * W, c_out * Ho * Wo))
-    bias = np.asarray(node.bias, float).reshape(-1) if getattr(node, "bias", None) is not None else np.zeros(c_out)
+    bias = floats(node.bias, file, f"nodes.{name}.bias").reshape(-1) if getattr(node, "bias", None) is not None \
+        else np.zeros(c_out)
     if bias.size == 1:
         bias = np.repeat(bias, c_out)
     if bias.size != c_out or not np.all(np.isfinite(bias)):
@@ -173,7 +183,7 @@ def _pool(node, in_shape, name: str, file: str, average: bool):
 
 
 def _dense(node, in_shape, name: str, file: str):
-    w = np.asarray(node.weight, float)
+    w = floats(node.weight, file, f"nodes.{name}.weight")
     n_in = int(np.prod(in_shape))
     if w.ndim != 2 or w.shape[1] != n_in:
         raise InputError(file, f"nodes.{name}.weight",
@@ -184,7 +194,7 @@ def _dense(node, in_shape, name: str, file: str):
     mat = sp.csr_matrix(w.T)
     bias = None
     if type(node).__name__ == "Affine":
-        bias = np.asarray(node.bias, float).reshape(-1)
+        bias = floats(node.bias, file, f"nodes.{name}.bias").reshape(-1)
         if bias.size == 1:
             bias = np.repeat(bias, w.shape[0])
         if bias.size != w.shape[0] or not np.all(np.isfinite(bias)):
@@ -194,7 +204,7 @@ def _dense(node, in_shape, name: str, file: str):
 
 def _scale(node, in_shape, name: str, file: str):
     n = int(np.prod(in_shape))
-    s = np.asarray(node.scale, float)
+    s = floats(node.scale, file, f"nodes.{name}.scale")
     try:
         s = np.broadcast_to(s.reshape(s.shape if s.ndim <= len(in_shape) else -1), in_shape).reshape(-1)
     except ValueError:

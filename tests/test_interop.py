@@ -134,3 +134,24 @@ def test_bad_graphs_exit_2(tmp_path, capsys, graph_change, field):
     assert main(["inspect", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"bad.nir: {field}:" in err[0]
+
+
+@pytest.mark.parametrize("change, field", [
+    ("string_weights", "nodes.fc.weight"),
+    ("text_dt", "metadata.dt"),
+    ("negative_dt", "metadata.dt"),
+])
+def test_wrong_dtypes_and_missing_metadata(change, field):
+    g = everything_graph()
+    nodes, meta = dict(g.nodes), dict(g.metadata)
+    if change == "string_weights":
+        nodes["fc"] = nir.Affine(weight=np.full((12, 64), "x"), bias=np.zeros(12))
+    elif change == "text_dt":
+        meta["dt"] = "one millisecond"
+    else:
+        meta["dt"] = -1e-3
+    from emulator.errors import InputError
+
+    with pytest.raises(InputError) as exc:
+        network_from_nir(nir.NIRGraph(nodes=nodes, edges=g.edges, metadata=meta, type_check=False), file="m.nir")
+    assert str(exc.value).startswith(f"m.nir: {field}:")
