@@ -155,3 +155,44 @@ def test_wrong_dtypes_and_missing_metadata(change, field):
     with pytest.raises(InputError) as exc:
         network_from_nir(nir.NIRGraph(nodes=nodes, edges=g.edges, metadata=meta, type_check=False), file="m.nir")
     assert str(exc.value).startswith(f"m.nir: {field}:")
+
+
+def test_threshold_layer_has_no_memory():
+    """Threshold(1): fires exactly when this timestep's input exceeds 1, whatever came before.
+    Input weights 0.6: one input spike gives 0.6 (silent), two give 1.2 (fires)."""
+    from builders import chip_spikes
+
+    from emulator.run import RunConfig, run_network
+    from hw_models.profile import load_profile
+
+    g = nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([2])),
+                            "fc": nir.Linear(weight=np.array([[0.6, 0.6]])),
+                            "th": nir.Threshold(threshold=np.array([1.0])),
+                            "output": nir.Output(output_type=np.array([1]))},
+                     edges=[("input", "fc"), ("fc", "th"), ("th", "output")], metadata={"dt": DT, "reset": "zero"})
+    net = network_from_nir(g)
+    frames = np.array([[[1, 0], [0, 1], [1, 1], [1, 0], [1, 1]]], np.int32)
+    for mode in ("layered", "async"):
+        res = run_network(net, load_profile("ideal"), frames, None, RunConfig(model="t", mode=mode, trace=True))
+        assert chip_spikes(res, net, 5)[0][:, 0].tolist() == [0, 0, 1, 0, 1]  # a LIF would have fired at t1
+
+
+def test_nested_subgraph_is_inlined():
+    """snnTorch-style nesting: the recurrent layer as a subgraph ``k`` with its own Input/Output."""
+    rng = np.random.default_rng(7)
+    w_in, w_rec, w_out = rng.normal(size=(6, 4)), rng.normal(size=(6, 6)) * 0.3, rng.normal(size=(3, 6))
+    inner = nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([6])), "lif": lif((6,)),
+                                "w_rec": nir.Linear(weight=w_rec), "output": nir.Output(output_type=np.array([6]))},
+                         edges=[("input", "lif"), ("lif", "w_rec"), ("w_rec", "lif"), ("lif", "output")])
+    outer = {"input": nir.Input(input_type=np.array([4])), "fc": nir.Linear(weight=w_in), "k": inner,
+             "fc2": nir.Linear(weight=w_out), "out": lif((3,)), "output": nir.Output(output_type=np.array([3]))}
+    nested = network_from_nir(nir.NIRGraph(nodes=outer, edges=[("input", "fc"), ("fc", "k"), ("k", "fc2"),
+                                                               ("fc2", "out"), ("out", "output")],
+                                           metadata={"dt": DT, "reset": "zero"}, type_check=False))
+    flat_nodes = {"input": outer["input"], "fc": outer["fc"], "k.lif": inner.nodes["lif"],
+                  "k.w_rec": inner.nodes["w_rec"], "fc2": outer["fc2"], "out": outer["out"], "output": outer["output"]}
+    flat = network_from_nir(nir.NIRGraph(nodes=flat_nodes, edges=[
+        ("input", "fc"), ("fc", "k.lif"), ("k.lif", "k.w_rec"), ("k.w_rec", "k.lif"), ("k.lif", "fc2"),
+        ("fc2", "out"), ("out", "output")], metadata={"dt": DT, "reset": "zero"}))
+    assert_same_network(nested, flat)
+    assert [p.name for p in nested.populations] == ["input", "k.lif", "out"]
