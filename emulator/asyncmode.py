@@ -170,12 +170,17 @@ def _leak(chip) -> None:
         chip.S[:] = synapse(chip.S, chip.alpha, chip.ibias, 0.0)
         chip.V += chip.gain * chip.S
     n_in = chip.net.populations[0].size
+    # without update_all_neurons only the neurons whose synaptic current moves V are charged here
+    live = None if chip.hw.core.update_all_neurons or not chip.cuba else np.bincount(
+        chip.core_of[np.flatnonzero(chip.S)], minlength=len(chip.cores))
     for c in chip.used.tolist():
         core = chip.cores[c]
         core.free_at = now
         if chip.hw.core.update_all_neurons:
             n = int((core.neurons >= n_in).sum())
             core.free_at = _finish(chip, core, None, now, 0, 0, n, None, None)
+        elif live is not None and live[c]:
+            core.free_at = _finish(chip, core, None, now, 0, 0, int(live[c]), None, None)
 
 
 def _fire_lifted(chip) -> None:

@@ -123,17 +123,22 @@ class Chip:
         self.tiles_used = len({c // hw.mesh.cores_per_tile for c in self.used})
         self.out_lo = int(net.offsets[-2])
         self._cache: dict[tuple, np.ndarray] = {}
-        self._build_synapses(net.global_weights(), n, n_cores)
-        # recurrent synapses (delay 1): tick modes leave them out of the last timestep's packets;
-        # async sends them separately, released at the next timestep
+        w_all = net.global_weights()
+        self._build_synapses(w_all, n, n_cores)
+        # Recurrent synapses (delay 1): the tick modes leave them out of the last timestep's
+        # packets (pairs_ff); async sends them apart from the feed-forward ones (dst_cores,
+        # rows), released at the next timestep (dst_rec, rows_rec).
         self.has_recurrent = any(pr.delay for pr in net.projections)
-        self.pairs_ff = self._pairs(net.global_weights(delay=0), n, n_cores) if self.has_recurrent else self.pairs
+        w_ff = net.global_weights(delay=0) if self.has_recurrent else w_all
+        self.pairs_ff = self._pairs(w_ff, n, n_cores) if self.has_recurrent else self.pairs
+        self._w, self.dst_cores, self.n_dst = w_ff, self.pairs_ff.dst_cores, self.pairs_ff.n_dst
+        self._w_rec, self.dst_rec, self.n_dst_rec = None, [()] * n, np.zeros(n, np.int64)
         if self.has_recurrent:
-            self._w, self.dst_cores, self.n_dst = self._targets(net.global_weights(delay=0), n_cores)
-            self._w_rec, self.dst_rec, self.n_dst_rec = self._targets(net.global_weights(delay=1), n_cores)
-        else:
-            self._w_rec, self.dst_rec, self.n_dst_rec = None, [()] * n, np.zeros(n, np.int64)
+            self._w_rec = net.global_weights(delay=1)
+            rec = self._pairs(self._w_rec, n, n_cores)
+            self.dst_rec, self.n_dst_rec = rec.dst_cores, rec.n_dst
         self.n_dst_list, self.n_dst_rec_list = self.n_dst.tolist(), self.n_dst_rec.tolist()
+        self._rows: list[dict] | None = None
         self._rows_rec: list[dict] | None = None
         self.V = np.zeros(n)
         self.parked = np.zeros(n)  # async: the reset potential of refractory neurons
@@ -148,7 +153,7 @@ class Chip:
     # -- construction --------------------------------------------------------------
     def _build_synapses(self, w: sp.csr_matrix, n: int, n_cores: int) -> None:
         """Lay out the synapses: per projection (tick currents), per core pair (tick
-        packets), per source and destination core (async, built on first use)."""
+        packets); the per-core synapse counts."""
         # Per projection: source and target ranges, weights (src x dst) dense when mostly full.
         offs = self.net.offsets
         self._proj = []
@@ -157,12 +162,8 @@ class Chip:
             dense = wt.nnz > 0.25 * wt.shape[0] * wt.shape[1]
             self._proj.append((int(offs[pr.src]), int(offs[pr.src + 1]), int(offs[pr.dst]), int(offs[pr.dst + 1]),
                                wt.toarray() if dense else wt.tocsr(), pr.delay))
-        rows, cols = w.nonzero()
         self.pairs = self._pairs(w, n, n_cores)
-        self.n_dst = self.pairs.n_dst
-        self.dst_cores = self.pairs.dst_cores
-        self._w = w
-        self._rows: list[dict] | None = None
+        cols = w.indices
         fan_in = np.bincount(self.core_of[cols], minlength=n_cores) if len(cols) else np.zeros(n_cores, int)
         self.synapses_per_core = fan_in
         cap = self.hw.core.max_synapses
@@ -193,15 +194,6 @@ class Chip:
                      pair_fan.toarray() if small else pair_fan,  # dense rows are cheap to gather
                      [tuple(has.indices[has.indptr[s]:has.indptr[s + 1]].tolist()) for s in range(n)],
                      np.diff(has.indptr).astype(np.int64))
-
-    def _targets(self, w: sp.csr_matrix, n_cores: int):
-        """(weights, destination cores per source, their number) of the synapses ``w``."""
-        has = sp.csr_matrix((np.ones(w.nnz), (np.repeat(np.arange(w.shape[0]), np.diff(w.indptr)),
-                                               self.core_of[w.indices])), shape=(w.shape[0], n_cores))
-        has.sum_duplicates()
-        has.sort_indices()
-        dst = [tuple(has.indices[has.indptr[s]:has.indptr[s + 1]].tolist()) for s in range(w.shape[0])]
-        return w, dst, np.diff(has.indptr).astype(np.int64)
 
     def _row_table(self, w: sp.csr_matrix, dst_cores) -> list[dict]:
         """``table[s][c]`` = (targets, weights) of source s on core c."""

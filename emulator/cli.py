@@ -21,8 +21,8 @@ def _run_parser(sub) -> None:
     p.add_argument("--model", required=True, help="NIR model file")
     p.add_argument("--hw", default="loihi", help="bundled profile name or a profile .yaml")
     p.add_argument("--data", default="digits",
-                   help="digits | nmnist-digits | nmnist:ROOT | shd:ROOT | dvsgesture:ROOT (add :train for the "
-                        "training split) | events .npz or .nir (see snnemu data list)")
+                   help="digits | nmnist-digits | spoken-digits | nmnist:ROOT | shd:ROOT | dvsgesture:ROOT (add :train "
+                        "for the training split) | events .npz, .nir or .h5 (see snnemu data list)")
     p.add_argument("--mode", default="layered", choices=["timestep", "layered", "async"])
     p.add_argument("--queue", default="fifo", choices=["fifo", "momentum", "random"])
     p.add_argument("--input", default="event", choices=["event", "frame"])
@@ -143,14 +143,17 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_compare(args) -> int:
-    from .compare import check_out, parse_modes, run_combinations, write_comparison
+    from .compare import baseline_index, check_out, parse_modes, run_combinations, write_comparison
 
     out = check_out(args.out)
     folders = list(args.runs or [])
     if args.model:
         if args.runs:
             raise InputError("--runs", "runs", "give either --model (to run) or --runs (to read), not both")
-        folders = run_combinations(args.model, args.hw or ["loihi"], parse_modes(args.modes), args.data, out,
+        modes, hws = parse_modes(args.modes), args.hw or ["loihi"]
+        if args.baseline is not None and str(args.baseline).isdigit():  # before hours of runs, not after
+            baseline_index(args.baseline, [""] * (len(args.model) * len(hws) * len(modes)))
+        folders = run_combinations(args.model, hws, modes, args.data, out,
                                    samples=args.samples, workers=args.workers, seed=args.seed)
     elif not folders:
         raise InputError("--model", "model", "give --model files to run, or --runs folders to read")
@@ -236,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     cmp = sub.add_parser("compare", help="run models x profiles x modes (or read run folders) and compare them")
     cmp.add_argument("--model", action="append", help="NIR model file (repeat for several)")
     cmp.add_argument("--hw", action="append", help="profile name or .yaml (repeat; default loihi)")
-    cmp.add_argument("--data", default="digits", help="dataset name (digits) or an events .npz")
+    cmp.add_argument("--data", default="digits", help="a dataset spec, as for snnemu run --data")
     cmp.add_argument("--modes", default="layered,async",
                      help="comma-separated: timestep, layered, async[:fifo|momentum|random] (default layered,async)")
     cmp.add_argument("--runs", nargs="+", help="existing run folders to compare instead of running")

@@ -27,7 +27,8 @@ from .errors import InputError
 from .records import write_records
 from .report import RunFolder, load_run
 
-__all__ = ["METRICS", "check_out", "parse_modes", "comparison_table", "run_combinations", "write_comparison"]
+__all__ = ["METRICS", "baseline_index", "check_out", "parse_modes", "comparison_table", "run_combinations",
+           "write_comparison"]
 
 # (column, how to read it from a run folder's summary); SI units, per inference where named so
 METRICS = {
@@ -72,11 +73,15 @@ def run_combinations(models: list[str], hws: list[str], modes: list[tuple[str, s
     """Run every combination; each run folder goes to ``out/runs/<model>-<hw>-<mode>``."""
     from .run import RunConfig, run
 
-    folders = []
+    folders, names = [], set()
     for model in models:
         for hw in hws:
             for mode, queue in modes:
                 name = f"{Path(model).stem}-{Path(hw).stem}-{mode}" + (f"-{queue}" if queue else "")
+                base, k = name, 2
+                while name in names:  # same file names from different folders: keep both runs
+                    name, k = f"{base}-{k}", k + 1
+                names.add(name)
                 cfg = RunConfig(model=model, hw=hw, data=data, mode=mode, queue=queue or "fifo", samples=samples,
                                 progress=True, workers=workers, seed=seed)
                 folders.append(write_records(run(cfg), out / "runs" / name))
@@ -104,10 +109,12 @@ def comparison_table(runs: list[RunFolder], baseline: int = 0) -> pd.DataFrame:
 
 
 def _labels(runs: list[RunFolder]) -> list[str]:
-    """Short, unique run labels: only the parts that differ between runs."""
+    """Short, unique run labels: the parts (model, hw, mode) that differ between runs; runs that
+    still share a label (a different NoC, seed or data) get their run number added."""
     parts = [r.label.split(" / ") for r in runs]
     keep = [i for i in range(3) if len({p[i] for p in parts}) > 1] or [2]
-    return [" / ".join(p[i] for i in keep) for p in parts]
+    labels = [" / ".join(p[i] for i in keep) for p in parts]
+    return [f"{lab} #{i + 1}" if labels.count(lab) > 1 else lab for i, lab in enumerate(labels)]
 
 
 def _fmt(x, scale: float = 1.0, spec: str = ",.1f") -> str:
@@ -120,7 +127,7 @@ def write_comparison(folders: list[str | Path], out: str | Path, baseline: int |
     if not runs:
         raise InputError("--runs", "runs", "no run folder to compare")
     labels = _labels(runs)
-    base = _baseline_index(baseline, labels)
+    base = baseline_index(baseline, labels)
     out = check_out(out)
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("compare_*.png"):
@@ -175,7 +182,7 @@ def write_comparison(folders: list[str | Path], out: str | Path, baseline: int |
     return html
 
 
-def _baseline_index(baseline: int | str | None, labels: list[str]) -> int:
+def baseline_index(baseline: int | str | None, labels: list[str]) -> int:
     """``--baseline``: a 1-based run number or a run label; default the first run."""
     if baseline is None:
         return 0

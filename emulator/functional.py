@@ -5,11 +5,6 @@ samples) in the same three modes as the chip:
 
 - ``layered``: per timestep each layer integrates all of the previous
   layer's spikes, then evaluates its thresholds once.
-
-A recurrent projection (a layer onto itself) carries a layer's spikes of
-timestep t into timestep t+1 in every mode: in ``layered`` with the layer's
-input of t+1, in ``timestep`` like any projection (one tick late), in
-``async`` as one current pending at the start of t+1, next to the input.
 - ``timestep``: spikes of tick k are integrated at tick k+1 (T + L ticks;
   spikes of the last tick are recorded only).
 - ``async``, in *forward steps* (the asynctorch semantics). Per timestep:
@@ -32,8 +27,16 @@ input of t+1, in ``timestep`` like any projection (one tick late), in
   Output-layer spikes are recorded and take no queue slot, as on the chip,
   where they make no packets.
 
-With F at least as large as the widest layer, async equals layered; with
-F = 1 it equals the chip in async mode on one ideal core. Options:
+A recurrent projection (a layer onto itself) carries a layer's spikes of
+timestep t into timestep t+1 in every mode: in ``layered`` with the layer's
+input of t+1, in ``timestep`` like any projection (one tick late), in
+``async`` as one current pending at the start of t+1, next to the input.
+
+Without recurrence: with F at least as large as the widest layer, async
+equals layered; with F = 1 it equals the chip in async mode on one ideal
+core. (A recurrent current is integrated at a timestep's first forward step,
+before the layer's feed-forward input, and the chip serves it packet by
+packet, so neither equality holds for recurrent networks.) Options:
 ``stop_on_output`` (a sample ends K forward steps after its first output
 spike), ``max_steps`` (forward steps per timestep; queued spikes carry over),
 ``input_dropout`` and ``spike_dropout`` (each spike dropped with that

@@ -193,6 +193,9 @@ def network_from_nir(graph: nir.NIRGraph, name: str = "model", file: str = "<gra
     if reset_mode not in ("zero", "subtract"):
         raise InputError(file, "metadata.reset", f"expected 'zero' or 'subtract', got {reset_mode!r}")
     nodes, edges = flatten_graph(graph)
+    for a, b in edges:
+        if a not in nodes or b not in nodes:
+            raise InputError(file, "edges", f"the edge ({a}, {b}) names a node that is not in the graph")
     for nm, node in nodes.items():
         kind = type(node).__name__
         if kind not in SUPPORTED:
@@ -334,6 +337,10 @@ def network_to_nir(net: Network) -> nir.NIRGraph:
         raise ValueError("NIR export: the network mixes zero and subtract reset")
     in_shape = net.populations[0].shape or ([net.populations[0].size] if net.input_shape[:2] == (1, 1)
                                              else list(net.input_shape))
+    taken = {"input", "output"} | {f"fc{i}" for i in range(len(layers))} | {f"rec{i}" for i in range(len(layers))}
+    clash = [p.name for p in layers if p.name in taken]
+    if clash:
+        raise ValueError(f"NIR export: the layer name {clash[0]!r} is one the export gives its own nodes")
     nodes = {"input": nir.Input(input_type=np.array(in_shape))}
     edges, prev = [], "input"
     for i, pop in enumerate(layers, start=1):
@@ -385,4 +392,9 @@ def save_nir(net: Network, path: str | Path) -> None:
         graph = network_to_nir(net)
     except ValueError as exc:
         raise InputError(path, "model", str(exc).removeprefix("NIR export: ")) from None
-    nir.write(str(path), graph)
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nir.write(str(path), graph)
+    except OSError as exc:
+        raise InputError(path, "--to", f"cannot be written ({exc.strerror or exc})") from None

@@ -28,8 +28,8 @@ from .document import Document
 from .errors import InputError
 from .records import SCHEMA
 
-__all__ = ["RunFolder", "load_run", "energy_interval", "energy_by_category", "by_layer", "header_rows",
-           "write_report", "caveats"]
+__all__ = ["RunFolder", "load_run", "energy_interval", "energy_by_category", "by_layer", "has_categories",
+           "header_rows", "write_report", "caveats"]
 
 
 @dataclass
@@ -116,17 +116,25 @@ def by_layer(run: RunFolder) -> pd.DataFrame:
     cores without neurons are ``(no neurons)``.
     """
     cores = run.cores.assign(layer=run.cores.layer.fillna("(no neurons)"))
-    cols = [f"energy_{c}_j" for c in CATEGORIES]
     g = cores.groupby("layer", sort=False)
-    out = (g[cols].sum() / run.n * 1e12).rename(columns=dict(zip(cols, CATEGORIES)))
+    if has_categories(run):
+        cols = [f"energy_{c}_j" for c in CATEGORIES]
+        out = (g[cols].sum() / run.n * 1e12).rename(columns=dict(zip(cols, CATEGORIES)))
+    else:  # a run folder from before per-core categories were recorded
+        out = pd.DataFrame(index=g.size().index)
     out.insert(0, "cores", g.size().astype(int))
-    out["energy_pJ"] = out[list(CATEGORIES)].sum(axis=1)
+    out["energy_pJ"] = g.energy_j.sum() / run.n * 1e12
     out["sops"] = g.synaptic_events.sum() / run.n
     spikes = {**run.summary["spikes"]["per_layer"], run.input_name: run.summary["spikes"].get("input", 0)}
     out["spikes"] = [spikes.get(name, np.nan) / run.n for name in out.index]
     order = list(run.summary.get("layer_sizes", {})) or list(spikes)
     return out.loc[sorted(out.index, key=lambda k: (order.index(k.split("+")[0]) if k.split("+")[0] in order
                                                     else len(order)))]
+
+
+def has_categories(run: RunFolder) -> bool:
+    """Whether ``per_core.csv`` splits each core's energy by category."""
+    return run.cores is not None and all(f"energy_{c}_j" in run.cores.columns for c in CATEGORIES)
 
 
 def _fmt(x, spec: str = ",.1f") -> str:
@@ -209,7 +217,11 @@ def write_report(path: str | Path, out: str | Path | None = None, formats: tuple
     Returns the written report files (``report.html`` and/or ``report.md``).
     """
     run = load_run(path)
+    if run.events is not None and not 0 <= sample < run.summary["samples"]:
+        raise InputError(run.path, "--sample", f"must be in 0..{run.summary['samples'] - 1}, got {sample}")
     out = Path(out) if out is not None else run.path
+    if out.exists() and not out.is_dir():
+        raise InputError(out, "--out", "exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("report_*.png"):
         old.unlink()
@@ -254,8 +266,9 @@ def _energy_section(doc: Document, run: RunFolder, out: Path) -> None:
         doc.text("Energy per inference by layer (pJ), from the cores that hold each layer.")
         doc.table(_table([(name, str(int(r.cores)), _fmt(r.energy_pJ), _fmt(100 * r.energy_pJ / total if total else 0, ".2f"))
                           for name, r in layers.iterrows()], ["layer", "cores", "pJ per inference", "share (%)"]))
-        parts = pd.concat([parts, layers[list(CATEGORIES)].reset_index(drop=True)], ignore_index=True)
-        labels += list(layers.index)
+        if has_categories(run):
+            parts = pd.concat([parts, layers[list(CATEGORIES)].reset_index(drop=True)], ignore_index=True)
+            labels += list(layers.index)
     doc.figure(plots.energy_stack(out / "report_energy.png", labels, parts,
                                   "energy per inference by category: whole inference and by layer"),
                "Energy per inference by category, for the whole inference and per layer: absolute (left) "
@@ -324,8 +337,6 @@ def _trace_section(doc: Document, run: RunFolder, out: Path, sample: int) -> Non
     if run.events is None:
         doc.text("No events.parquet in this run folder: run with --trace for the spike raster and the queue waits.")
         return
-    if not 0 <= sample < run.summary["samples"]:
-        raise InputError(run.path, "--sample", f"must be in 0..{run.summary['samples'] - 1}, got {sample}")
     spikes = pq.read_table(run.events, columns=["t_s", "layer", "neuron", "step"],
                            filters=[("sample", "=", sample), ("kind", "=", "spike")]).to_pandas()
     sizes = run.summary.get("layer_sizes") or spikes.groupby("layer").neuron.max().add(1).to_dict()

@@ -59,7 +59,10 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
         if hw.core.update_all_neurons:
             upd_count = chip.neurons_per_core(lo, hi)
         else:
-            touched = update[hit | fired] if any_in else update[fired]  # a neuron that fires was updated
+            changed = hit | fired if any_in else fired.copy()  # a neuron that fires was updated
+            if chip.cuba:  # a CubaLIF neuron with a synaptic current changes every timestep
+                changed |= chip.S[lo:hi] != 0
+            touched = update[changed]
             upd_count = np.bincount(chip.core_of[touched], minlength=n_cores).astype(float)
     spiking = np.flatnonzero(s_out)
     counts = s_out[spiking]
@@ -114,7 +117,7 @@ def _send_trains(chip, busy, active, spiking, counts, per_pair, send: bool, pair
             srcs = np.repeat(spiking[mine], counts[mine].astype(np.int64))
             chip.tracer.spikes(chip, srcs, t0 + busy[c])
             if send:
-                chip.tracer.packets_bulk(chip, srcs[srcs < chip.out_lo], c, t0 + busy[c], pairs.dst_cores)
+                chip.tracer.packets_bulk(chip, srcs, c, t0 + busy[c], pairs.dst_cores)
     busy = busy.tolist()
     trains = sorted((busy[s], s, d, int(n), p) for p, (s, d, n) in
                     enumerate(zip(pairs.src_list, pairs.dst_list, per_pair.tolist())) if n)
@@ -138,7 +141,7 @@ def _phase_send(chip, c: int, neurons: np.ndarray, s_out: np.ndarray, send: bool
     if chip.tracer is not None:
         net = neurons[neurons < chip.out_lo]
         chip.tracer.spikes(chip, np.repeat(net, s_out[net].astype(np.int64)), now)
-    for s in neurons[neurons < chip.out_lo].tolist() if send else ():
+    for s in neurons.tolist() if send else ():  # an output neuron sends only to its recurrent loop, if any
         for _ in range(int(s_out[s])):
             for dst in dst_cores[s]:
                 chip.send(s, c, dst, 0.0)

@@ -91,3 +91,18 @@ def test_baseline_out_of_range_and_foreign_out(compared, tmp_path, capsys):
     (mine / "notes.txt").write_text("keep")
     assert main(["compare", "--runs", *folders, "--out", str(mine)]) == 2
     assert "notes.txt" in capsys.readouterr().err and (mine / "notes.txt").read_text() == "keep"
+
+
+def test_runs_that_share_a_label_stay_apart(compared, tmp_path):
+    """The same run folder twice (or runs that differ only in NoC or seed) get numbered labels."""
+    folder = str(next((compared / "runs").iterdir()))
+    out = tmp_path / "twice"
+    assert main(["compare", "--runs", folder, folder, "--out", str(out)]) == 0
+    labels = list(pd.read_csv(out / "comparison.csv").label)
+    assert len(set(labels)) == 2 and labels[0].endswith("#1") and labels[1].endswith("#2")
+
+
+def test_a_bad_run_number_is_refused_before_running(tmp_path, capsys):
+    assert main(["compare", "--model", DEMO, "--modes", "layered,async", "--baseline", "3",
+                 "--out", str(tmp_path / "o")]) == 2
+    assert "--baseline" in capsys.readouterr().err and not (tmp_path / "o" / "runs").exists()

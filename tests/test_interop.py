@@ -196,3 +196,32 @@ def test_nested_subgraph_is_inlined():
         ("fc2", "out"), ("out", "output")], metadata={"dt": DT, "reset": "zero"}))
     assert_same_network(nested, flat)
     assert [p.name for p in nested.populations] == ["input", "k.lif", "out"]
+
+
+def test_export_errors_are_one_line(tmp_path, capsys):
+    from emulator.errors import InputError
+    from emulator.nir_io import save_nir
+
+    net = network_from_nir(everything_graph())
+    save_nir(net, tmp_path / "new" / "folder" / "m.nir")  # the folder is made
+    assert (tmp_path / "new" / "folder" / "m.nir").is_file()
+    with pytest.raises(InputError, match="--to"):
+        save_nir(net, tmp_path)  # a folder, not a file
+    net.populations[1].name = "fc1"  # a name the export gives its own Affine nodes
+    with pytest.raises(InputError, match="'fc1'"):
+        save_nir(net, tmp_path / "x.nir")
+
+
+def test_an_edge_to_a_missing_node_and_a_flat_event_index(tmp_path):
+    from emulator.errors import InputError
+    from traces.nir_events import read_nir_events
+
+    g = everything_graph()
+    with pytest.raises(InputError, match=r"m.nir: edges: the edge \(fc2, ghost\)"):
+        network_from_nir(nir.NIRGraph(nodes=g.nodes, edges=[*g.edges, ("fc2", "ghost")], metadata=g.metadata,
+                                      type_check=False), file="m.nir")
+    data = nir.EventData(idx=np.array([0, 1]), time=np.array([0.1, 0.2]), n_neurons=2, t_max=1.0)
+    nir.write_data(str(tmp_path / "flat.nir"),
+                   nir.NIRGraphData(nodes={"input": nir.NIRNodeData(observables={"spikes": data})}))
+    with pytest.raises(InputError, match="input.spikes.idx"):
+        read_nir_events(tmp_path / "flat.nir")

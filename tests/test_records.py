@@ -67,10 +67,13 @@ def test_link_packets_add_up_to_the_hops_of_the_trace(traced):
     cpt = res.hw.mesh.cores_per_tile
     same_tile = pk[(pk.core // cpt == pk.dst_core // cpt) & (pk.core != pk.dst_core)]
     assert links[links.direction == "local"].packets.sum() == len(same_tile)
-    # east/west hops of each packet are |dx| of its tiles: the trace checks the split
+    # XY routing: each packet crosses dx links east (or west) and dy north (or south) of its tiles
     w = res.hw.mesh.width
-    dx = ((pk.core // cpt) % w - (pk.dst_core // cpt) % w).abs().sum()
-    assert links[links.direction.isin(["east", "west"])].packets.sum() == dx
+    dx = (pk.dst_core // cpt) % w - (pk.core // cpt) % w
+    dy = (pk.dst_core // cpt) // w - (pk.core // cpt) // w
+    per_dir = links.groupby("direction").packets.sum()
+    assert per_dir.get("east", 0) == dx.clip(lower=0).sum() and per_dir.get("west", 0) == (-dx).clip(lower=0).sum()
+    assert per_dir.get("north", 0) == dy.clip(lower=0).sum() and per_dir.get("south", 0) == (-dy).clip(lower=0).sum()
     # a link's two ends are neighbouring tiles inside the mesh
     assert ((links.to_x - links.tile_x).abs() + (links.to_y - links.tile_y).abs()).isin([0, 1]).all()
     assert links.to_x.between(0, w - 1).all() and links.to_y.between(0, res.hw.mesh.height - 1).all()

@@ -136,3 +136,31 @@ def test_delay_nodes_and_refused_graphs():
              ("l2", "output")]
     with pytest.raises(InputError, match="earlier layer"):
         network_from_nir(nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": 1e-3}, type_check=False))
+
+
+@pytest.mark.parametrize("mode, noc", [("layered", "analytic"), ("layered", "routers"), ("timestep", "routers"),
+                                       ("async", "routers")])
+def test_a_recurrent_output_layer_sends_what_it_counts(tmp_path, mode, noc):
+    """The output layer loops onto itself: its loop packets are sent, received and traced like any."""
+    import json
+
+    import pandas as pd
+
+    from emulator.records import write_records
+
+    rng = np.random.default_rng(8)
+    nodes = {"input": nir.Input(input_type=np.array([6])), "fc": nir.Linear(weight=rng.normal(1, 0.5, (4, 6))),
+             "out": lif(4), "rec": nir.Linear(weight=rng.normal(0.5, 0.5, (4, 4))),
+             "output": nir.Output(output_type=np.array([4]))}
+    edges = [("input", "fc"), ("fc", "out"), ("out", "rec"), ("rec", "out"), ("out", "output")]
+    net = network_from_nir(nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": 1e-3}))
+    frames = (rng.random((2, 6, 6)) < 0.4).astype(np.int32)
+    res = run_network(net, load_profile("loihi"), frames, None,
+                      RunConfig(model="r", mode=mode, noc=noc, mapping="spread:2", trace=True))
+    out = write_records(res, tmp_path / "run")
+    cores = pd.read_csv(out / "per_core.csv")
+    s = json.loads((out / "summary.json").read_text())
+    assert cores.packets_out.sum() == cores.packets_in.sum() == s["packets"] > 0
+    ev = pd.read_parquet(out / "events.parquet")
+    assert (ev.kind == "packet").sum() == s["packets"]
+    assert pd.read_csv(out / "per_link.csv").query("direction != 'local'").packets.sum() == s["hops"]

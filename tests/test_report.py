@@ -125,7 +125,9 @@ def test_links_and_queue_waits_equal_the_records(run_dir, md):
     busiest = table_with(md, "link")
     top = links.sort_values("packets", ascending=False).head(len(busiest))
     assert [num(v) for v in busiest["packets per inference"]] == pytest.approx(list(top.packets / n), abs=0.005)
-    assert busiest["link"].iloc[0] == f"({top.tile_x.iloc[0]},{top.tile_y.iloc[0]}) {top.direction.iloc[0]}"
+    named = {f"({r.tile_x},{r.tile_y}) {r.direction}": r.packets / n for r in links.itertuples()}
+    for name, value in zip(busiest["link"], busiest["packets per inference"]):  # each row names its own link
+        assert named[name] == pytest.approx(num(value), abs=0.005)
     ev = pd.read_parquet(run_dir / "events.parquet")
     pk = ev[(ev.kind == "packet") & ev.queue_wait_s.notna()]
     waits = next(t for t in md if "median (ns)" in t.columns).set_index("core")
@@ -191,3 +193,9 @@ def test_bad_run_folders_exit_2_with_one_line(tmp_path, capsys, make, field):
 def test_bad_sample_exits_2(run_dir, capsys):
     assert main(["report", str(run_dir), "--sample", "99", "--out", str(run_dir.parent / "x")]) == 2
     assert "--sample" in capsys.readouterr().err
+
+
+def test_a_bad_sample_leaves_the_earlier_report_whole(run_dir, capsys):
+    before = {p.name: p.read_bytes() for p in run_dir.glob("report*")}
+    assert main(["report", str(run_dir), "--sample", "1000"]) == 2
+    assert {p.name: p.read_bytes() for p in run_dir.glob("report*")} == before

@@ -16,7 +16,8 @@ than an if-chain (house rule 5). A spec is one of:
 Generated datasets that take seconds to build (``nmnist-digits``,
 ``spoken-digits``) are cached
 as ``.npz`` under ``$SNNEMU_CACHE`` (default ``~/.cache/snnemu``); the cache
-file's name carries the generator's version and parameters.
+file's name carries the generator's version and the split (and for
+``spoken-digits`` the eSpeak NG version).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from .speech import espeak_version, load_spoken_digits
 __all__ = ["DATASETS", "DESCRIPTIONS", "cache_dir", "load_events"]
 
 NMNIST_DIGITS_VERSION = 1  # bump when a generator's output changes
-SPOKEN_DIGITS_VERSION = 1
+SPOKEN_DIGITS_VERSION = 2
 
 
 def cache_dir() -> Path:
@@ -70,8 +71,17 @@ def _nmnist_digits(split: str = "test") -> EventSet:
 
 
 def _spoken_digits(split: str = "test") -> EventSet:
-    version = espeak_version()  # the synthesizer's version is part of the data
-    return _cached(f"spoken-digits-v{SPOKEN_DIGITS_VERSION}-espeak{version}-{split}", f"spoken-digits:{split}",
+    """Cached per eSpeak NG version (the synthesizer's version is part of the data); without
+    espeak-ng, a cached copy from any version is used."""
+    name = f"spoken-digits:{split}"
+    try:
+        version = espeak_version()
+    except InputError:
+        cached = sorted(cache_dir().glob(f"spoken-digits-v{SPOKEN_DIGITS_VERSION}-espeak*-{split}.npz"))
+        if not cached:
+            raise
+        return dataclasses.replace(read_npz(cached[-1]), name=name)
+    return _cached(f"spoken-digits-v{SPOKEN_DIGITS_VERSION}-espeak{version}-{split}", name,
                    lambda: load_spoken_digits(split))
 
 

@@ -73,6 +73,9 @@ def read_nir_events(path: str | Path) -> EventSet:
         raise InputError(name, "observables", "no EventData observable in the file")
     node, obs, data = next((f for f in found if f[0] == "input"), found[0])
     idx, time = np.asarray(data.idx), np.asarray(data.time, float)
+    if idx.ndim != 2 or idx.shape != time.shape:
+        raise InputError(name, f"{node}.{obs}.idx", f"expected (samples, events) arrays idx and time of one shape, "
+                                                   f"got {idx.shape} and {time.shape}")
     valid = idx >= 0
     if (time[valid] < 0).any():
         raise InputError(name, f"{node}.{obs}.time", "negative event times")

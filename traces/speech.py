@@ -99,15 +99,14 @@ def _filterbank(fs: int) -> tuple[list[np.ndarray], np.ndarray]:
 def cochlea_events(wave: np.ndarray, fs: int, delta: float = 0.2) -> dict[str, np.ndarray]:
     """Send-on-delta events ``t`` (µs), ``x`` (channel), ``p`` of one waveform (see the module docstring)."""
     bands, envelope = _filterbank(fs)
-    per_step = fs * STEP_US // 1_000_000
-    n_steps = len(wave) // per_step
+    n_steps = int(len(wave) * 1_000_000 // (fs * STEP_US))
     if n_steps < 2:
         z = np.zeros(0, np.int64)
         return {"t": z, "x": z, "p": z}
+    edges = np.round(np.arange(n_steps + 1) * fs * STEP_US / 1_000_000).astype(np.int64)  # exact 1 ms steps
     channels = np.stack([signal.sosfilt(sos, wave) for sos in bands])  # (64, samples)
-    env = signal.sosfilt(envelope, np.maximum(channels, 0.0), axis=1)
-    level = np.log(np.maximum(env[:, :n_steps * per_step].reshape(N_CHANNELS, n_steps, per_step).mean(axis=2), 0)
-                   + FLOOR)
+    env = np.maximum(signal.sosfilt(envelope, np.maximum(channels, 0.0), axis=1), 0.0)
+    level = np.log(np.add.reduceat(env[:, :edges[-1]], edges[:-1], axis=1) / np.diff(edges) + FLOOR)
     ref = level[:, 0].copy()
     ts, xs, ps = [], [], []
     for k in range(1, n_steps):  # one step at a time: each event moves the reference
