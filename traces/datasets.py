@@ -33,8 +33,6 @@ from .digits import load_digits_events
 from .events import EventSet, read_npz, write_npz
 from .local import LOCAL, load_local, parse_spec
 from .nir_events import NIR_SUFFIXES, read_nir_events
-from .saccades import load_nmnist_digits
-from .speech import espeak_version, load_spoken_digits
 
 __all__ = ["DATASETS", "DESCRIPTIONS", "cache_dir", "load_events"]
 
@@ -66,6 +64,8 @@ def _cached(key: str, build_name: str, build: Callable[[], EventSet]) -> EventSe
 
 
 def _nmnist_digits(split: str = "test") -> EventSet:
+    from .saccades import load_nmnist_digits  # scipy.ndimage: imported when this dataset is asked for
+
     return _cached(f"nmnist-digits-v{NMNIST_DIGITS_VERSION}-{split}", f"nmnist-digits:{split}",
                    lambda: load_nmnist_digits(split))
 
@@ -73,6 +73,8 @@ def _nmnist_digits(split: str = "test") -> EventSet:
 def _spoken_digits(split: str = "test") -> EventSet:
     """Cached per eSpeak NG version (the synthesizer's version is part of the data); without
     espeak-ng, a cached copy from any version is used."""
+    from .speech import espeak_version, load_spoken_digits  # scipy.signal: imported when asked for
+
     name = f"spoken-digits:{split}"
     try:
         version = espeak_version()
