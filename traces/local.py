@@ -72,6 +72,13 @@ def _check(name: str, bad: np.ndarray, values: np.ndarray, field: str, what: str
         raise InputError(name, field, f"{int(bad.sum())} {what}; first at index {i} with value {values[i]}")
 
 
+def _stack(samples: list, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Per-sample structured event arrays (tonic's) as flat int64 columns plus ``sample``."""
+    cols = {k: np.concatenate([ev[k] for ev in samples]).astype(np.int64) for k in keys}
+    cols["sample"] = np.repeat(np.arange(len(samples)), [len(ev) for ev in samples])
+    return cols
+
+
 # -- N-MNIST ---------------------------------------------------------------------------
 def _read_nmnist(root: Path, split: str) -> EventSet:
     tonic = _tonic()
@@ -79,21 +86,19 @@ def _read_nmnist(root: Path, split: str) -> EventSet:
     files = sorted(folder.glob("[0-9]/*.bin")) if folder.is_dir() else []
     if not files:
         raise InputError(folder, "files", f"no N-MNIST files; expected {LOCAL['nmnist'].expected(split)}")
-    cols = {k: [] for k in ("t", "x", "y", "p", "sample")}
     labels = np.array([int(f.parent.name) for f in files])
     dtype = tonic.datasets.NMNIST.dtype
-    for i, f in enumerate(files):
+    samples = []
+    for f in files:
         size = f.stat().st_size
         if size % 5:
             raise InputError(f, "bytes", f"truncated: {size} bytes is not a whole number of 5-byte (40-bit) events")
         ev = tonic.io.read_mnist_file(str(f), dtype=dtype)
         _check(str(f), (ev["x"] >= 34) | (ev["y"] >= 34), np.maximum(ev["x"], ev["y"]), "x",
                "event(s) outside the 34x34 sensor")
-        for k in ("t", "x", "y", "p"):
-            cols[k].append(ev[k])
-        cols["sample"].append(np.full(len(ev), i))
-    arrays = {k: np.concatenate(v).astype(np.int64) for k, v in cols.items()}
-    return make_events(**arrays, sensor_size=(34, 34, 2), labels=labels, name=f"nmnist:{folder}")
+        samples.append(ev)
+    return make_events(**_stack(samples, ("t", "x", "y", "p")), sensor_size=(34, 34, 2), labels=labels,
+                       name=f"nmnist:{folder}")
 
 
 def write_nmnist(root: str | Path, events: EventSet, split: str = "test") -> list[Path]:
@@ -151,16 +156,14 @@ def _read_shd(root: Path, split: str) -> EventSet:
     except OSError as exc:
         raise InputError(path, "file", f"not a readable HDF5 file ({exc})") from None
     ds = _offline(tonic.datasets.SHD, path.parent, data_filename=path.name)
-    cols, labels = {k: [] for k in ("t", "x", "p", "sample")}, np.empty(n, np.int64)
+    samples, labels = [], np.empty(n, np.int64)
     for i in range(n):
         ev, labels[i] = ds[i]
         _check(f"{path} (sample {i})", ev["t"] < 0, ev["t"], "spikes/times", "negative timestamp(s)")
         _check(f"{path} (sample {i})", ev["x"] >= 700, ev["x"], "spikes/units", "unit(s) outside 0..699")
-        for k in ("t", "x"):
-            cols[k].append(ev[k])
-        cols["p"].append(np.zeros(len(ev), np.int64))  # tonic marks every spike p = 1; the sensor has one channel
-        cols["sample"].append(np.full(len(ev), i))
-    arrays = {k: np.concatenate(v).astype(np.int64) for k, v in cols.items()}
+        samples.append(ev)
+    arrays = _stack(samples, ("t", "x"))
+    arrays["p"] = np.zeros(len(arrays["t"]), np.int64)  # tonic marks every spike p = 1; the sensor has one channel
     return make_events(**arrays, sensor_size=(700, 1, 1), labels=labels, name=f"shd:{path}")
 
 
@@ -198,17 +201,15 @@ def _read_dvsgesture(root: Path, split: str) -> EventSet:
             raise InputError(f, "shape", f"expected an (N, 4) array of x, y, p, t (ms), got {arr.shape}")
     labels = np.array([int(f.stem) for f in files])
     ds = _offline(tonic.datasets.DVSGesture, folder.parent, data=[str(f) for f in files], targets=list(labels))
-    cols = {k: [] for k in ("t", "x", "y", "p", "sample")}
+    samples = []
     for i, f in enumerate(files):
         ev, _ = ds[i]
         _check(str(f), ev["t"] < 0, ev["t"], "t", "negative timestamp(s)")
         _check(str(f), (ev["x"] < 0) | (ev["x"] >= 128) | (ev["y"] < 0) | (ev["y"] >= 128), ev["x"], "x",
                "event(s) outside the 128x128 sensor")
-        for k in ("t", "x", "y", "p"):
-            cols[k].append(ev[k])
-        cols["sample"].append(np.full(len(ev), i))
-    arrays = {k: np.concatenate(v).astype(np.int64) for k, v in cols.items()}  # t in µs (tonic converts)
-    return make_events(**arrays, sensor_size=(128, 128, 2), labels=labels, name=f"dvsgesture:{folder}")
+        samples.append(ev)
+    return make_events(**_stack(samples, ("t", "x", "y", "p")), sensor_size=(128, 128, 2), labels=labels,
+                       name=f"dvsgesture:{folder}")  # t in µs: tonic converts from ms
 
 
 def write_dvsgesture(root: str | Path, events: EventSet, split: str = "test", user: str = "user01_fluorescent"):
