@@ -23,7 +23,7 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; ma
        margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }
 h1 { font-size: 1.6em; border-bottom: 2px solid #0072B2; padding-bottom: .2em; }
 h2 { font-size: 1.25em; margin-top: 1.8em; color: #0072B2; }
-table { border-collapse: collapse; margin: .8em 0; font-size: .92em; }
+table { border-collapse: collapse; margin: .8em 0; font-size: .92em; display: block; overflow-x: auto; max-width: 100%; }
 th, td { border: 1px solid #ccc; padding: .25em .6em; }
 td { text-align: right; font-variant-numeric: tabular-nums; }
 td.text { text-align: left; }
