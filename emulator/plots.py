@@ -140,12 +140,12 @@ def _links_panel(fig, ax, links: pd.DataFrame, width: int, height: int, samples:
                for x, y in zip(tx.ravel(), ty.ravel())]
     ax.add_collection(PolyCollection(squares, facecolors="#eeeeee", edgecolors="none", zorder=0))
     # offset each direction to its right-hand side, so a link and its opposite do not overlap
-    offset = {"east": (0, -0.13), "west": (0, 0.13), "north": (0.13, 0), "south": (-0.13, 0)}
+    offset = {"east": (0, -0.13), "west": (0, 0.13), "north": (0.13, 0), "south": (-0.13, 0), "local": (0, 0)}
     mesh_links = (links.direction != "local").to_numpy()
-    ends = links.loc[mesh_links, ["tile_x", "tile_y", "direction", "to_x", "to_y"]].itertuples(index=False)
-    x0, y0, dx, dy = (np.array(v, float).reshape(-1) for v in zip(*[
-        (x + 0.5 + offset[d][0], y + 0.5 + offset[d][1], tx - x, ty - y) for x, y, d, tx, ty in ends])) \
-        if mesh_links.any() else (np.zeros(0),) * 4
+    m = links[mesh_links]
+    off = np.array([offset[d] for d in m.direction]).reshape(-1, 2)
+    x0, y0 = m.tile_x.to_numpy() + 0.5 + off[:, 0], m.tile_y.to_numpy() + 0.5 + off[:, 1]
+    dx, dy = (m.to_x - m.tile_x).to_numpy(float), (m.to_y - m.tile_y).to_numpy(float)
     v = per_inf[mesh_links]
     idle = v == 0
     ax.add_collection(LineCollection(np.stack([np.c_[x0, y0], np.c_[x0 + dx, y0 + dy]], axis=1)[idle],

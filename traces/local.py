@@ -79,13 +79,19 @@ def _stack(samples: list, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
     return cols
 
 
+def _files(root: Path, name: str, sub: str, pattern: str, split: str) -> tuple[Path, list[Path]]:
+    """The split's folder and its files (sorted); none is an error saying what is expected."""
+    folder = _split_folder(root, LOCAL[name].folder, sub)
+    files = sorted(folder.glob(pattern)) if folder.is_dir() else []
+    if not files:
+        raise InputError(folder, "files", f"no {name} files; expected {LOCAL[name].expected(split)}")
+    return folder, files
+
+
 # -- N-MNIST ---------------------------------------------------------------------------
 def _read_nmnist(root: Path, split: str) -> EventSet:
     tonic = _tonic()
-    folder = _split_folder(root, "NMNIST", "Train" if split == "train" else "Test")
-    files = sorted(folder.glob("[0-9]/*.bin")) if folder.is_dir() else []
-    if not files:
-        raise InputError(folder, "files", f"no N-MNIST files; expected {LOCAL['nmnist'].expected(split)}")
+    folder, files = _files(root, "nmnist", "Train" if split == "train" else "Test", "[0-9]/*.bin", split)
     labels = np.array([int(f.parent.name) for f in files])
     dtype = tonic.datasets.NMNIST.dtype
     samples = []
@@ -191,10 +197,8 @@ def write_shd(root: str | Path, events: EventSet, split: str = "test") -> Path:
 # -- DVS Gesture -----------------------------------------------------------------------
 def _read_dvsgesture(root: Path, split: str) -> EventSet:
     tonic = _tonic()
-    folder = _split_folder(root, "DVSGesture", "ibmGestureTrain" if split == "train" else "ibmGestureTest")
-    files = sorted(folder.glob("user*_*/*.npy")) if folder.is_dir() else []
-    if not files:
-        raise InputError(folder, "files", f"no DVS Gesture files; expected {LOCAL['dvsgesture'].expected(split)}")
+    folder, files = _files(root, "dvsgesture", "ibmGestureTrain" if split == "train" else "ibmGestureTest",
+                           "user*_*/*.npy", split)
     for f in files:
         arr = np.load(f, mmap_mode="r")
         if arr.ndim != 2 or arr.shape[1] != 4:
