@@ -1,76 +1,55 @@
-"""The run API: load a model, a profile and data, run the chip, price the counts.
+"""The run API: check the options, load a model, a profile and data, run an engine.
 
-``run(RunConfig(...))`` returns a :class:`RunResult` with per-sample rows,
-per-core rows and totals; :func:`emulator.records.write_records` writes them.
-Everything that can be wrong with the input is checked before the chip runs,
-so a bad input never leaves a partial output folder.
+``run(RunConfig(...))`` validates the config (:func:`emulator.config.validate`),
+loads everything it names, and runs it on the engine it names: the chip
+(a :class:`RunResult`, with per-sample rows, per-core counters and energy,
+per-link packets) or the functional reference (a
+:class:`emulator.functional.FunctionalRun`). :func:`emulator.records.write_records`
+writes either. Every bad input is reported before an engine runs, so a bad
+input never leaves a partial output folder.
+
+Library code does not print: warnings go to ``warn`` (default: Python's
+``warnings.warn``) and progress to ``progress(done, total)``.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import sys
 import time
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
 
 from hw_models.cost import CATEGORIES, price
-from hw_models.profile import load_profile
+from hw_models.profile import HwProfile, load_profile
 from traces.datasets import load_events
-from traces.events import clip_time, downsample, frame_counts, input_shape
-from traces.recorder import Tracer
+from traces.framing import frame_counts, input_shape, preprocess
 
-from .chip import COUNTERS, Chip
+from .chip import MODES, Chip, CoreCounters, Mapping, Topology, map_network
+from .config import RunConfig, validate
 from .errors import DeadlockError, InputError
-from .mapping import map_network
-from .modes import MODES
-from .nir_io import load_nir
+from .functional import FunctionalRun, run_functional
+from .model import Network, load_nir
+from .parallel import fork_map
+from .records import Tracer
 
-__all__ = ["RunConfig", "RunResult", "run", "run_network"]
+__all__ = ["Inputs", "RunResult", "load_inputs", "run", "run_network"]
 
-
-@dataclass
-class RunConfig:
-    model: str
-    hw: str = "loihi"
-    data: str = "digits"
-    mode: str = "layered"
-    queue: str = "fifo"
-    input: str = "event"
-    samples: int | None = None
-    dt_us: int | None = None  # frame width; None: the model's dt (1000 us if it has none)
-    frames: int | None = None  # instead of dt_us: cut each sample into this many equal frames
-    downsample: int = 1  # pool downsample x downsample pixels into one input
-    max_us: int | None = None  # drop each sample's events at or after this time
-    mapping: str = "layer-fill"
-    noc: str = "analytic"
-    seed: int = 0
-    trace: bool = False
-    refractory: bool | None = None  # None: on in async mode, as in asynctorch
-    progress: bool = False
-    workers: int = 1  # processes running samples in parallel
-    realtime: bool = False  # async: frame k enters at k * dt instead of when drained
-    engine: str = "chip"  # or "functional": the NumPy reference, no hardware
-    F: int | None = None  # functional async: spikes per forward step (None: unlimited)
-    prioritize_input: bool = True  # functional async: a frame's input as one current
-    refrac_dropout: float = 0.0
-    stop_on_output: int | None = None
-    max_steps: int | None = None
-    input_dropout: float = 0.0
-    spike_dropout: float = 0.0
-    momentum_noise: float = 0.0
+Warn = Callable[[str], None]
+Progress = Callable[[int, int], None]
 
 
 @dataclass
 class RunResult:
+    """A chip run: per-sample rows, and per-core figures summed over samples."""
+
     config: RunConfig
-    network: object
-    hw: object
-    mapping: object
+    network: Network
+    hw: HwProfile
+    mapping: Mapping
     per_sample: list[dict]
-    per_core_counts: np.ndarray  # (n_cores, len(COUNTERS)) summed over samples
+    counters: CoreCounters  # summed over samples
     per_core_energy: np.ndarray  # (n_cores, len(CATEGORIES)) summed over samples
     per_link_packets: np.ndarray  # (n_links,) packets over each NoC link, summed over samples
     spikes_per_layer: dict[str, int]
@@ -78,41 +57,46 @@ class RunResult:
     wall_s: float
     synapses_per_core: np.ndarray
     layer_spikes: np.ndarray  # (samples, populations) spike counts
+    topology: Topology  # the mesh's links, for the per-link records
     tracer: Tracer | None = None
+    engine: str = "chip"
 
 
-def run(cfg: RunConfig) -> RunResult:
-    """Load everything named in ``cfg`` and run it on the chip."""
-    net, frames, labels = load_inputs(cfg)
-    return run_network(net, load_profile(cfg.hw), frames, labels, cfg)
+@dataclass
+class Inputs:
+    """What a config names, loaded and checked: the model, the profile (chip engine), the frames."""
+
+    network: Network
+    hw: HwProfile | None
+    frames: np.ndarray  # (samples, T, n_in) spike counts
+    labels: np.ndarray | None
 
 
-def load_inputs(cfg: RunConfig):
-    """Check ``cfg``, load the model and frame the data: ``(net, frames, labels)``."""
-    for key, allowed in (("mode", MODES), ("input", ("event", "frame"))):
-        if getattr(cfg, key) not in allowed:
-            raise InputError(f"--{key}", key, f"unknown {key} {getattr(cfg, key)!r} (use {', '.join(allowed)})")
-    if cfg.workers < 1:
-        raise InputError("--workers", "workers", f"must be at least 1, got {cfg.workers}")
-    if cfg.samples is not None and cfg.samples < 1:
-        raise InputError("--samples", "samples", f"must be at least 1, got {cfg.samples}")
-    if cfg.dt_us is not None and cfg.dt_us <= 0:
-        raise InputError("--dt-us", "dt_us", "must be a positive number of microseconds")
-    if cfg.engine == "chip":
-        load_profile(cfg.hw)  # a bad profile is reported before anything else is loaded
-    if cfg.frames is not None and cfg.dt_us is not None:
-        raise InputError("--frames", "frames", "give either --frames or --dt-us, not both")
+def _python_warning(message: str) -> None:
+    warnings.warn(message, UserWarning, stacklevel=3)
+
+
+def run(cfg: RunConfig, progress: Progress | None = None, warn: Warn | None = None) -> RunResult | FunctionalRun:
+    """Check ``cfg``, load everything it names and run it on its engine."""
+    inputs = load_inputs(cfg, warn)
+    if cfg.engine == "functional":
+        return run_functional(inputs.network, inputs.frames, inputs.labels, cfg)
+    return run_network(inputs.network, inputs.hw, inputs.frames, inputs.labels, cfg, progress)
+
+
+def load_inputs(cfg: RunConfig, warn: Warn | None = None) -> Inputs:
+    """Validate ``cfg``, load the profile (chip engine) and the model, and frame the data."""
+    warn = warn or _python_warning
+    validate(cfg)
+    hw = load_profile(cfg.hw) if cfg.engine == "chip" else None  # a bad profile is reported first
     net = load_nir(cfg.model, dt_fallback_s=(cfg.dt_us or 1000) * 1e-6)
     for note in net.warnings:
-        print(f"snnemu: warning: {cfg.model}: {note}", file=sys.stderr)
+        warn(f"{cfg.model}: {note}")
     dt_us = cfg.dt_us or max(1, round(net.dt_s * 1e6))
     if cfg.frames is None and abs(dt_us * 1e-6 - net.dt_s) > 1e-12:
-        print(f"snnemu: warning: frames of {dt_us} us, but the model's dt is {net.dt_s * 1e6:g} us "
-              f"({net.dt_source}): each frame is one timestep of the model", file=sys.stderr)
-    events = load_events(cfg.data)
-    if cfg.max_us is not None:
-        events = clip_time(events, cfg.max_us)
-    events = downsample(events, cfg.downsample)
+        warn(f"{cfg.model}: frames of {dt_us} us, but the model's dt is {net.dt_s * 1e6:g} us "
+             f"({net.dt_source}): each frame is one timestep of the model")
+    events = preprocess(load_events(cfg.data), max_us=cfg.max_us, factor=cfg.downsample)
     shape = input_shape(events.sensor_size)
     if int(np.prod(shape)) != net.populations[0].size:
         raise InputError(events.name, "sensor_size",
@@ -126,10 +110,14 @@ def load_inputs(cfg: RunConfig):
     else:
         frames = frame_counts(events, dt_us, samples=slice(0, n))
     labels = None if events.labels is None else np.asarray(events.labels[:n])
-    return net, frames, labels
+    return Inputs(net, hw, frames, labels)
 
 
-def run_network(net, hw, frames: np.ndarray, labels, cfg: RunConfig) -> RunResult:
+CHUNK = 8  # samples per task for the workers (and per progress update)
+
+
+def run_network(net: Network, hw: HwProfile, frames: np.ndarray, labels, cfg: RunConfig,
+                progress: Progress | None = None) -> RunResult:
     """Run ``frames`` ``(samples, T, n_in)`` through ``net`` mapped on ``hw``.
 
     With ``cfg.workers > 1`` chunks of samples run in worker processes. Every
@@ -139,92 +127,59 @@ def run_network(net, hw, frames: np.ndarray, labels, cfg: RunConfig) -> RunResul
     """
     wall0 = time.perf_counter()
     mapping = map_network(net, hw, cfg.mapping)
-    chip = _chip(net, hw, mapping, cfg)
+    context = (net, hw, mapping, frames, labels, cfg)
+    chip = _make_chip(context)
     n_cores = len(chip.cores)
-    tot_counts = np.zeros((n_cores, len(COUNTERS)))
+    counters = CoreCounters.zeros(n_cores)
     tot_energy = np.zeros((n_cores, len(CATEGORIES)))
     tot_links = np.zeros(chip.topo.n_links)
     layer_spikes = np.zeros((len(frames), len(net.populations)), np.int64)
-    tracer = _tracer(net, cfg)
-    rows, elapsed_s = [], 0.0
-    progress = tqdm(total=len(frames), desc=f"{cfg.mode} on {hw.name}", unit="sample", disable=None,
-                    leave=False) if cfg.progress else None  # tqdm hides itself when stderr is no terminal
-    for results, cols in _chunks(chip, net, hw, mapping, frames, labels, cfg):
+    tracer = _tracer(net, mapping, cfg)
+    rows, elapsed_s, done = [], 0.0, 0
+    tasks = [(lo, min(lo + CHUNK, len(frames))) for lo in range(0, len(frames), CHUNK)]
+    for results, cols in fork_map(_run_samples, tasks, context, _make_chip, cfg.workers, state=chip):
         for i, row, counts, energy, links, spikes, elapsed in results:
             rows.append(row)
             elapsed_s += elapsed
-            tot_counts += counts
+            counters += counts
             tot_energy += energy
             tot_links += links
             layer_spikes[i] = spikes
         if tracer is not None:
-            for key, values in cols.items():
-                tracer.cols[key] += values
+            tracer.extend(cols)
+        done += len(results)
         if progress is not None:
-            progress.update(len(results))
-    if progress is not None:
-        progress.close()
-    return RunResult(cfg, net, hw, mapping, rows, tot_counts, tot_energy, tot_links,
+            progress(done, len(frames))
+    return RunResult(cfg, net, hw, mapping, rows, counters, tot_energy, tot_links,
                      {p.name: int(layer_spikes[:, j].sum()) for j, p in enumerate(net.populations)},
                      elapsed_s, time.perf_counter() - wall0,
-                     chip.synapses_per_core, layer_spikes, tracer)
+                     chip.synapses_per_core, layer_spikes, chip.topo, tracer)
 
 
-CHUNK = 8  # samples per task for the workers (and per progress update)
+def _tracer(net: Network, mapping: Mapping, cfg: RunConfig) -> Tracer | None:
+    return Tracer([p.name for p in net.populations], net.offsets, mapping.core_of) if cfg.trace else None
 
 
-def _tracer(net, cfg: RunConfig) -> Tracer | None:
-    return Tracer([p.name for p in net.populations], net.offsets) if cfg.trace else None
+def _make_chip(context) -> Chip:
+    net, hw, mapping, _, _, cfg = context
+    return Chip(net, hw, mapping, noc=cfg.noc, queue=cfg.queue, seed=cfg.seed, refractory=cfg.refractory_on)
 
 
-def _chip(net, hw, mapping, cfg: RunConfig) -> Chip:
-    refractory = cfg.mode == "async" if cfg.refractory is None else cfg.refractory
-    return Chip(net, hw, mapping, noc=cfg.noc, queue=cfg.queue, seed=cfg.seed, refractory=refractory)
-
-
-def _chunks(chip, net, hw, mapping, frames, labels, cfg: RunConfig):
-    """Yield ``(results, trace columns)`` per chunk of samples, in sample order."""
-    tasks = [(lo, min(lo + CHUNK, len(frames))) for lo in range(0, len(frames), CHUNK)]
-    if cfg.workers <= 1 or len(tasks) <= 1:
-        for lo, hi in tasks:
-            yield _run_samples(chip, net, hw, frames, labels, cfg, lo, hi)
-        return
-    ctx = multiprocessing.get_context("fork")
-    global _WORKER
-    _WORKER = (net, hw, mapping, frames, labels, cfg)
-    try:
-        with ctx.Pool(cfg.workers) as pool:
-            yield from pool.imap(_worker_task, tasks)
-    finally:
-        _WORKER = None
-
-
-_WORKER = None  # (net, hw, mapping, frames, labels, cfg), inherited by forked workers
-_WORKER_CHIP = None
-
-
-def _worker_task(task):
-    global _WORKER_CHIP
-    net, hw, mapping, frames, labels, cfg = _WORKER
-    if _WORKER_CHIP is None:
-        _WORKER_CHIP = _chip(net, hw, mapping, cfg)
-    return _run_samples(_WORKER_CHIP, net, hw, frames, labels, cfg, *task)
-
-
-def _run_samples(chip, net, hw, frames, labels, cfg: RunConfig, lo: int, hi: int):
-    """Run samples ``lo:hi``; returns ``([(i, row, counts, energy, link packets, layer spikes, elapsed)],
+def _run_samples(chip: Chip, context, task: tuple[int, int]):
+    """Run samples ``lo:hi``; returns ``([(i, row, counters, energy, link packets, layer spikes, elapsed)],
     trace columns)``.
 
     A sample's latency runs from its first input injection (its start, if it
     has no input) to its end; its energy covers the whole elapsed time.
     """
+    net, hw, _, frames, labels, cfg = context
+    lo, hi = task
     mode = MODES[cfg.mode]
-    kwargs = {"batch_input": cfg.input == "frame", "realtime": cfg.realtime} if cfg.mode == "async" else {}
-    chip.tracer = _tracer(net, cfg)
+    chip.tracer = _tracer(net, chip.mapping, cfg)
     out = []
     for i in range(lo, hi):
-        chip.begin_sample(i)
-        proc = chip.env.process(mode(chip, frames[i], **kwargs))
+        chip.begin_sample(i, mode)
+        proc = chip.env.process(mode.run(chip, frames[i], cfg))
         try:
             chip.env.run(until=proc)
         except RuntimeError as exc:
@@ -234,22 +189,17 @@ def _run_samples(chip, net, hw, frames, labels, cfg: RunConfig, lo: int, hi: int
         elapsed = chip.env.now  # each sample starts at 0
         t_in = chip.t_first_input or 0.0
         counts = chip.counts()
-        named = {k: counts[:, j] for j, k in enumerate(COUNTERS)}
-        energy = price(named, chip.barriers, elapsed, hw, chip.used)
+        energy = price(counts, chip.barriers, elapsed, hw, chip.used)
         spikes = np.add.reduceat(chip.spike_count, net.offsets[:-1])
-        if net.readout == "membrane":  # an LI output layer: the highest potential at the end
-            pred = int(np.argmax(chip.V[chip.out_lo:]))
-        else:
-            out_counts = chip.spike_count[chip.out_lo:]
-            pred = int(out_counts.argmax()) if out_counts.any() else -1
         label = None if labels is None else int(labels[i])
+        pred = chip.prediction()
         out.append((i, {
             "sample": i, "label": label, "prediction": pred,
             "correct": None if label is None else int(pred == label),
             "spikes": int(spikes[1:].sum()),
-            "synaptic_events": int(named["syn"].sum()),
-            "packets": int(named["msg_out"].sum()),
-            "hops": int(named["hops_ew"].sum() + named["hops_ns"].sum()),
+            "synaptic_events": int(counts.synaptic_events.sum()),
+            "packets": int(counts.packets_out.sum()),
+            "hops": int(counts.hops_ew.sum() + counts.hops_ns.sum()),
             "latency_s": elapsed - t_in,
             "first_output_s": chip.out_first - t_in if np.isfinite(chip.out_first) else float("nan"),
             "energy_j": float(energy.sum()),

@@ -25,22 +25,23 @@ __all__ = ["CATEGORIES", "price"]
 CATEGORIES = ("synaptic", "neuron", "spike_out", "noc", "barrier", "static")
 
 
-def price(counts: dict[str, np.ndarray], barriers: int, elapsed_s: float, hw, used: np.ndarray) -> np.ndarray:
+def price(counts, barriers: int, elapsed_s: float, hw, used: np.ndarray) -> np.ndarray:
     """Energy in joules, ``(n_cores, len(CATEGORIES))``, for one sample's counts.
 
-    ``counts`` maps counter names (msg_in, syn, upd, spk, msg_out, hops_ew,
-    hops_ns, local) to per-core arrays; ``used`` lists the cores in use.
+    ``counts`` has one per-core array per counter (``emulator.chip.CoreCounters``:
+    messages_in, synaptic_events, neuron_updates, spikes_out, packets_out,
+    hops_ew, hops_ns, local); ``used`` lists the cores in use.
     """
     e, noc = hw.core.energy_j, hw.noc
-    n_cores = len(counts["syn"])
+    n_cores = len(counts.synaptic_events)
     out = np.zeros((n_cores, len(CATEGORIES)))
-    out[:, 0] = counts["syn"] * e.synaptic_op
-    out[:, 1] = counts["upd"] * e.neuron_update
-    out[:, 2] = counts["spk"] * e.spike_out
-    out[:, 3] = (counts["msg_in"] * e.message_in + counts["msg_out"] * e.message_out
-                 + counts["hops_ew"] * noc.hop_energy_j.east_west
-                 + counts["hops_ns"] * noc.hop_energy_j.north_south
-                 + counts["local"] * noc.local_energy_j)
+    out[:, 0] = counts.synaptic_events * e.synaptic_op
+    out[:, 1] = counts.neuron_updates * e.neuron_update
+    out[:, 2] = counts.spikes_out * e.spike_out
+    out[:, 3] = (counts.messages_in * e.message_in + counts.packets_out * e.message_out
+                 + counts.hops_ew * noc.hop_energy_j.east_west
+                 + counts.hops_ns * noc.hop_energy_j.north_south
+                 + counts.local * noc.local_energy_j)
     if len(used):
         out[used, 4] = barriers * hw.barrier.energy_j / len(used)
     out[:, 5] = elapsed_s * (hw.core.static_power_w + noc.static_power_w / hw.mesh.cores_per_tile)

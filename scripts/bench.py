@@ -36,7 +36,7 @@ def build(sizes: list[int], seed: int = 0, samples: int = 1):
     import nir
     import numpy as np
 
-    from emulator.nir_io import network_from_nir
+    from emulator.model import network_from_nir
 
     rng = np.random.default_rng(seed)
     nodes, edges, prev = {"input": nir.Input(input_type=np.array([sizes[0]]))}, [], "input"
@@ -58,8 +58,8 @@ def one(sizes: str, config: str, repeat: int) -> dict:
     mode, noc = config.split(":")
     if noc == "functional":
         return one_functional(sizes, mode, repeat)
-    from emulator.chip import COUNTERS
-    from emulator.run import RunConfig, run_network
+    from emulator.config import RunConfig
+    from emulator.run import run_network
     from hw_models.profile import load_profile
 
     net, frames = build([int(s) for s in sizes.split("-")])
@@ -70,8 +70,8 @@ def one(sizes: str, config: str, repeat: int) -> dict:
         res = run_network(net, load_profile("loihi"), frames, None, cfg)
         walls.append(time.perf_counter() - t0)
     wall = min(walls)
-    syn = float(res.per_core_counts[:, COUNTERS.index("syn")].sum())
-    packets = float(res.per_core_counts[:, COUNTERS.index("msg_out")].sum())
+    syn = float(res.counters.synaptic_events.sum())
+    packets = float(res.counters.packets_out.sum())
     return {"network": sizes, "mode": mode, "noc": noc, "wall_s": wall, "synaptic_events": int(syn),
             "packets": int(packets), "ns_per_syn": wall / syn * 1e9, "us_per_packet": wall / packets * 1e6,
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
@@ -79,10 +79,11 @@ def one(sizes: str, config: str, repeat: int) -> dict:
 
 def one_functional(sizes: str, mode: str, repeat: int, batch: int = 256) -> dict:
     """The functional reference on a batch of 256 samples of the same workload."""
-    from emulator.functional import FunctionalConfig, simulate
+    from emulator.config import RunConfig
+    from emulator.functional import simulate
 
     net, frames = build([int(s) for s in sizes.split("-")], samples=batch)
-    cfg = FunctionalConfig(mode=mode, F=16 if mode == "async" else None)
+    cfg = RunConfig(mode=mode, F=16 if mode == "async" else None)
     walls = []
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -98,7 +99,8 @@ def dataset_eval(samples: int = 10_000, batch: int = 256) -> None:
     """The reference on a dataset-sized run: 2312-64-64-64-10, 10 timesteps, input p = 0.05."""
     import numpy as np
 
-    from emulator.functional import FunctionalConfig, simulate
+    from emulator.config import RunConfig
+    from emulator.functional import simulate
 
     net, _ = build([2312, 64, 64, 64, 10])
     for mode, F in (("layered", None), ("async", 16)):
@@ -106,7 +108,7 @@ def dataset_eval(samples: int = 10_000, batch: int = 256) -> None:
         t0, sops = time.perf_counter(), 0.0
         for lo in range(0, samples, batch):
             frames = (rng.random((min(batch, samples - lo), 10, 2312)) < 0.05).astype(np.int32)
-            sops += simulate(net, frames, FunctionalConfig(mode=mode, F=F)).sops.sum()
+            sops += simulate(net, frames, RunConfig(mode=mode, F=F)).sops.sum()
         wall = time.perf_counter() - t0
         print(f"functional {mode}{' F=16' if F else ''}: {samples} samples of 2312-64-64-64-10 x 10 steps "
               f"in {wall:.1f} s ({wall / sops * 1e9:.1f} ns per synaptic event, input generation included)")
@@ -124,7 +126,8 @@ def data_eval(samples: int = 10_000, root: str = "bench_out/nmnist-files", batch
     import numpy as np
 
     from traces.datasets import load_events
-    from traces.events import frame_counts, make_events
+    from traces.events import make_events
+from traces.framing import frame_counts
     from traces.local import write_nmnist
 
     folder = Path(root)
@@ -194,7 +197,7 @@ def import_eval(out: str = "bench_out/dvs_cnn.nir") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     dvs_cnn(path)
     code = ("import resource, time, sys; sys.path.insert(0, %r); t = time.perf_counter(); "
-            "from emulator.nir_io import load_nir; net = load_nir(%r); w = time.perf_counter() - t; "
+            "from emulator.model import load_nir; net = load_nir(%r); w = time.perf_counter() - t; "
             "print(w, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "
             "sum(p.weights.nnz for p in net.projections), "
             "sum(p.size for p in net.populations[1:]))") % (str(ROOT), str(path))
@@ -216,13 +219,14 @@ def report_eval(samples: int = 10_000, out: str = "bench_out/report-run") -> Non
     import numpy as np
     import pyarrow.parquet as pq
 
-    from emulator.demo import DEMO_MODEL
-    from emulator.nir_io import load_nir
+    from emulator.model import DEMO_MODEL
+    from emulator.model import load_nir
     from emulator.records import write_records
-    from emulator.run import RunConfig, run_network
+    from emulator.config import RunConfig
+    from emulator.run import run_network
     from hw_models.profile import load_profile
     from traces.datasets import load_events
-    from traces.events import frame_counts
+    from traces.framing import frame_counts
 
     folder = Path(out)
     if not (folder / "events.parquet").is_file():

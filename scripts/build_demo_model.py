@@ -114,7 +114,8 @@ def main(argv=None) -> None:
     print(f"ANN test accuracy {ann_acc:.3f}; SNN (beta={beta}, threshold scale {scale}) "
           f"train accuracy {acc_tr:.3f} in the calibration simulation")
 
-    from emulator.run import RunConfig, run
+    from emulator.config import RunConfig
+    from emulator.run import run
 
     res = run(RunConfig(model=args.out, hw="ideal", data="digits", mode="layered"))
     correct = [r["correct"] for r in res.per_sample]

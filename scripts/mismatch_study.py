@@ -25,10 +25,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from emulator.demo import DEMO_MODEL  # noqa: E402
-from emulator.functional_run import run_functional  # noqa: E402
+from emulator.model import DEMO_MODEL  # noqa: E402
+from emulator.functional import run_functional  # noqa: E402
 from emulator.records import summarize  # noqa: E402
-from emulator.run import RunConfig, load_inputs, run_network  # noqa: E402
+from emulator.config import RunConfig
+from emulator.run import load_inputs, run_network  # noqa: E402
 from hw_models.profile import load_profile  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,7 +12,7 @@ from collections import deque
 import nir
 import numpy as np
 
-from emulator.nir_io import network_from_nir
+from emulator.model import network_from_nir
 from hw_models.profile import profile_from_dict
 
 BASE_PROFILE = {

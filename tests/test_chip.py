@@ -15,10 +15,9 @@ from builders import (
     random_frames,
     random_net,
 )
-
-from emulator.chip import COUNTERS
-from emulator.nir_io import network_from_nir
-from emulator.run import RunConfig, run_network
+from emulator.model import network_from_nir
+from emulator.config import RunConfig
+from emulator.run import run_network
 from hw_models.cost import CATEGORIES
 from hw_models.profile import load_profile
 
@@ -96,7 +95,7 @@ def test_update_all_neurons_charges_every_neuron_each_timestep():
     frames = random_frames(1, 4, 6, 0.5, seed=2)
     kw = dict(model="r", mode="layered", mapping="layer-fill")
     on = run_network(net, profile(core__update_all_neurons=True, mesh__width=4), frames, None, RunConfig(**kw))
-    assert on.per_core_counts[:, COUNTERS.index("upd")].sum() == 4 * (5 + 3)
+    assert on.counters.neuron_updates.sum() == 4 * (5 + 3)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -154,8 +153,8 @@ def test_routers_close_to_analytic_with_contention():
     for noc in ("analytic", "routers"):
         res = run_network(net, hw, frames, None, RunConfig(model="r", mode="async", noc=noc))
         lat[noc] = np.array([r["latency_s"] for r in res.per_sample])
-        sent = res.per_core_counts[:, COUNTERS.index("msg_out")].sum()
-        assert sent == res.per_core_counts[:, COUNTERS.index("pk_in")].sum()
+        sent = res.counters.packets_out.sum()
+        assert sent == res.counters.packets_received.sum()
     assert lat["analytic"] == pytest.approx(lat["routers"], rel=0.15)
 
 
@@ -174,9 +173,9 @@ def test_back_pressure_delays_but_never_drops(tmp_path):
     for cap in (1, None):
         res = run_network(net, profile(core__queue_capacity=cap), frames, None,
                           RunConfig(model="r", mode="async", noc="routers", mapping=str(mapping), trace=True))
-        c = res.per_core_counts
-        assert c[:, COUNTERS.index("msg_out")].sum() == c[:, COUNTERS.index("pk_in")].sum()
-        assert c[:, COUNTERS.index("msg_in")].sum() == c[:, COUNTERS.index("pk_in")].sum()
+        c = res.counters
+        assert c.packets_out.sum() == c.packets_received.sum()
+        assert c.messages_in.sum() == c.packets_received.sum()
         ev = res.tracer.table().to_pandas()
         last_spike[cap] = ev[(ev.kind == "spike") & (ev.core == 2)].t_s.max()
         wait[cap] = ev[(ev.kind == "packet") & (ev.dst_core == 2)].queue_wait_s.mean()
@@ -185,16 +184,16 @@ def test_back_pressure_delays_but_never_drops(tmp_path):
 
 
 def test_deadlock_watchdog_names_the_stuck_core(monkeypatch):
-    import emulator.asyncmode as modes
+    import emulator.chip.modes.asyncmode as modes
     from emulator.errors import DeadlockError
 
     real = modes._async_core
 
-    def broken(chip, core):
+    def broken(chip, core, *args):
         if core.id == 1:
             yield chip.env.event()  # never served: its queue fills and nothing moves
         else:
-            yield from real(chip, core)
+            yield from real(chip, core, *args)
 
     monkeypatch.setattr(modes, "_async_core", broken)
     with pytest.raises(DeadlockError, match="core 1"):
@@ -234,7 +233,7 @@ def test_async_leak_sweep_takes_time_even_without_input():
     res = run_network(net, hw, np.zeros((1, 2, 4), int), None, RunConfig(model="e", mode="async"))
     # 2 timesteps; the slowest core (6 neurons) sweeps for 6 * 5 ns each time
     assert res.per_sample[0]["latency_s"] == pytest.approx(2 * 6 * L_UPD * 1e-9)
-    assert res.per_core_counts[:, COUNTERS.index("upd")].sum() == 2 * (6 + 3)
+    assert res.counters.neuron_updates.sum() == 2 * (6 + 3)
 
 
 @pytest.mark.parametrize("queue", ["fifo", "momentum"])
@@ -243,8 +242,8 @@ def test_held_packet_gets_in_when_a_service_starts(tmp_path, monkeypatch, queue)
     the queue at the first service start after it arrived (a slot frees then)."""
     import yaml
 
-    import emulator.asyncmode as modes
-    import emulator.chip as chipmod
+    import emulator.chip.modes.asyncmode as modes
+    import emulator.chip.chip as chipmod
 
     starts, accepted = [], []
     real_intake, real_serve = chipmod.Chip.intake, modes._serve

@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 from builders import profile
 
+from emulator.chip import CoreCounters
 from hw_models.cost import CATEGORIES, price
 
 
 def test_price_by_hand():
     hw = profile(mesh__width=2, mesh__cores_per_tile=2)  # 4 cores, 2 routers
-    z = np.zeros(4)
-    counts = {k: z.copy() for k in ("msg_in", "syn", "upd", "spk", "msg_out", "hops_ew", "hops_ns", "local")}
-    counts["syn"][0], counts["upd"][1], counts["spk"][2] = 10, 3, 2
-    counts["msg_in"][3], counts["msg_out"][0], counts["hops_ew"][0], counts["hops_ns"][1], counts["local"][2] = \
+    counts = CoreCounters.zeros(4)
+    counts.synaptic_events[0], counts.neuron_updates[1], counts.spikes_out[2] = 10, 3, 2
+    counts.messages_in[3], counts.packets_out[0], counts.hops_ew[0], counts.hops_ns[1], counts.local[2] = \
         5, 4, 3, 2, 1
     e = price(counts, barriers=3, elapsed_s=1e-6, hw=hw, used=np.array([0, 1]))
     col = dict(zip(CATEGORIES, e.T))

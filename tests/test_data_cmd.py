@@ -13,7 +13,8 @@ from builders import nir_chain
 from emulator.cli import main
 from emulator.errors import InputError
 from traces.datasets import load_events
-from traces.events import clip_time, downsample, frame_counts, make_events, read_npz
+from traces.events import make_events, read_npz
+from traces.framing import clip_time, downsample, frame_counts
 from traces.nir_events import read_nir_events, write_nir_events
 
 

@@ -6,11 +6,13 @@ import numpy as np
 import pandas as pd
 from builders import chip_spikes, oracle_layered
 
-from emulator.demo import DEMO_MODEL, run_demo
-from emulator.nir_io import load_nir
-from emulator.run import RunConfig, run
+from emulator.cli.demo import run_demo
+from emulator.model import DEMO_MODEL
+from emulator.model import load_nir
+from emulator.config import RunConfig
+from emulator.run import run
 from traces.datasets import load_events
-from traces.events import frame_counts
+from traces.framing import frame_counts
 
 
 def test_demo_model_layered_equals_the_oracle_on_every_test_sample():

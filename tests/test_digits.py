@@ -14,7 +14,8 @@ from traces.digits import (
     load_digits_events,
     split_indices,
 )
-from traces.events import frame_counts, make_events, write_npz
+from traces.events import make_events, write_npz
+from traces.framing import frame_counts
 
 
 def test_split_sizes_disjoint_and_covering():

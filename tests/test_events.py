@@ -8,12 +8,12 @@ import pytest
 from emulator.errors import InputError
 from traces.events import (
     EventSet,
-    frame_counts,
     input_shape,
     make_events,
     read_npz,
     write_npz,
 )
+from traces.framing import frame_counts
 
 
 def _random_events(seed: int = 0, n: int = 200, labels: bool = True) -> EventSet:

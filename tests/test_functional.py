@@ -11,9 +11,11 @@ from builders import nir_chain, oracle_async_fifo, oracle_layered, oracle_timest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator.functional import FunctionalConfig, simulate
-from emulator.nir_io import network_from_nir
-from emulator.run import RunConfig, run_network
+from emulator.config import RunConfig
+from emulator.functional import simulate
+from emulator.model import network_from_nir
+from emulator.config import RunConfig
+from emulator.run import run_network
 from hw_models.profile import load_profile
 
 SETTINGS = settings(max_examples=20, deadline=None, derandomize=True)
@@ -60,7 +62,7 @@ def assert_same(a, b):
 @given(cases())
 def test_layered_equals_the_oracle(case):
     net, frames = case
-    res = simulate(net, frames, FunctionalConfig(mode="layered", record=True))
+    res = simulate(net, frames, RunConfig(mode="layered", trace=True))
     got = raster(res.events, net, *frames.shape[:2])
     for b in range(len(frames)):
         assert_same([g[b] for g in got], oracle_layered(net, frames[b]))
@@ -70,7 +72,7 @@ def test_layered_equals_the_oracle(case):
 @given(cases())
 def test_timestep_equals_the_oracle(case):
     net, frames = case
-    res = simulate(net, frames, FunctionalConfig(mode="timestep", record=True))
+    res = simulate(net, frames, RunConfig(mode="timestep", trace=True))
     got = raster(res.events, net, len(frames), frames.shape[1] + net.n_layers)
     for b in range(len(frames)):
         assert_same([g[b] for g in got], oracle_timestep(net, frames[b]))
@@ -80,7 +82,7 @@ def test_timestep_equals_the_oracle(case):
 @given(cases(), st.sampled_from(["loihi", "truenorth", "seneca", "generic", "ideal"]))
 def test_chip_layered_equals_functional_for_any_profile(case, hw):
     net, frames = case
-    ref = simulate(net, frames, FunctionalConfig(mode="layered", record=True))
+    ref = simulate(net, frames, RunConfig(mode="layered", trace=True))
     chip = run_network(net, load_profile(hw), frames, None, RunConfig(model="m", mode="layered", trace=True))
     T = frames.shape[1]
     assert_same(raster(chip_events(chip), net, len(frames), T), raster(ref.events, net, len(frames), T))
@@ -90,7 +92,7 @@ def test_chip_layered_equals_functional_for_any_profile(case, hw):
 @given(cases(), st.sampled_from(["analytic", "routers"]))
 def test_chip_timestep_equals_functional(case, noc):
     net, frames = case
-    ref = simulate(net, frames, FunctionalConfig(mode="timestep", record=True))
+    ref = simulate(net, frames, RunConfig(mode="timestep", trace=True))
     chip = run_network(net, load_profile("loihi"), frames, None,
                        RunConfig(model="m", mode="timestep", noc=noc, mapping="spread:2", trace=True))
     T = frames.shape[1] + net.n_layers
@@ -107,8 +109,8 @@ def test_async_with_wide_forward_steps_equals_layered(case, queue):
     the input first.)"""
     net, frames = case
     widest = max(p.size for p in net.populations)
-    asy = simulate(net, frames, FunctionalConfig(mode="async", F=widest, queue=queue, record=True))
-    lay = simulate(net, frames, FunctionalConfig(mode="layered", record=True))
+    asy = simulate(net, frames, RunConfig(mode="async", F=widest, queue=queue, trace=True))
+    lay = simulate(net, frames, RunConfig(mode="layered", trace=True))
     T = frames.shape[1]
     assert_same(raster(asy.events, net, len(frames), T), raster(lay.events, net, len(frames), T))
 
@@ -117,7 +119,7 @@ def test_async_with_wide_forward_steps_equals_layered(case, queue):
 @given(cases())
 def test_async_fifo_one_spike_per_step_equals_the_oracle(case):
     net, frames = case
-    res = simulate(net, frames, FunctionalConfig(mode="async", F=1, prioritize_input=False, record=True))
+    res = simulate(net, frames, RunConfig(mode="async", F=1, prioritize_input=False, trace=True))
     got = raster(res.events, net, *frames.shape[:2])
     for b in range(len(frames)):
         assert_same([g[b] for g in got], oracle_async_fifo(net, frames[b]))
@@ -128,8 +130,8 @@ def test_async_fifo_one_spike_per_step_equals_the_oracle(case):
 def test_chip_async_on_one_ideal_core_equals_one_spike_per_step(case, policy):
     queue, input_mode, prioritize = policy
     net, frames = case
-    ref = simulate(net, frames, FunctionalConfig(mode="async", F=1, queue=queue, prioritize_input=prioritize,
-                                                 record=True))
+    ref = simulate(net, frames, RunConfig(mode="async", F=1, queue=queue, prioritize_input=prioritize,
+                                                 trace=True))
     chip = run_network(net, load_profile("ideal"), frames, None,
                        RunConfig(model="m", mode="async", queue=queue, input=input_mode, trace=True))
     T = frames.shape[1]
@@ -155,7 +157,7 @@ def two_two_one():
 @pytest.mark.parametrize("queue, out_spikes", [("fifo", 0), ("momentum", 1)])
 def test_hand_worked_momentum_against_fifo(queue, out_spikes):
     net, frames = two_two_one()
-    res = simulate(net, frames, FunctionalConfig(mode="async", F=1, queue=queue))
+    res = simulate(net, frames, RunConfig(mode="async", F=1, queue=queue))
     assert res.spikes[0].tolist() == [1, 2, out_spikes]
     chip = run_network(net, load_profile("ideal"), frames, None, RunConfig(model="m", mode="async", queue=queue))
     assert chip.spikes_per_layer["lif1"] == out_spikes
@@ -175,7 +177,7 @@ def test_a_batch_equals_its_samples_one_by_one(options):
     """Each sample is computed as if alone: its random draws are keyed by its index."""
     net = random_net([10, 12, 8, 4], seed=3, reset="subtract")
     frames = random_frames(6, 6, 10, 0.5, seed=4, max_count=2)
-    cfg = FunctionalConfig(**options)
+    cfg = RunConfig(**options)
     whole = simulate(net, frames, cfg)
     for b in range(len(frames)):
         one = simulate(net, frames[b:b + 1], cfg, first_sample=b)
@@ -186,9 +188,9 @@ def test_a_batch_equals_its_samples_one_by_one(options):
 def test_several_queued_spikes_of_one_neuron_share_the_F_slots():
     """Input 0 with a count of 3 and input 1 with 1, queued: F = 4 emits all four at once."""
     net = network_from_nir(nir_chain([np.array([[0.1, 0.1]])]))
-    res = simulate(net, np.array([[[3, 1]]]), FunctionalConfig(mode="async", F=4, prioritize_input=False))
+    res = simulate(net, np.array([[[3, 1]]]), RunConfig(mode="async", F=4, prioritize_input=False))
     assert res.sops[0] == 4 and res.forward_steps[0] == 2  # emit all, then integrate
-    res = simulate(net, np.array([[[3, 1]]]), FunctionalConfig(mode="async", F=1, prioritize_input=False))
+    res = simulate(net, np.array([[[3, 1]]]), RunConfig(mode="async", F=1, prioritize_input=False))
     assert res.sops[0] == 4 and res.forward_steps[0] == 5
 
 
@@ -196,34 +198,34 @@ def test_synaptic_events_count_only_delivered_spikes():
     """With one forward step per timestep, a spike emitted at the last step is never
     integrated: it is no synaptic event."""
     net = network_from_nir(nir_chain([np.array([[2.0]]), np.array([[2.0]])]))
-    res = simulate(net, np.array([[[1]]]), FunctionalConfig(mode="async", F=1, max_steps=1))
+    res = simulate(net, np.array([[[1]]]), RunConfig(mode="async", F=1, max_steps=1))
     assert res.spikes[0].tolist() == [1, 1, 0] and res.sops[0] == 1  # the input's, not h's
-    res = simulate(net, np.array([[[1], [0]]]), FunctionalConfig(mode="async", F=1, max_steps=1))
+    res = simulate(net, np.array([[[1], [0]]]), RunConfig(mode="async", F=1, max_steps=1))
     assert res.spikes[0].tolist() == [1, 1, 1] and res.sops[0] == 2  # h's spike carried over
 
 
 def test_stop_on_output_and_step_limit():
     net = random_net([10, 12, 4], seed=8)
     frames = random_frames(4, 6, 10, 0.6, seed=9)
-    full = simulate(net, frames, FunctionalConfig(mode="async", F=1))
+    full = simulate(net, frames, RunConfig(mode="async", F=1))
     assert (full.pred_rate >= 0).any()
     fired = full.pred_rate >= 0
     steps = {}
     for k in (0, 3):
-        stopped = simulate(net, frames, FunctionalConfig(mode="async", F=1, stop_on_output=k))
+        stopped = simulate(net, frames, RunConfig(mode="async", F=1, stop_on_output=k))
         assert (stopped.forward_steps[fired] < full.forward_steps[fired]).all()
         np.testing.assert_array_equal(stopped.latency_steps, full.latency_steps)  # the same up to then
         steps[k] = stopped.forward_steps
     # K = 0 ends a sample in the step of its first output spike, K = 3 three steps later
     assert (steps[3][fired] - steps[0][fired] <= 3).all() and (steps[3][fired] > steps[0][fired]).any()
-    limited = simulate(net, frames, FunctionalConfig(mode="async", F=1, max_steps=2))
+    limited = simulate(net, frames, RunConfig(mode="async", F=1, max_steps=2))
     assert (limited.forward_steps <= 2 * frames.shape[1]).all()
 
 
 def test_latency_counts_network_spikes_before_the_first_output():
     # input -> h (fires) -> out (fires on h's spike): one network spike is processed first
     net = network_from_nir(nir_chain([np.array([[2.0]]), np.array([[2.0]])]))
-    res = simulate(net, np.array([[[1]]]), FunctionalConfig(mode="async", F=1), labels=np.array([0]))
+    res = simulate(net, np.array([[[1]]]), RunConfig(mode="async", F=1), labels=np.array([0]))
     assert res.latency_steps[0] == 1 and res.latency_steps_correct[0] == 1
     assert res.pred_first[0] == 0 and res.sops[0] == 2
 
@@ -231,6 +233,6 @@ def test_latency_counts_network_spikes_before_the_first_output():
 def test_dropout_is_seeded():
     net = random_net([10, 12, 4], seed=1)
     frames = random_frames(3, 5, 10, 0.6, seed=2)
-    runs = [simulate(net, frames, FunctionalConfig(mode="async", F=2, spike_dropout=0.3, refrac_dropout=0.5,
+    runs = [simulate(net, frames, RunConfig(mode="async", F=2, spike_dropout=0.3, refrac_dropout=0.5,
                                                    input_dropout=0.2, seed=s)).spikes for s in (0, 0, 1)]
     assert (runs[0] == runs[1]).all() and not (runs[0] == runs[2]).all()

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from emulator.cli import main
-from emulator.nir_io import load_nir, network_from_nir, network_to_nir
+from emulator.model import load_nir, network_from_nir, network_to_nir
 
 DT = 1e-3
 
@@ -162,7 +162,8 @@ def test_threshold_layer_has_no_memory():
     Input weights 0.6: one input spike gives 0.6 (silent), two give 1.2 (fires)."""
     from builders import chip_spikes
 
-    from emulator.run import RunConfig, run_network
+    from emulator.config import RunConfig
+    from emulator.run import run_network
     from hw_models.profile import load_profile
 
     g = nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([2])),
@@ -200,7 +201,7 @@ def test_nested_subgraph_is_inlined():
 
 def test_export_errors_are_one_line(tmp_path, capsys):
     from emulator.errors import InputError
-    from emulator.nir_io import save_nir
+    from emulator.model import save_nir
 
     net = network_from_nir(everything_graph())
     save_nir(net, tmp_path / "new" / "folder" / "m.nir")  # the folder is made

@@ -10,7 +10,8 @@ import pytest
 from emulator.cli import main
 from emulator.errors import InputError
 from traces.datasets import load_events
-from traces.events import frame_counts, make_events
+from traces.events import make_events
+from traces.framing import frame_counts
 from traces.local import write_dvsgesture, write_nmnist, write_shd
 
 pytest.importorskip("tonic", reason="the [datasets] extra (tonic) is not installed")

@@ -9,9 +9,9 @@ import scipy.sparse as sp
 import yaml
 
 from emulator.errors import InputError
-from emulator.mapping import map_network
-from emulator.network import Network, Population, Projection
-from emulator.nir_io import network_from_nir
+from emulator.chip import map_network
+from emulator.model import Network, Population, Projection
+from emulator.model import network_from_nir
 from hw_models.profile import PROFILE_DIR, load_profile, profile_from_dict
 
 

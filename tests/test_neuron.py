@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emulator.neuron import fire, leak, reset, step
+from emulator.model import fire, leak, reset, step
 
 
 def run(currents, beta, theta, bias=0.0, subtract=False, v0=0.0):

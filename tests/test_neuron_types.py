@@ -12,9 +12,11 @@ import pytest
 from builders import chip_spikes
 
 from emulator.cli import main
-from emulator.functional import FunctionalConfig, simulate
-from emulator.nir_io import network_from_nir
-from emulator.run import RunConfig, run_network
+from emulator.config import RunConfig
+from emulator.functional import simulate
+from emulator.model import network_from_nir
+from emulator.config import RunConfig
+from emulator.run import run_network
 from hw_models.profile import load_profile
 
 DT = 1e-3
@@ -63,7 +65,7 @@ def test_cuba_trajectory_by_hand(mode):
     frames = one_spike(6)
     res = run_network(net, load_profile("ideal"), frames, None, RunConfig(model="c", mode=mode, trace=True))
     assert chip_spikes(res, net, 6)[0][:, 0].tolist() == [0, 1, 0, 0, 0, 0]
-    ref = simulate(net, frames, FunctionalConfig(mode=mode))
+    ref = simulate(net, frames, RunConfig(mode=mode))
     assert ref.spikes[0, 1] == 1
 
 
@@ -88,7 +90,7 @@ def test_cuba_chip_equals_the_functional_reference(mode):
     net = random_cuba_net(1)
     frames = (np.random.default_rng(2).random((4, 10, 12)) < 0.3).astype(np.int32)
     res = run_network(net, load_profile("loihi"), frames, None, RunConfig(model="c", mode=mode, mapping="spread:2"))
-    ref = simulate(net, frames, FunctionalConfig(mode=mode))
+    ref = simulate(net, frames, RunConfig(mode=mode))
     assert [r["spikes"] for r in res.per_sample] == ref.spikes[:, 1:].sum(axis=1).tolist()
     assert ref.spikes[:, 1].sum() > 20
 
@@ -97,7 +99,7 @@ def test_cuba_async_chip_on_one_ideal_core_equals_one_spike_per_step():
     net = random_cuba_net(3)
     frames = (np.random.default_rng(4).random((3, 6, 12)) < 0.3).astype(np.int32)
     res = run_network(net, load_profile("ideal"), frames, None, RunConfig(model="c", mode="async"))
-    ref = simulate(net, frames, FunctionalConfig(mode="async", F=1, prioritize_input=False))
+    ref = simulate(net, frames, RunConfig(mode="async", F=1, prioritize_input=False))
     assert [r["spikes"] for r in res.per_sample] == ref.spikes[:, 1:].sum(axis=1).tolist()
 
 
@@ -121,7 +123,7 @@ def test_li_readout_takes_the_highest_final_potential(tmp_path):
                 v = out.beta * v + out.bias + s @ w
             assert res.per_sample[b]["prediction"] == int(np.argmax(v))
         assert res.spikes_per_layer["n1"] == 0
-    ref = simulate(net, frames, FunctionalConfig(mode="layered"))
+    ref = simulate(net, frames, RunConfig(mode="layered"))
     chip = run_network(net, load_profile("ideal"), frames, None, RunConfig(model="c", mode="layered"))
     assert ref.pred_rate.tolist() == [r["prediction"] for r in chip.per_sample]
 

@@ -8,7 +8,7 @@ import pytest
 from builders import nir_chain
 
 from emulator.errors import InputError
-from emulator.nir_io import load_nir, network_from_nir, network_to_nir
+from emulator.model import load_nir, network_from_nir, network_to_nir
 
 
 def lif_graph(tau=0.02, r=1.0, v_leak=0.0, metadata=None, bias=None):

@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from emulator.errors import InputError
-from emulator.nir_ops import LinearMap, apply_node
+from emulator.model.nir_ops import LinearMap, apply_node
 
 
 def conv2d_loops(x, w, b, stride, pad, dilation, groups):

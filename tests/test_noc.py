@@ -9,7 +9,7 @@ import pytest
 import simpy
 import yaml
 
-from emulator.noc import AnalyticNoC, Route, RouterNoC, Topology
+from emulator.chip.noc import AnalyticNoC, Route, RouterNoC, Topology
 from hw_models.profile import PROFILE_DIR, profile_from_dict
 
 EW, NS, LOCAL = 5e-9, 7e-9, 2e-9

@@ -11,7 +11,8 @@ from builders import random_frames, random_net
 
 from emulator.cli import main
 from emulator.records import summarize, write_records
-from emulator.run import RunConfig, run_network
+from emulator.config import RunConfig
+from emulator.run import run_network
 from hw_models.profile import load_profile
 
 DEMO = "emulator/data/demo_digits.nir"
@@ -175,7 +176,7 @@ def test_failed_write_leaves_no_folder(tmp_path, monkeypatch):
     net = random_net([4, 3, 2], seed=0)
     res = run_network(net, load_profile("ideal"), random_frames(1, 2, 4, 0.5, 0), None,
                       RunConfig(model="r", mode="layered"))
-    import emulator.records as records
+    import emulator.records.chip as records
 
     def boom(*a, **k):
         raise OSError("disk full")

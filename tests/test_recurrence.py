@@ -9,9 +9,11 @@ import pytest
 from builders import chip_spikes
 
 from emulator.errors import InputError
-from emulator.functional import FunctionalConfig, simulate
-from emulator.nir_io import network_from_nir
-from emulator.run import RunConfig, run_network
+from emulator.config import RunConfig
+from emulator.functional import simulate
+from emulator.model import network_from_nir
+from emulator.config import RunConfig
+from emulator.run import run_network
 from hw_models.profile import load_profile
 
 
@@ -92,7 +94,7 @@ def test_chip_equals_the_functional_reference(mode, hw):
     net = random_recurrent(4)
     frames = (np.random.default_rng(5).random((3, 8, 16)) < 0.3).astype(np.int32)
     res = run_network(net, load_profile(hw), frames, None, RunConfig(model="r", mode=mode, mapping="spread:2"))
-    ref = simulate(net, frames, FunctionalConfig(mode=mode))
+    ref = simulate(net, frames, RunConfig(mode=mode))
     assert [list(np.atleast_1d(r["spikes"])) for r in res.per_sample] == [[int(x)] for x in ref.spikes[:, 1:].sum(1)]
     assert [r["synaptic_events"] for r in res.per_sample] == ref.sops.astype(int).tolist()
     assert ref.spikes[:, 1].sum() > 10  # the recurrent layer is active
@@ -106,7 +108,7 @@ def test_async_chip_equals_the_reference_spike_counts_on_a_quiet_layer():
     frames = np.zeros((2, 5, 1), np.int32)
     frames[0, 0, 0] = frames[1, 2, 0] = 1
     res = run_network(net, load_profile("loihi"), frames, None, RunConfig(model="r", mode="async"))
-    ref = simulate(net, frames, FunctionalConfig(mode="async"))
+    ref = simulate(net, frames, RunConfig(mode="async"))
     assert [r["spikes"] for r in res.per_sample] == ref.spikes[:, 1:].sum(1).tolist() == [10, 6]
     assert [r["synaptic_events"] for r in res.per_sample] == ref.sops.astype(int).tolist()
 

@@ -17,8 +17,9 @@ from scipy import stats as sps
 
 from emulator.cli import main
 from emulator.records import write_records
-from emulator.report import write_report
-from emulator.run import RunConfig, run_network
+from emulator.reports import write_report
+from emulator.config import RunConfig
+from emulator.run import run_network
 
 CATS = ("synaptic", "neuron", "spike_out", "noc", "barrier", "static")
 

@@ -1,6 +1,6 @@
 """``snnemu report RUN_DIR``: what a run cost, readable at a glance.
 
-Reads a run folder (the records contract of DESIGN.md) with pandas and
+Reads a run folder (the records contract, docs/design.md "Records") with pandas and
 pyarrow, and writes ``report.md``, a self-contained ``report.html`` (images
 embedded) and the figures as ``report_*.png``, by default into the run
 folder itself. Every number in the report is computed here from
@@ -12,8 +12,6 @@ divided by the number of samples).
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,69 +21,13 @@ from scipy import stats as sps
 
 from hw_models.cost import CATEGORIES
 
+from ..errors import InputError
+from ..records import RunFolder, load_run
 from . import plots
 from .document import Document
-from .errors import InputError
-from .records import SCHEMA
 
-__all__ = ["RunFolder", "load_run", "energy_interval", "energy_by_category", "by_layer", "has_categories",
+__all__ = ["energy_interval", "energy_by_category", "by_layer", "has_categories",
            "header_rows", "write_report", "caveats"]
-
-
-@dataclass
-class RunFolder:
-    path: Path
-    summary: dict
-    samples: pd.DataFrame
-    cores: pd.DataFrame | None
-    links: pd.DataFrame | None
-    events: Path | None
-
-    @property
-    def n(self) -> int:
-        return max(int(self.summary["samples"]), 1)
-
-    @property
-    def hardware(self) -> bool:
-        """A chip run (the functional reference has no hardware figures)."""
-        return self.summary.get("engine", "chip") == "chip"
-
-    @property
-    def input_name(self) -> str:
-        return next(iter(self.summary.get("layer_sizes", {"input": 0})))
-
-    @property
-    def label(self) -> str:
-        s = self.summary
-        mode = s["mode"] + (f":{s['queue']}" if s.get("queue") else "")
-        return f"{s['model']} / {s['hw'] or 'functional'} / {mode}"
-
-
-def load_run(path: str | Path) -> RunFolder:
-    """Read a run folder; a missing or foreign folder is an :class:`InputError`."""
-    path = Path(path)
-    summary_file = path / "summary.json"
-    if not summary_file.is_file():
-        raise InputError(path, "summary.json", "not found: not a run folder (make one with snnemu run --out)")
-    try:
-        summary = json.loads(summary_file.read_text())
-    except ValueError as exc:
-        raise InputError(summary_file, "summary.json", f"is not JSON ({exc})") from None
-    if not isinstance(summary, dict) or summary.get("schema") != SCHEMA:
-        raise InputError(summary_file, "schema", f"expected {SCHEMA!r}, got {summary.get('schema') if isinstance(summary, dict) else None!r}")
-    samples_file = path / "per_sample.csv"
-    if not samples_file.is_file():
-        raise InputError(path, "per_sample.csv", "not found: the run folder is incomplete")
-    samples = pd.read_csv(samples_file)
-    if len(samples) != summary["samples"]:
-        raise InputError(samples_file, "sample", f"has {len(samples)} rows; summary.json says {summary['samples']} samples")
-
-    def optional(name):
-        return pd.read_csv(path / name) if (path / name).is_file() else None
-
-    events = path / "events.parquet"
-    return RunFolder(path, summary, samples, optional("per_core.csv"), optional("per_link.csv"),
-                     events if events.is_file() else None)
 
 
 # -- the numbers ---------------------------------------------------------------------

@@ -5,14 +5,14 @@ neurons, fire, send) and its busy time is their sum; its packets leave when
 the phase's work is done. The phase's arithmetic is vectorized over the chip.
 With the analytic NoC its timing is computed too (one timeout per phase,
 barrier included); with the router NoC each core's work is one timeout and
-each packet crosses the router processes. See ``emulator.modes``.
+each packet crosses the router processes. See ``emulator.chip.modes``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .neuron import fire, leak, reset, synapse
+from ...model import fire, integrate, leak, reset
 
 __all__ = ["run_timestep", "run_layered"]
 
@@ -46,18 +46,17 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
         want_touched = not hw.core.update_all_neurons
         cur = 0.0
         if any_in:
-            cur, hit = chip.currents(s_in, lo, hi, want_touched, s_rec)
-            if not chip.cuba:
-                v += cur
-        if chip.cuba:  # the input goes through the synaptic current first
-            chip.S[lo:hi] = synapse(chip.S[lo:hi], chip.alpha[lo:hi], chip.ibias[lo:hi], cur)
-            v += chip.gain[lo:hi] * chip.S[lo:hi]
+            cur, hit = chip.synapses.currents(s_in, lo, hi, want_touched, s_rec)
+        if chip.cuba:  # the input goes through the synaptic current first (chip.S, updated in place)
+            v = integrate(v, cur, chip.S[lo:hi], chip.alpha[lo:hi], chip.gain[lo:hi], chip.ibias[lo:hi])
+        elif any_in:
+            v = integrate(v, cur)
         fired = fire(v, chip.theta[lo:hi])
         reset(v, fired, chip.theta[lo:hi], chip.subtract[lo:hi])
         chip.V[lo:hi] = v
         s_out[lo:hi][fired] = 1.0
         if hw.core.update_all_neurons:
-            upd_count = chip.neurons_per_core(lo, hi)
+            upd_count = chip.synapses.neurons_per_core(lo, hi)
         else:
             changed = hit | fired if any_in else fired.copy()  # a neuron that fires was updated
             if chip.cuba:  # a CubaLIF neuron with a synaptic current changes every timestep
@@ -68,7 +67,7 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
     counts = s_out[spiking]
     src_core = chip.core_of[spiking]
     spk = np.bincount(src_core, weights=counts, minlength=n_cores)
-    pairs = chip.pairs_ff if last else chip.pairs
+    pairs = chip.synapses.pairs_ff if last else chip.synapses.pairs
     sending = spiking if send else spiking[:0]
     sums = s_out[sending] @ pairs.fan[sending]
     n_pairs = len(pairs.src)
@@ -81,11 +80,11 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
     active = np.flatnonzero(msg_in + upd_count + spk)
     for c in active.tolist():
         core = chip.cores[c]
-        core.msg_in += msg_in[c]
-        core.syn += syn[c]
-        core.upd += upd_count[c]
-        core.spk += spk[c]
-        core.msg_out += out[c]
+        core.messages_in += msg_in[c]
+        core.synaptic_events += syn[c]
+        core.neuron_updates += upd_count[c]
+        core.spikes_out += spk[c]
+        core.packets_out += out[c]
         core.busy_s += busy[c]
     if chip.noc.computes_arrivals:
         return s_out, _send_trains(chip, busy, active, spiking, counts, per_pair, send, pairs)
@@ -115,9 +114,9 @@ def _send_trains(chip, busy, active, spiking, counts, per_pair, send: bool, pair
         for c in active.tolist():
             mine = src_core == c
             srcs = np.repeat(spiking[mine], counts[mine].astype(np.int64))
-            chip.tracer.spikes(chip, srcs, t0 + busy[c])
+            chip.trace_spikes(srcs, t0 + busy[c])
             if send:
-                chip.tracer.packets_bulk(chip, srcs, c, t0 + busy[c], pairs.dst_cores)
+                chip.trace_packets(srcs, c, t0 + busy[c], pairs.dst_cores)
     busy = busy.tolist()
     trains = sorted((busy[s], s, d, int(n), p) for p, (s, d, n) in
                     enumerate(zip(pairs.src_list, pairs.dst_list, per_pair.tolist())) if n)
@@ -128,7 +127,7 @@ def _send_trains(chip, busy, active, spiking, counts, per_pair, send: bool, pair
         core.hops_ns += n * route.hops_ns
         core.local += n * route.local
         core.sent[d] = core.sent.get(d, 0) + n
-        chip.cores[d].pk_in += n
+        chip.cores[d].packets_received += n
         end = max(end, chip.noc.send_train(route, t0 + depart, n))
     return end
 
@@ -140,7 +139,7 @@ def _phase_send(chip, c: int, neurons: np.ndarray, s_out: np.ndarray, send: bool
     chip.record_output(outs, now)
     if chip.tracer is not None:
         net = neurons[neurons < chip.out_lo]
-        chip.tracer.spikes(chip, np.repeat(net, s_out[net].astype(np.int64)), now)
+        chip.trace_spikes(np.repeat(net, s_out[net].astype(np.int64)), now)
     for s in neurons.tolist() if send else ():  # an output neuron sends only to its recurrent loop, if any
         for _ in range(int(s_out[s])):
             for dst in dst_cores[s]:
@@ -159,8 +158,7 @@ def _barrier(chip, end: float | None):
     chip.barriers += 1
 
 
-def run_timestep(chip, frames: np.ndarray):
-    chip.ticked = True
+def run_timestep(chip, frames: np.ndarray, cfg=None):
     n_in = chip.net.populations[0].size
     hidden = np.arange(n_in, chip.net.n_neurons)
     s_prev = np.zeros(chip.net.n_neurons)
@@ -172,8 +170,7 @@ def run_timestep(chip, frames: np.ndarray):
         yield from _barrier(chip, end)
 
 
-def run_layered(chip, frames: np.ndarray):
-    chip.ticked = True
+def run_layered(chip, frames: np.ndarray, cfg=None):
     offsets = chip.net.offsets
     layers = [np.arange(offsets[i], offsets[i + 1]) for i in range(1, len(offsets) - 1)]
     empty = np.zeros(0, np.int64)

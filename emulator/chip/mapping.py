@@ -10,7 +10,7 @@ Strategies are registry entries (``MAPPERS``):
 - a YAML file ``{population_name: [core ids]}``: each population is split evenly
   over the listed cores, in list order.
 
-The input population is mapped like every other. Core ids follow DESIGN.md:
+The input population is mapped like every other. Core ids follow the mesh numbering (docs/design.md, "Hardware model"):
 ``core = (y*width + x)*cores_per_tile + k``.
 """
 
@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .errors import InputError
-from .network import Network
+from ..errors import InputError
+from ..model import Network
 
 __all__ = ["Mapping", "map_network", "MAPPERS"]
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["LinearMap", "apply_node", "floats", "LINEAR_NODES"]
 

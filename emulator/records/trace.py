@@ -1,8 +1,9 @@
-"""The trace recorder: one row per spike and per packet, written to Parquet.
+"""The trace writer: one row per spike and per packet, written to Parquet.
 
 Rows are kept in columnar Python lists (appended in bulk where the chip has
 arrays) and written once with pyarrow. Tracing is off by default; with it on,
-``events.parquet`` has the columns of DESIGN.md plus ``step``:
+``events.parquet`` has the columns of the records contract (docs/design.md,
+"Records") plus ``step``:
 
 ``t_s, sample, kind, layer, neuron, core, dst_core, hops, queue_wait_s, step``
 
@@ -23,24 +24,21 @@ __all__ = ["Tracer", "COLUMNS"]
 COLUMNS = ("t_s", "sample", "kind", "layer", "neuron", "core", "dst_core", "hops", "queue_wait_s", "step")
 
 
-class _Leaving:
-    """The fields of a packet that the trace needs."""
-
-    def __init__(self, src, src_core, dst, t_created, route):
-        self.src, self.src_core, self.dst, self.t_created, self.route = src, src_core, dst, t_created, route
-
-
 class Tracer:
-    def __init__(self, layer_names: list[str], offsets: np.ndarray):
+    """Trace rows of one run, built from plain values: global neuron ids, cores, times."""
+
+    def __init__(self, layer_names: list[str], offsets: np.ndarray, core_of: np.ndarray):
         self.names = layer_names
         self.offsets = offsets
+        self.core_of = core_of
         self.cols: dict[str, list] = {c: [] for c in COLUMNS}
 
     def _layer_neuron(self, g: np.ndarray):
         layer = np.searchsorted(self.offsets, g, side="right") - 1
         return layer, g - self.offsets[layer]
 
-    def spikes(self, chip, neurons: np.ndarray, t: float) -> None:
+    def spikes(self, neurons: np.ndarray, t: float, sample: int, step: int) -> None:
+        """Rows for spikes of the global ``neurons`` leaving their cores at ``t``."""
         n = len(neurons)
         if not n:
             return
@@ -48,40 +46,40 @@ class Tracer:
         layer, local = self._layer_neuron(neurons)
         c = self.cols
         c["t_s"] += [t] * n
-        c["sample"] += [chip.sample] * n
+        c["sample"] += [sample] * n
         c["kind"] += ["spike"] * n
         c["layer"] += [self.names[i] for i in layer]
         c["neuron"] += local.tolist()
-        c["core"] += chip.core_of[neurons].tolist()
+        c["core"] += self.core_of[neurons].tolist()
         c["dst_core"] += [-1] * n
         c["hops"] += [0] * n
         c["queue_wait_s"] += [np.nan] * n
-        c["step"] += [chip.step] * n
+        c["step"] += [step] * n
 
-    def packet(self, chip, pkt) -> int:
-        """Record a packet as it leaves; returns its row for :meth:`served`."""
+    def packet(self, src: int, src_core: int, dst: int, t: float, hops: int, sample: int, step: int) -> int:
+        """A row for a packet of global neuron ``src`` (-1: a frame's input batch) leaving
+        ``src_core`` for ``dst`` at ``t``; returns the row, for :meth:`served`."""
         c = self.cols
-        if pkt.src >= 0:
-            layer, local = self._layer_neuron(np.array([pkt.src]))
+        if src >= 0:
+            layer, local = self._layer_neuron(np.array([src]))
             layer_name, neuron = self.names[int(layer[0])], int(local[0])
         else:
             layer_name, neuron = self.names[0], -1
         row = len(c["t_s"])
-        for key, val in (("t_s", pkt.t_created), ("sample", chip.sample), ("kind", "packet"),
-                         ("layer", layer_name), ("neuron", neuron), ("core", pkt.src_core),
-                         ("dst_core", pkt.dst), ("hops", pkt.route.hops), ("queue_wait_s", np.nan),
-                         ("step", chip.step)):
+        for key, val in (("t_s", t), ("sample", sample), ("kind", "packet"), ("layer", layer_name),
+                         ("neuron", neuron), ("core", src_core), ("dst_core", dst), ("hops", hops),
+                         ("queue_wait_s", np.nan), ("step", step)):
             c[key].append(val)
         return row
 
-    def packets_bulk(self, chip, srcs: np.ndarray, src_core: int, t: float, dst_cores) -> None:
-        """Rows for the packets of spikes ``srcs`` leaving ``src_core`` at ``t`` (tick modes)."""
-        for s in srcs.tolist():
-            for d in dst_cores[s]:
-                self.packet(chip, _Leaving(s, src_core, d, t, chip.topo.route(src_core, d)))
+    def served(self, row: int, queue_wait_s: float) -> None:
+        """The packet of ``row`` started its service ``queue_wait_s`` after it arrived."""
+        self.cols["queue_wait_s"][row] = queue_wait_s
 
-    def served(self, pkt) -> None:
-        self.cols["queue_wait_s"][pkt.row] = pkt.t_served - pkt.t_arrival
+    def extend(self, cols: dict[str, list]) -> None:
+        """Append the rows of another tracer (a worker's chunk of samples)."""
+        for key, values in cols.items():
+            self.cols[key] += values
 
     def table(self) -> pa.Table:
         c = self.cols

@@ -19,12 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from traces.datasets import DATASETS, DESCRIPTIONS, load_events
-from traces.events import EventSet, clip_time, downsample, make_events, write_npz
+from traces.events import EventSet, make_events, write_npz
+from traces.framing import preprocess
 from traces.local import LOCAL
 from traces.nir_events import NIR_SUFFIXES, write_nir_events
 
-from . import plots
-from .errors import InputError
+from ..errors import InputError
+from ..reports import plots
 
 __all__ = ["data_list", "data_show", "data_export", "prepare", "summary"]
 
@@ -57,9 +58,7 @@ def prepare(spec: str, samples: int | None = None, max_us: int | None = None, fa
                                  p=events.p[keep], sample=events.sample[keep], sensor_size=events.sensor_size,
                                  labels=None if events.labels is None else events.labels[:samples],
                                  n_samples=samples, name=events.name)
-    if max_us is not None:
-        events = clip_time(events, max_us)
-    return downsample(events, factor)
+    return preprocess(events, max_us=max_us, factor=factor)
 
 
 def _stats(v: np.ndarray) -> dict:

@@ -9,86 +9,56 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from .errors import DeadlockError, InputError
+from tqdm import tqdm
+
+from ..config import RunConfig, flag_of, option_fields
+from ..errors import DeadlockError, InputError
 
 __all__ = ["main"]
 
 
-
 def _run_parser(sub) -> None:
+    """``snnemu run``: one flag per option of :class:`~emulator.config.RunConfig`, from its declaration."""
     p = sub.add_parser("run", help="run a model on the emulated chip and write the records")
-    p.add_argument("--model", required=True, help="NIR model file")
-    p.add_argument("--hw", default="loihi", help="bundled profile name or a profile .yaml")
-    p.add_argument("--data", default="digits",
-                   help="digits | nmnist-digits | spoken-digits | nmnist:ROOT | shd:ROOT | dvsgesture:ROOT (add :train "
-                        "for the training split) | events .npz, .nir or .h5 (see snnemu data list)")
-    p.add_argument("--mode", default="layered", choices=["timestep", "layered", "async"])
-    p.add_argument("--queue", default="fifo", choices=["fifo", "momentum", "random"])
-    p.add_argument("--input", default="event", choices=["event", "frame"])
-    p.add_argument("--samples", type=int, default=None, help="first N samples (default: all)")
-    p.add_argument("--dt-us", type=int, default=None,
-                   help="frame width in microseconds (default: the model's dt, else 1000)")
-    p.add_argument("--frames", type=int, default=None,
-                   help="instead of --dt-us: cut each sample into N equal frames (one timestep each)")
-    p.add_argument("--downsample", type=int, default=1, help="pool K x K sensor pixels into one input (default 1)")
-    p.add_argument("--max-us", type=int, default=None, help="drop each sample's events at or after this time")
-    p.add_argument("--mapping", default="layer-fill", help="layer-fill | spread:K | mapping.yaml")
-    p.add_argument("--noc", default="analytic", choices=["analytic", "routers"])
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=1, help="processes running samples in parallel")
-    p.add_argument("--no-refractory", action="store_true",
-                   help="async: let a neuron fire again within a timestep (default: refractory until the next)")
-    p.add_argument("--realtime", action="store_true",
-                   help="async: frame k enters at k times the model's dt, not when the network has drained")
-    p.add_argument("--trace", action="store_true", help="also write events.parquet")
-    p.add_argument("--engine", default="chip", choices=["chip", "functional"],
-                   help="the emulated chip, or the NumPy functional reference (no hardware)")
-    f = p.add_argument_group("functional engine only")
-    f.add_argument("--F", type=int, default=None, help="async: spikes emitted per forward step (default: unlimited)")
-    f.add_argument("--no-prioritize-input", action="store_true",
-                   help="async: input spikes join the spike queue instead of being integrated first")
-    f.add_argument("--refrac-dropout", type=float, default=0.0,
-                   help="async: probability a fired neuron is not refractory")
-    f.add_argument("--stop-on-output", type=int, default=None,
-                   help="async: end a sample K forward steps after its first output spike")
-    f.add_argument("--max-steps", type=int, default=None,
-                   help="async: forward steps per timestep at most; queued spikes carry over")
-    f.add_argument("--momentum-noise", type=float, default=0.0, help="async: tie-break noise of momentum")
-    f.add_argument("--input-dropout", type=float, default=0.0, help="probability an input spike is dropped")
-    f.add_argument("--spike-dropout", type=float, default=0.0, help="probability a network spike is dropped")
+    groups = {}
+    for f in option_fields():
+        meta = f.metadata
+        target = p if meta["group"] is None else groups.setdefault(meta["group"], p.add_argument_group(meta["group"]))
+        kwargs = {"dest": f.name, "help": meta["help"]}
+        if f.name == "refractory":  # --no-refractory: False; unset: the mode's default
+            kwargs.update(action="store_const", const=False, default=None)
+        elif isinstance(f.default, bool):  # --X turns on an option that is off, --no-X one that is on
+            kwargs.update(action="store_false" if f.default else "store_true")
+        else:
+            kwargs.update(default=f.default, type=_type_of(f), choices=meta["choices"])
+            if f.name == "model":
+                kwargs["required"] = True
+        target.add_argument(flag_of(f), **kwargs)
     p.add_argument("--out", required=True, help="output folder")
 
 
+def _type_of(f):
+    """The argparse type of an option, from its annotation (a string, with postponed annotations)."""
+    kind = str(f.type)
+    return float if "float" in kind else int if "int" in kind else str
+
+
 def _cmd_run(args) -> int:
-    from .records import check_out_dir, summarize, write_records
-    from .run import RunConfig, load_inputs, run
+    from ..records import check_out_dir, summarize, write_records
+    from ..run import run
 
     check_out_dir(args.out)
-    _check_options(args)
-    cfg = RunConfig(model=args.model, hw=args.hw, data=args.data, mode=args.mode, queue=args.queue,
-                    input=args.input, samples=args.samples, dt_us=args.dt_us, frames=args.frames,
-                    downsample=args.downsample, max_us=args.max_us, mapping=args.mapping,
-                    noc=args.noc, seed=args.seed, trace=args.trace, progress=True,
-                    refractory=False if args.no_refractory else None, workers=args.workers,
-                    engine=args.engine, F=args.F, prioritize_input=not args.no_prioritize_input,
-                    refrac_dropout=args.refrac_dropout, stop_on_output=args.stop_on_output,
-                    max_steps=args.max_steps, input_dropout=args.input_dropout, spike_dropout=args.spike_dropout,
-                    momentum_noise=args.momentum_noise, realtime=args.realtime)
-    if args.engine == "functional":
-        from .functional_run import run_functional, write_functional_records
-        from .functional_run import summarize as summarize_functional
-
-        fres = run_functional(*load_inputs(cfg), cfg)
-        out = write_functional_records(fres, args.out)
-        s = summarize_functional(fres)
+    cfg = RunConfig(**{f.name: getattr(args, f.name) for f in option_fields()})
+    res = run(cfg, progress=_progress(f"{cfg.mode} on {Path(cfg.hw).stem}"), warn=_warn)
+    out = write_records(res, args.out)
+    s = summarize(res)
+    if cfg.engine == "functional":
         print(f"functional {s['mode']}: {s['samples']} samples, accuracy {_percent(s['accuracy'])}, "
               f"{s['spikes']['total'] / s['samples']:.1f} spikes/sample, "
               f"{s['forward_steps']['mean']:.1f} steps/sample -> {out}")
         return 0
-    res = run(cfg)
-    out = write_records(res, args.out)
-    s = summarize(res)
     print(f"{s['mode']} on {s['hw']}: {s['samples']} samples, accuracy {_percent(s['accuracy'])}, "
           f"{s['energy_per_inference_j'] * 1e9:.2f} nJ/inference, "
           f"mean latency {s['latency_s']['mean'] * 1e6:.2f} us -> {out}")
@@ -99,27 +69,23 @@ def _percent(x) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}%"
 
 
-def _check_options(args) -> None:
-    """Ranges of the functional engine's options, and none that would be ignored."""
-    for name, low in (("F", 1), ("max_steps", 1), ("stop_on_output", 0)):
-        value = getattr(args, name)
-        if value is not None and value < low:
-            raise InputError(f"--{name.replace('_', '-')}", name, f"must be at least {low}, got {value}")
-    for name in ("refrac_dropout", "input_dropout", "spike_dropout"):
-        if not 0.0 <= getattr(args, name) <= 1.0:
-            raise InputError(f"--{name.replace('_', '-')}", name, f"must be a probability, got {getattr(args, name)}")
-    if args.realtime and (args.engine != "chip" or args.mode != "async" or args.input != "event"):
-        raise InputError("--realtime", "realtime", "applies only to the chip in async mode with --input event")
-    only = FUNCTIONAL if args.engine == "chip" else FUNCTIONAL_ASYNC if args.mode != "async" else {}
-    for name, default in only.items():
-        if getattr(args, name) != default:
-            where = "--engine functional" if args.engine == "chip" else "--mode async"
-            raise InputError(f"--{name.replace('_', '-')}", name, f"applies only with {where}")
+def _warn(message: str) -> None:
+    print(f"snnemu: warning: {message}", file=sys.stderr)
 
 
-FUNCTIONAL_ASYNC = {"F": None, "no_prioritize_input": False, "refrac_dropout": 0.0, "stop_on_output": None,
-                    "max_steps": None, "momentum_noise": 0.0}
-FUNCTIONAL = {**FUNCTIONAL_ASYNC, "input_dropout": 0.0, "spike_dropout": 0.0}
+def _progress(desc: str):
+    """A progress callback for the run API: a tqdm bar on stderr (hidden when stderr is no terminal)."""
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=desc, unit="sample", disable=None, leave=False)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
 
 
 def _cmd_hw(args) -> int:
@@ -134,7 +100,7 @@ def _cmd_hw(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from .report import write_report
+    from ..reports import write_report
 
     formats = ("html", "md") if args.format == "both" else (args.format,)
     for path in write_report(args.run_dir, out=args.out, formats=formats, sample=args.sample):
@@ -143,18 +109,20 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_compare(args) -> int:
-    from .compare import baseline_index, check_out, parse_modes, run_combinations, write_comparison
+    from ..reports import baseline_index, check_out, write_comparison
+    from ..sweep import grid_points, parse_modes, run_grid
 
     out = check_out(args.out)
     folders = list(args.runs or [])
     if args.model:
         if args.runs:
             raise InputError("--runs", "runs", "give either --model (to run) or --runs (to read), not both")
-        modes, hws = parse_modes(args.modes), args.hw or ["loihi"]
+        points = grid_points(args.model, args.hw or ["loihi"], parse_modes(args.modes), args.data,
+                             samples=args.samples, workers=args.workers, seed=args.seed)
         if args.baseline is not None and str(args.baseline).isdigit():  # before hours of runs, not after
-            baseline_index(args.baseline, [""] * (len(args.model) * len(hws) * len(modes)))
-        folders = run_combinations(args.model, hws, modes, args.data, out,
-                                   samples=args.samples, workers=args.workers, seed=args.seed)
+            baseline_index(args.baseline, [""] * len(points))
+        folders = run_grid(points, out, progress=_progress("compare"), warn=_warn,
+                           on_done=lambda point, folder: print(f"  ran {point.name}"))
     elif not folders:
         raise InputError("--model", "model", "give --model files to run, or --runs folders to read")
     html = write_comparison(folders, out, baseline=args.baseline)
@@ -163,7 +131,7 @@ def _cmd_compare(args) -> int:
 
 
 def _cmd_data(args) -> int:
-    from .data_cmd import data_export, data_list, data_show
+    from .data import data_export, data_list, data_show
 
     if args.data_cmd == "list":
         print("\n".join(data_list()))
@@ -197,8 +165,8 @@ def _data_parser(sub) -> None:
 def _cmd_inspect(args) -> int:
     from hw_models.profile import load_profile
 
-    from .inspect_cmd import describe_model
-    from .nir_io import load_nir
+    from ..model import load_nir
+    from .inspect import describe_model
 
     net = load_nir(args.model, dt_fallback_s=args.dt_us * 1e-6)
     print("\n".join(describe_model(net, load_profile(args.hw), args.model)))
@@ -206,7 +174,7 @@ def _cmd_inspect(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from .nir_io import load_nir, save_nir
+    from ..model import load_nir, save_nir
 
     net = load_nir(args.model, dt_fallback_s=args.dt_us * 1e-6)
     save_nir(net, args.to)
@@ -217,7 +185,7 @@ def _cmd_export(args) -> int:
 def _cmd_demo(args) -> int:
     from .demo import run_demo
 
-    run_demo(args.out, samples=args.samples)
+    run_demo(args.out, samples=args.samples, progress=_progress, warn=_warn)
     return 0
 
 
@@ -271,7 +239,3 @@ def main(argv: list[str] | None = None) -> int:
     except DeadlockError as exc:
         print(f"snnemu: error: {exc}", file=sys.stderr)
         return 3
-
-
-if __name__ == "__main__":
-    sys.exit(main())

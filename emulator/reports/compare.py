@@ -1,7 +1,7 @@
-"""``snnemu compare``: runs side by side, as tables, ratios and plots.
+"""``snnemu compare``: run folders side by side, as tables, ratios and plots.
 
-Either runs every (model, profile, mode) combination and writes each run
-folder under ``OUT/runs/``, or reads run folders given with ``--runs``. Then
+Reads run folders (given with ``--runs``, or made by the run grid of
+``emulator.sweep`` under ``OUT/runs/``; this module never runs anything), and
 writes into ``OUT``:
 
 - ``comparison.csv``: one row per run, SI units (per inference where the
@@ -21,14 +21,12 @@ import pandas as pd
 
 from hw_models.cost import CATEGORIES
 
+from ..errors import InputError
+from ..records import RunFolder, load_run
 from . import plots
 from .document import Document
-from .errors import InputError
-from .records import write_records
-from .report import RunFolder, load_run
 
-__all__ = ["METRICS", "baseline_index", "check_out", "parse_modes", "comparison_table", "run_combinations",
-           "write_comparison"]
+__all__ = ["METRICS", "baseline_index", "check_out", "comparison_table", "write_comparison"]
 
 # (column, how to read it from a run folder's summary); SI units, per inference where named so
 METRICS = {
@@ -48,45 +46,6 @@ METRIC_NAMES = {"accuracy": "accuracy", "spikes_per_inference": "spikes", "sops_
                 "packets_per_inference": "packets", "hops_per_inference": "hops", "latency_mean_s": "mean latency",
                 "latency_p95_s": "p95 latency", "first_output_mean_s": "first output",
                 "energy_per_inference_j": "energy", "edp_js": "EDP"}
-
-
-def parse_modes(text: str) -> list[tuple[str, str]]:
-    """``layered,async:momentum,timestep`` -> [(mode, queue)]; async alone means fifo."""
-    from .modes import MODES
-    from .queues import QUEUES
-
-    out = []
-    for item in filter(None, (t.strip() for t in text.split(","))):
-        mode, _, queue = item.partition(":")
-        if mode not in MODES:
-            raise InputError("--modes", "modes", f"unknown mode {mode!r} (use {', '.join(MODES)})")
-        if queue and (mode != "async" or queue not in QUEUES):
-            raise InputError("--modes", "modes", f"{item!r}: a queue policy ({', '.join(QUEUES)}) goes with async only")
-        out.append((mode, queue or ("fifo" if mode == "async" else "")))
-    if not out:
-        raise InputError("--modes", "modes", "names no mode")
-    return out
-
-
-def run_combinations(models: list[str], hws: list[str], modes: list[tuple[str, str]], data: str, out: Path,
-                     samples: int | None = None, workers: int = 1, seed: int = 0) -> list[Path]:
-    """Run every combination; each run folder goes to ``out/runs/<model>-<hw>-<mode>``."""
-    from .run import RunConfig, run
-
-    folders, names = [], set()
-    for model in models:
-        for hw in hws:
-            for mode, queue in modes:
-                name = f"{Path(model).stem}-{Path(hw).stem}-{mode}" + (f"-{queue}" if queue else "")
-                base, k = name, 2
-                while name in names:  # same file names from different folders: keep both runs
-                    name, k = f"{base}-{k}", k + 1
-                names.add(name)
-                cfg = RunConfig(model=model, hw=hw, data=data, mode=mode, queue=queue or "fifo", samples=samples,
-                                progress=True, workers=workers, seed=seed)
-                folders.append(write_records(run(cfg), out / "runs" / name))
-                print(f"  ran {name}")
-    return folders
 
 
 def comparison_table(runs: list[RunFolder], baseline: int = 0) -> pd.DataFrame:

@@ -20,6 +20,10 @@ __all__ = ["FifoQueue", "MomentumQueue", "RandomQueue", "QUEUES"]
 
 
 class FifoQueue:
+    # Every packet queued when a busy period starts is served before any that arrives
+    # during it, so async mode computes the whole busy period in one go.
+    serves_busy_period_whole = True
+
     def __init__(self, rng: np.random.Generator | None = None):
         self._q: deque = deque()
         self.push = self._q.append
@@ -30,6 +34,8 @@ class FifoQueue:
 
 
 class MomentumQueue:
+    serves_busy_period_whole = False  # chooses again before every packet
+
     def __init__(self, rng: np.random.Generator | None = None):
         self._h: list = []
         self._seq = count()
@@ -45,6 +51,8 @@ class MomentumQueue:
 
 
 class RandomQueue:
+    serves_busy_period_whole = False
+
     def __init__(self, rng: np.random.Generator):
         self._items: list = []
         self._rng = rng

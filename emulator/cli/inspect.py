@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InputError
-from .mapping import map_network
+from ..chip import map_network, synapses_per_core
+from ..errors import InputError
 
 __all__ = ["describe_model"]
 
@@ -36,7 +36,7 @@ def describe_model(net, hw, file: str) -> list[str]:
     try:
         m = map_network(net, hw, "layer-fill")
         used = m.used_cores
-        fan_in = np.bincount(m.core_of[net.global_weights().indices], minlength=m.n_cores)
+        fan_in = synapses_per_core(net.global_weights(), m.core_of, m.n_cores)
         line = f"on {hw.name}: {len(used)} of {m.n_cores} cores (layer-fill{', packed' if m.packed else ''})"
         cap = hw.core.max_synapses
         if cap is not None and fan_in.max(initial=0) > cap:

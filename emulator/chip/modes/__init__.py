@@ -15,14 +15,34 @@ when the sample has ended.
   Frame k enters once the network has drained, or with ``realtime`` at k
   times the model's timestep, whatever is still in flight.
 
-The tick modes live in ``emulator.ticks``, async mode in ``emulator.asyncmode``.
+The tick modes live in ``ticks.py``, async mode in ``asyncmode.py``. A mode
+is a :class:`Mode`: its process, which reads the options it needs from the run's
+config, and the packet transport it needs from the chip (``ticked``: packets
+only carry timing, the phases integrate from spike vectors). The chip takes
+the transport when a sample begins (``Chip.begin_sample``). See
+docs/design.md, "Execution modes".
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from .asyncmode import run_async
 from .ticks import run_layered, run_timestep
 
-__all__ = ["MODES", "run_timestep", "run_layered", "run_async"]
+__all__ = ["MODES", "Mode", "run_timestep", "run_layered", "run_async"]
 
-MODES = {"timestep": run_timestep, "layered": run_layered, "async": run_async}
+
+@dataclass(frozen=True)
+class Mode:
+    """An execution mode: ``run(chip, frames, cfg)`` is the generator of one sample's SimPy process."""
+
+    name: str
+    run: Callable
+    ticked: bool  # packets carry timing only: a phase integrates what the previous phase sent
+
+
+MODES = {"timestep": Mode("timestep", run_timestep, ticked=True),
+         "layered": Mode("layered", run_layered, ticked=True),
+         "async": Mode("async", run_async, ticked=False)}

@@ -11,14 +11,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .compare import write_comparison
-from .records import summarize, write_records
-from .report import write_report
-from .run import RunConfig, run
+from ..config import RunConfig
+from ..model import DEMO_MODEL
+from ..records import summarize, write_records
+from ..reports import write_comparison, write_report
+from ..run import run
 
-__all__ = ["run_demo", "DEMO_MODEL", "comparison_table"]
-
-DEMO_MODEL = Path(__file__).parent / "data" / "demo_digits.nir"
+__all__ = ["run_demo", "comparison_table"]
 
 
 def comparison_table(summaries: list[dict]) -> str:
@@ -45,13 +44,14 @@ def comparison_table(summaries: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def run_demo(out: str | Path = "demo_out", samples: int | None = None) -> list[dict]:
+def run_demo(out: str | Path = "demo_out", samples: int | None = None, progress=None, warn=None) -> list[dict]:
+    """Run, print and write the demo; ``progress(desc)`` makes a progress callback per run."""
     out = Path(out)
     summaries = []
     for mode in ("layered", "async"):
         cfg = RunConfig(model=str(DEMO_MODEL), hw="loihi", data="digits", mode=mode,
-                        samples=samples, progress=True, workers=min(4, os.cpu_count() or 1))
-        res = run(cfg)
+                        samples=samples, workers=min(4, os.cpu_count() or 1))
+        res = run(cfg, progress=None if progress is None else progress(f"{mode} on loihi"), warn=warn)
         write_records(res, out / mode)
         summaries.append(summarize(res))
     print(f"demo model {DEMO_MODEL.name} on the digits test split, loihi profile:\n")

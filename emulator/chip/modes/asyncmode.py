@@ -1,6 +1,6 @@
 """Async mode on the chip: no barriers, each core serves its queue packet by packet.
 
-See ``emulator.modes`` for the semantics; the functional reference
+See ``emulator.chip.modes`` for the semantics; the functional reference
 (``emulator.functional``) is the oracle it is tested against.
 """
 
@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .neuron import leak, synapse
-from .queues import FifoQueue
+from ...model import after_spike, fire, integrate, leak, receive
 
 __all__ = ["run_async"]
 
 
-def _async_core(chip, core):
+def _async_core(chip, core, realtime: bool):
     """A core in async mode: serve the queue one packet at a time.
 
     Each packet is integrated, its targets' thresholds are evaluated at once,
@@ -28,7 +27,7 @@ def _async_core(chip, core):
     env, q, inbox = chip.env, core.queue, core.inbox
     # A busy period is computed in one go only when nothing else can change the
     # core's neurons meanwhile; with realtime input a frame's leak can.
-    whole_runs = isinstance(q, FifoQueue) and not chip.realtime
+    whole_runs = q.serves_busy_period_whole and not realtime
     while True:
         if inbox:
             chip.intake(core)
@@ -66,14 +65,14 @@ def _serve(chip, core, pkt, t_start: float) -> float:
     """
     V = chip.V
     if pkt.batch is None:
-        idx, w = (chip.rows_rec if pkt.rec else chip.rows)[pkt.src][core.id]
+        idx, w = (chip.synapses.rows_rec if pkt.rec else chip.synapses.rows)[pkt.src][core.id]
         n_syn = n_upd = len(w)
         vv = V[idx]
         if chip.cuba:  # CubaLIF: the current takes the input, V its share of it
             chip.S[idx] += w
-            vv += chip.gain[idx] * w
+            vv += receive(w, chip.gain[idx])
         else:
-            vv += w
+            vv += receive(w)
         if not isinstance(idx, slice):
             V[idx] = vv
     else:
@@ -81,9 +80,9 @@ def _serve(chip, core, pkt, t_start: float) -> float:
         n_upd = len(w)
         if chip.cuba:
             chip.S[idx] += w
-            V[idx] += chip.gain[idx] * w
+            V[idx] += receive(w, chip.gain[idx])
         else:
-            V[idx] += w
+            V[idx] += receive(w)
         core.batch_seen.append(idx)
         core.batch_left -= 1
         if core.batch_left:
@@ -106,18 +105,14 @@ def _threshold(chip, idx, vv):
     discarded and it cannot fire again, with no masking on the hot path.
     """
     theta = chip.theta
-    f = vv > theta[idx]
+    f = fire(vv, theta[idx])
     if not np.count_nonzero(f):
         return None, None
     loc = f.nonzero()[0]
     fired = idx.start + loc if isinstance(idx, slice) else idx[loc]
     overshoot = vv[loc] - theta[fired]
-    if chip.reset_kind == "zero":
-        after = 0.0
-    elif chip.reset_kind == "subtract":
-        after = overshoot
-    else:
-        after = np.where(chip.subtract[fired], overshoot, 0.0)
+    subtract = chip.subtract_all  # True or False when one reset rule holds for every neuron
+    after = after_spike(overshoot, chip.subtract[fired] if subtract is None else subtract)
     if chip.refractory:
         chip.parked[fired] = after
         chip.V[fired] = -np.inf
@@ -136,16 +131,16 @@ def _finish(chip, core, pkt, t_start, n_in, n_syn, n_upd, fired, overshoot) -> f
         n_fired = len(fired_list)
         n_out = sum(chip.n_dst_list[s] for s in fired_list)
     service = n_in * l_in + n_syn * l_syn + n_upd * l_upd + n_fired * l_spk + n_out * l_out
-    core.msg_in += n_in
-    core.syn += n_syn
-    core.upd += n_upd
-    core.spk += n_fired
-    core.msg_out += n_out
+    core.messages_in += n_in
+    core.synaptic_events += n_syn
+    core.neuron_updates += n_upd
+    core.spikes_out += n_fired
+    core.packets_out += n_out
     core.busy_s += service
     if pkt is not None:
         pkt.t_served = t_start
         if chip.tracer is not None:
-            chip.tracer.served(pkt)
+            chip.tracer.served(pkt.row, t_start - pkt.t_arrival)
     t_end = t_start + service
     if n_fired:
         chip.pending += 1
@@ -165,10 +160,10 @@ def _leak(chip) -> None:
     now = chip.env.now
     refractory = np.isneginf(chip.V)
     chip.V[refractory] = chip.parked[refractory]
-    chip.V[:] = leak(chip.V, chip.beta, chip.bias)
-    if chip.cuba:  # the synaptic currents decay and feed V once per timestep too
-        chip.S[:] = synapse(chip.S, chip.alpha, chip.ibias, 0.0)
-        chip.V += chip.gain * chip.S
+    v = leak(chip.V, chip.beta, chip.bias)
+    if chip.cuba:  # the synaptic currents decay and feed V once per timestep too (chip.S, in place)
+        v = integrate(v, 0.0, chip.S, chip.alpha, chip.gain, chip.ibias)
+    chip.V[:] = v
     n_in = chip.net.populations[0].size
     # without update_all_neurons only the neurons whose synaptic current moves V are charged here
     live = None if chip.hw.core.update_all_neurons or not chip.cuba else np.bincount(
@@ -228,7 +223,7 @@ def _inject(chip, frame: np.ndarray, batch: bool) -> None:
         mine = active[chip.core_of[active] == c]
         counts = frame[mine].astype(np.int64)
         n_spk = int(counts.sum())
-        core.spk += n_spk
+        core.spikes_out += n_spk
         chip.spike_count[mine] += counts
         t = max(core.free_at, now) - now  # after the core's own leak work
         chip.input_injected(now + t)
@@ -237,20 +232,20 @@ def _inject(chip, frame: np.ndarray, batch: bool) -> None:
             dsts = sorted({d for s in mine.tolist() for d in chip.dst_cores[s]})
             t += n_spk * lat.spike_out
             if chip.tracer is not None:
-                chip.tracer.spikes(chip, np.repeat(mine, counts), now + t)
+                chip.trace_spikes(np.repeat(mine, counts), now + t)
             for d in dsts:
                 t += lat.message_out
                 b = _batch(chip, mine, counts, d)
                 _at(chip, t, lambda d=d, b=b, c=c: chip.send(-1, c, d, np.inf, b))
-            core.msg_out += len(dsts)
+            core.packets_out += len(dsts)
         else:
             for s, k in zip(mine.tolist(), counts.tolist()):
                 for _ in range(k):
                     t += lat.spike_out + chip.n_dst[s] * lat.message_out
                     _at(chip, t, lambda s=s, c=c: [chip.send(s, c, d, np.inf) for d in chip.dst_cores[s]])
                     if chip.tracer is not None:
-                        chip.tracer.spikes(chip, np.array([s]), now + t)
-            core.msg_out += int((chip.n_dst[mine] * counts).sum())
+                        chip.trace_spikes(np.array([s]), now + t)
+            core.packets_out += int((chip.n_dst[mine] * counts).sum())
         core.busy_s += t - t0
         core.free_at = now + t  # a core that also holds neurons serves packets after this
 
@@ -272,7 +267,7 @@ def _release(chip) -> None:
         for d in chip.dst_rec[s]:
             t += l_out
             _at(chip, t - now, lambda s=s, c=c, d=d: chip.send(s, c, d, np.inf, rec=True))
-        core.msg_out += chip.n_dst_rec_list[s]
+        core.packets_out += chip.n_dst_rec_list[s]
         core.busy_s += t - t0
         core.free_at = t
 
@@ -282,8 +277,8 @@ def _batch(chip, sources: np.ndarray, counts: np.ndarray, core: int):
     (target neurons, summed weights, synaptic events)."""
     targets, weights, n_syn = [], [], 0
     for s, k in zip(sources.tolist(), counts.tolist()):
-        if core in chip.rows[s]:
-            idx, w = chip.rows[s][core]
+        if core in chip.synapses.rows[s]:
+            idx, w = chip.synapses.rows[s][core]
             targets.append(np.arange(idx.start, idx.stop) if isinstance(idx, slice) else idx)
             weights.append(w * k)
             n_syn += len(w) * k
@@ -298,13 +293,14 @@ def _at(chip, delay: float, action) -> None:
     ev.callbacks.append(lambda _e: (action(), chip.done()))
 
 
-def run_async(chip, frames: np.ndarray, batch_input: bool = False, realtime: bool = False):
-    """Frames enter when the network has drained; with ``realtime``, frame k enters
-    at k times the model's timestep instead, whatever is still in flight."""
+def run_async(chip, frames: np.ndarray, cfg):
+    """Frames enter when the network has drained; with ``cfg.realtime``, frame k enters
+    at k times the model's timestep instead, whatever is still in flight. With
+    ``cfg.input == "frame"`` a frame's input reaches each core as one batch."""
     env = chip.env
-    chip.ticked, chip.realtime = False, realtime
+    realtime, batch_input = cfg.realtime, cfg.input == "frame"
     for c in chip.used:
-        env.process(_async_core(chip, chip.cores[c]))
+        env.process(_async_core(chip, chip.cores[c], realtime))
     for k, frame in enumerate(frames):
         if realtime and env.now < k * chip.net.dt_s:
             yield env.timeout(k * chip.net.dt_s - env.now)

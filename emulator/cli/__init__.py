@@ -1,0 +1,8 @@
+"""The ``snnemu`` command line: argv in, exit code out; the only code that prints.
+
+See docs/design.md, "Architecture".
+"""
+
+from .main import main
+
+__all__ = ["main"]

@@ -1,0 +1,143 @@
+"""A run's options: each declared once here, with its default, its check and where it applies.
+
+:class:`RunConfig` is what the Python API takes and what the CLI builds from
+its arguments; :func:`validate` is the one place that checks it, so a bad value
+raises the same :class:`~emulator.errors.InputError` from ``emulator.run`` as
+the CLI reports. The names of the variants (engines, modes, queue policies,
+NoC fidelities, input styles) are declared here too; the registries that
+implement them (``emulator.chip.MODES``, ``QUEUES``, ``NOCS``) are keyed by
+these names, and a test checks that they agree.
+
+Each field's metadata is its command-line face: the flag, the help text, the
+choices, the lower bound, whether it is a probability, and where it applies
+(``engine`` and ``mode``). An option set away from its default where it does
+not apply is refused, rather than silently ignored. See docs/design.md,
+"Options".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from .errors import InputError
+
+__all__ = ["ENGINES", "INPUTS", "MODE_NAMES", "NOC_NAMES", "QUEUE_NAMES", "RunConfig", "option_fields", "validate"]
+
+ENGINES = ("chip", "functional")
+MODE_NAMES = ("timestep", "layered", "async")
+QUEUE_NAMES = ("fifo", "momentum", "random")
+NOC_NAMES = ("analytic", "routers")
+INPUTS = ("event", "frame")
+
+
+def _opt(default, help: str, *, flag: str | None = None, choices: tuple | None = None, at_least: int | None = None,
+         probability: bool = False, engine: str | None = None, mode: str | None = None, group: str | None = None,
+         metavar: str | None = None):
+    """A field with its command-line face; ``engine``/``mode``: it applies only there."""
+    return field(default=default, metadata={
+        "help": help, "flag": flag, "choices": choices, "at_least": at_least, "probability": probability,
+        "engine": engine, "mode": mode, "group": group, "metavar": metavar})
+
+
+FUNCTIONAL_GROUP = "functional engine only"
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines a run; the defaults are the CLI's."""
+
+    model: str | None = _opt(None, "NIR model file")
+    hw: str = _opt("loihi", "bundled profile name or a profile .yaml")
+    data: str = _opt("digits", "digits | nmnist-digits | spoken-digits | nmnist:ROOT | shd:ROOT | dvsgesture:ROOT "
+                               "(add :train for the training split) | events .npz, .nir or .h5 (see snnemu data list)")
+    mode: str = _opt("layered", "execution mode", choices=MODE_NAMES)
+    queue: str = _opt("fifo", "async: a core's input queue policy (the functional reference's scheduler)",
+                      choices=QUEUE_NAMES)
+    input: str = _opt("event", "async: input spikes one by one (event), or a frame's input as one batch (frame)",
+                      choices=INPUTS)
+    samples: int | None = _opt(None, "first N samples (default: all)", at_least=1)
+    dt_us: int | None = _opt(None, "frame width in microseconds (default: the model's dt, else 1000)",
+                             flag="--dt-us")
+    frames: int | None = _opt(None, "instead of --dt-us: cut each sample into N equal frames (one timestep each)")
+    downsample: int = _opt(1, "pool K x K sensor pixels into one input (default 1)")
+    max_us: int | None = _opt(None, "drop each sample's events at or after this time", flag="--max-us")
+    mapping: str = _opt("layer-fill", "layer-fill | spread:K | mapping.yaml")
+    noc: str = _opt("analytic", "NoC fidelity", choices=NOC_NAMES)
+    seed: int = _opt(0, "seed of every random draw")
+    workers: int = _opt(1, "processes running samples in parallel", at_least=1)
+    refractory: bool | None = _opt(None, "async: let a neuron fire again within a timestep "
+                                         "(default: refractory until the next)", flag="--no-refractory")
+    realtime: bool = _opt(False, "async: frame k enters at k times the model's dt, not when the network has drained",
+                          engine="chip", mode="async")
+    trace: bool = _opt(False, "also write events.parquet")
+    engine: str = _opt("chip", "the emulated chip, or the NumPy functional reference (no hardware)", choices=ENGINES)
+    # The functional reference's own options (its async mode works in forward steps).
+    F: int | None = _opt(None, "async: spikes emitted per forward step (default: unlimited)", at_least=1,
+                         engine="functional", mode="async", group=FUNCTIONAL_GROUP)
+    prioritize_input: bool = _opt(True, "async: input spikes join the spike queue instead of being integrated first",
+                                  flag="--no-prioritize-input", engine="functional", mode="async",
+                                  group=FUNCTIONAL_GROUP)
+    refrac_dropout: float = _opt(0.0, "async: probability a fired neuron is not refractory", probability=True,
+                                 engine="functional", mode="async", group=FUNCTIONAL_GROUP)
+    stop_on_output: int | None = _opt(None, "async: end a sample K forward steps after its first output spike",
+                                      at_least=0, engine="functional", mode="async", group=FUNCTIONAL_GROUP)
+    max_steps: int | None = _opt(None, "async: forward steps per timestep at most; queued spikes carry over",
+                                 at_least=1, engine="functional", mode="async", group=FUNCTIONAL_GROUP)
+    momentum_noise: float = _opt(0.0, "async: tie-break noise of momentum", engine="functional", mode="async",
+                                 group=FUNCTIONAL_GROUP)
+    input_dropout: float = _opt(0.0, "probability an input spike is dropped", probability=True,
+                                engine="functional", group=FUNCTIONAL_GROUP)
+    spike_dropout: float = _opt(0.0, "probability a network spike is dropped", probability=True,
+                                engine="functional", group=FUNCTIONAL_GROUP)
+
+    @property
+    def refractory_on(self) -> bool:
+        """Refractory until the next timestep: by default in async mode only, as in asynctorch."""
+        return self.mode == "async" if self.refractory is None else self.refractory
+
+    @property
+    def queue_in_effect(self) -> str | None:
+        """The queue policy, where one is used (async mode), else None."""
+        return self.queue if self.mode == "async" else None
+
+
+def option_fields():
+    """The options in declaration order (for the CLI's parser)."""
+    return fields(RunConfig)
+
+
+def flag_of(f) -> str:
+    return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+
+
+def validate(cfg: RunConfig) -> RunConfig:
+    """Check every option of ``cfg``; raises InputError naming the flag and the field."""
+    by_name = {f.name: f for f in fields(RunConfig)}
+    for name in ("engine", "mode", "queue", "input", "noc"):
+        allowed = by_name[name].metadata["choices"]
+        if getattr(cfg, name) not in allowed:
+            value = getattr(cfg, name)
+            raise InputError(f"--{name}", name, f"unknown {name} {value!r} (use {', '.join(allowed)})")
+    for f in by_name.values():
+        value, meta = getattr(cfg, f.name), f.metadata
+        if meta["at_least"] is not None and value is not None and value < meta["at_least"]:
+            raise InputError(flag_of(f), f.name, f"must be at least {meta['at_least']}, got {value}")
+        if meta["probability"] and not 0.0 <= value <= 1.0:
+            raise InputError(flag_of(f), f.name, f"must be a probability, got {value}")
+    if cfg.realtime and (cfg.engine != "chip" or cfg.mode != "async" or cfg.input != "event"):
+        raise InputError("--realtime", "realtime", "applies only to the chip in async mode with --input event")
+    for f in by_name.values():
+        meta = f.metadata
+        if f.name == "realtime" or getattr(cfg, f.name) == f.default:
+            continue
+        if meta["engine"] is not None and cfg.engine != meta["engine"]:
+            raise InputError(flag_of(f), f.name, f"applies only with --engine {meta['engine']}")
+        if meta["mode"] is not None and cfg.mode != meta["mode"]:
+            raise InputError(flag_of(f), f.name, f"applies only with --mode {meta['mode']}")
+    if cfg.dt_us is not None and cfg.dt_us <= 0:
+        raise InputError("--dt-us", "dt_us", "must be a positive number of microseconds")
+    if cfg.frames is not None and cfg.dt_us is not None:
+        raise InputError("--frames", "frames", "give either --frames or --dt-us, not both")
+    if not cfg.model:
+        raise InputError("--model", "model", "no model given")
+    return cfg

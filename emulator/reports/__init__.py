@@ -1,0 +1,12 @@
+"""Reports: read run folders (``emulator.records``) and write documents and figures; never run anything.
+
+See docs/design.md, "Records" and "Architecture".
+"""
+
+from . import plots
+from .compare import METRICS, baseline_index, check_out, comparison_table, write_comparison
+from .document import Document
+from .report import write_report
+
+__all__ = ["METRICS", "Document", "plots", "baseline_index", "check_out", "comparison_table", "write_comparison",
+           "write_report"]
