@@ -17,7 +17,8 @@ __version__ = "0.1.0"
 # public name -> the module that defines it
 _PUBLIC = {
     "RunConfig": "emulator.config", "validate": "emulator.config",
-    "run": "emulator.run", "run_network": "emulator.run", "load_inputs": "emulator.run", "RunResult": "emulator.run",
+    "run": "emulator.runner", "run_network": "emulator.runner", "load_inputs": "emulator.runner",
+    "RunResult": "emulator.runner",
     "InputError": "emulator.errors", "DeadlockError": "emulator.errors",
     "DEMO_MODEL": "emulator.model", "Network": "emulator.model", "load_nir": "emulator.model",
     "save_nir": "emulator.model", "network_from_nir": "emulator.model", "network_to_nir": "emulator.model",

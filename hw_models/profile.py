@@ -2,7 +2,7 @@
 
 A profile describes one chip: the tile mesh, each core's limits and the
 latency and energy of every pipeline operation, the NoC hop costs, the
-barrier, and the static power. It is pure data (house rule 1): it is checked
+barrier, and the static power. It is pure data (config is data, behaviour is code): it is checked
 once, at load, and then never changes. Every number carries its unit in its
 name (``_s`` seconds, ``_j`` joules, ``_w`` watts) and each bundled YAML file
 cites its source.

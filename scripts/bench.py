@@ -36,7 +36,7 @@ def build(sizes: list[int], seed: int = 0, samples: int = 1):
     import nir
     import numpy as np
 
-    from emulator.model import network_from_nir
+    from emulator import network_from_nir
 
     rng = np.random.default_rng(seed)
     nodes, edges, prev = {"input": nir.Input(input_type=np.array([sizes[0]]))}, [], "input"
@@ -58,8 +58,7 @@ def one(sizes: str, config: str, repeat: int) -> dict:
     mode, noc = config.split(":")
     if noc == "functional":
         return one_functional(sizes, mode, repeat)
-    from emulator.config import RunConfig
-    from emulator.run import run_network
+    from emulator import RunConfig, run_network
     from hw_models.profile import load_profile
 
     net, frames = build([int(s) for s in sizes.split("-")])
@@ -79,8 +78,7 @@ def one(sizes: str, config: str, repeat: int) -> dict:
 
 def one_functional(sizes: str, mode: str, repeat: int, batch: int = 256) -> dict:
     """The functional reference on a batch of 256 samples of the same workload."""
-    from emulator.config import RunConfig
-    from emulator.functional import simulate
+    from emulator import RunConfig, simulate
 
     net, frames = build([int(s) for s in sizes.split("-")], samples=batch)
     cfg = RunConfig(mode=mode, F=16 if mode == "async" else None)
@@ -99,8 +97,7 @@ def dataset_eval(samples: int = 10_000, batch: int = 256) -> None:
     """The reference on a dataset-sized run: 2312-64-64-64-10, 10 timesteps, input p = 0.05."""
     import numpy as np
 
-    from emulator.config import RunConfig
-    from emulator.functional import simulate
+    from emulator import RunConfig, simulate
 
     net, _ = build([2312, 64, 64, 64, 10])
     for mode, F in (("layered", None), ("async", 16)):
@@ -127,7 +124,7 @@ def data_eval(samples: int = 10_000, root: str = "bench_out/nmnist-files", batch
 
     from traces.datasets import load_events
     from traces.events import make_events
-from traces.framing import frame_counts
+    from traces.framing import frame_counts
     from traces.local import write_nmnist
 
     folder = Path(root)
@@ -219,11 +216,7 @@ def report_eval(samples: int = 10_000, out: str = "bench_out/report-run") -> Non
     import numpy as np
     import pyarrow.parquet as pq
 
-    from emulator.model import DEMO_MODEL
-    from emulator.model import load_nir
-    from emulator.records import write_records
-    from emulator.config import RunConfig
-    from emulator.run import run_network
+    from emulator import DEMO_MODEL, RunConfig, load_nir, run_network, write_records
     from hw_models.profile import load_profile
     from traces.datasets import load_events
     from traces.framing import frame_counts
@@ -233,7 +226,7 @@ def report_eval(samples: int = 10_000, out: str = "bench_out/report-run") -> Non
         events = load_events("digits")
         frames = frame_counts(events, 1000)
         idx = np.arange(samples) % len(frames)
-        cfg = RunConfig(model=str(DEMO_MODEL), mode="async", trace=True, workers=2, progress=True)
+        cfg = RunConfig(model=str(DEMO_MODEL), mode="async", trace=True, workers=2)
         t0 = time.perf_counter()
         res = run_network(load_nir(DEMO_MODEL), load_profile("loihi"), frames[idx], np.asarray(events.labels)[idx], cfg)
         write_records(res, folder)

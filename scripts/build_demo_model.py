@@ -7,7 +7,7 @@ neurons become LIF with subtract reset, and each layer's threshold is set
 from the 99th percentile of its ReLU activations on the training set
 (data-based normalization), scaled by the input's spike rate. The leak
 (``beta``) and a global threshold scale are chosen on the training set by a
-batched layered-mode simulation. The result is written as NIR with ``dt`` and
+layered-mode run of the functional reference. The result is written as NIR with ``dt`` and
 ``reset`` in the metadata, and its accuracy is measured on the chip in
 layered mode on the test split.
 
@@ -22,6 +22,7 @@ from pathlib import Path
 import nir
 import numpy as np
 
+from emulator import RunConfig, network_from_nir, run, simulate
 from traces.digits import digits_arrays, encode_rate
 
 DT_S = 1e-3
@@ -52,25 +53,10 @@ def train_mlp(x, y, hidden=64, epochs=400, lr=0.01, seed=0):
     return w1, w2
 
 
-def simulate_layered(frames, weights, thetas, beta):
-    """Batched layered-mode LIF with subtract reset; returns output spike counts."""
-    s = frames.astype(float)  # (n, T, inputs)
-    n, t_steps = s.shape[:2]
-    vs = [np.zeros((n, w.shape[1])) for w in weights]
-    counts = np.zeros((n, weights[-1].shape[1]))
-    for t in range(t_steps):
-        spikes = s[:, t]
-        for i, (w, th) in enumerate(zip(weights, thetas)):
-            vs[i] = beta * vs[i] + spikes @ w
-            spikes = (vs[i] > th).astype(float)
-            vs[i] -= spikes * th
-        counts += spikes
-    return counts
-
-
-def accuracy(counts, y):
-    pred = np.where(counts.any(1), counts.argmax(1), -1)
-    return float((pred == y).mean())
+def calibration_accuracy(graph: nir.NIRGraph, frames: np.ndarray, labels: np.ndarray) -> float:
+    """Accuracy of the converted network in layered mode, run by snnemu's functional reference."""
+    res = simulate(network_from_nir(graph, "demo"), frames, RunConfig(mode="layered"))
+    return float((res.pred_rate == labels).mean())
 
 
 def to_nir(w1, w2, th1, th2, beta) -> nir.NIRGraph:
@@ -103,7 +89,7 @@ def main(argv=None) -> None:
     best = None
     for beta in (0.98, 0.95, 0.9):
         for scale in (0.5, 0.7, 1.0, 1.4, 2.0):
-            acc = accuracy(simulate_layered(frames, [w1, w2], [th1 * scale, th2 * scale], beta), y_tr)
+            acc = calibration_accuracy(to_nir(w1, w2, th1 * scale, th2 * scale, beta), frames, y_tr)
             print(f"  beta {beta}, threshold scale {scale}: train accuracy {acc:.3f}")
             if best is None or acc > best[0]:
                 best = (acc, beta, scale)
@@ -113,9 +99,6 @@ def main(argv=None) -> None:
     nir.write(args.out, graph)
     print(f"ANN test accuracy {ann_acc:.3f}; SNN (beta={beta}, threshold scale {scale}) "
           f"train accuracy {acc_tr:.3f} in the calibration simulation")
-
-    from emulator.config import RunConfig
-    from emulator.run import run
 
     res = run(RunConfig(model=args.out, hw="ideal", data="digits", mode="layered"))
     correct = [r["correct"] for r in res.per_sample]

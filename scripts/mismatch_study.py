@@ -25,11 +25,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from emulator.model import DEMO_MODEL  # noqa: E402
+from emulator import DEMO_MODEL, RunConfig, load_inputs, run_network, summarize  # noqa: E402
 from emulator.functional import run_functional  # noqa: E402
-from emulator.records import summarize  # noqa: E402
-from emulator.config import RunConfig
-from emulator.run import load_inputs, run_network  # noqa: E402
 from hw_models.profile import load_profile  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,7 +61,8 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    net, frames, labels = load_inputs(RunConfig(model=str(DEMO_MODEL), samples=args.samples, engine="functional"))
+    inputs = load_inputs(RunConfig(model=str(DEMO_MODEL), samples=args.samples, engine="functional"))
+    net, frames, labels = inputs.network, inputs.frames, inputs.labels
     rows = functional_rows(net, frames, labels)
     chips = chip_rows(net, frames, labels)
 

@@ -1,7 +1,7 @@
 """Shared builders for the tests: small networks, custom profiles, oracles.
 
 The oracles here are written independently of the chip: plain loops over
-timesteps and layers (or over a spike queue), straight from DESIGN.md.
+timesteps and layers (or over a spike queue), straight from docs/design.md.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from collections import deque
 
 import nir
 import numpy as np
+from hypothesis import settings
+from hypothesis import strategies as st
 
 from emulator.model import network_from_nir
 from hw_models.profile import profile_from_dict
@@ -34,16 +36,21 @@ BASE_PROFILE = {
 }
 
 
-def profile(**changes):
-    """The base test profile with dotted-key changes, e.g. ``{"core.queue_capacity": 1}``."""
-    data = copy.deepcopy(BASE_PROFILE)
+def changed(data: dict, **changes) -> dict:
+    """A deep copy of a profile dict with nested keys changed: ``core__queue_capacity=1``."""
+    data = copy.deepcopy(data)
     for key, value in changes.items():
         node = data
         *path, last = key.split("__")
         for p in path:
             node = node[p]
         node[last] = value
-    return profile_from_dict(data, "test-profile.yaml")
+    return data
+
+
+def profile(**changes):
+    """The base test profile with nested-key changes, e.g. ``core__queue_capacity=1``."""
+    return profile_from_dict(changed(BASE_PROFILE, **changes), "test-profile.yaml")
 
 
 def nir_chain(weights: list[np.ndarray], beta=0.5, theta=1.0, reset="zero", dt=1e-3, biases=None) -> nir.NIRGraph:
@@ -186,3 +193,45 @@ def chip_spikes(result, net, n_steps):
         np.add.at(m, (d.step.to_numpy(), d.neuron.to_numpy()), 1)
         out.append(m)
     return out
+
+
+# -- random cases and spike rasters, for the property tests of both engines --------
+
+SETTINGS = settings(max_examples=20, deadline=None, derandomize=True)
+
+
+@st.composite
+def cases(draw, bias=True, binary=False, subtract=True):
+    n_layers = draw(st.integers(1, 3))
+    sizes = [draw(st.integers(2, 9)) for _ in range(n_layers + 1)]
+    seed = draw(st.integers(0, 10_000))
+    net = random_net(sizes, seed, reset=draw(st.sampled_from(["zero", "subtract"] if subtract else ["zero"])),
+                     density=draw(st.sampled_from([0.5, 1.0])), bias=bias and draw(st.booleans()))
+    frames = random_frames(draw(st.integers(1, 3)), draw(st.integers(1, 5)), sizes[0],
+                           draw(st.sampled_from([0.2, 0.5, 0.8])), seed + 1, max_count=1 if binary else 2)
+    return net, frames
+
+
+def raster(events, net, n_samples, n_steps):
+    """Spike counts ``[layer](sample, step, neuron)`` from recorded events."""
+    out = []
+    for pop in range(1, len(net.populations)):
+        lo, hi = net.offsets[pop], net.offsets[pop + 1]
+        sel = (events["neuron"] >= lo) & (events["neuron"] < hi)
+        m = np.zeros((n_samples, n_steps, hi - lo), int)
+        np.add.at(m, (events["sample"][sel], events["step"][sel], events["neuron"][sel] - lo), 1)
+        out.append(m)
+    return out
+
+
+def chip_events(res):
+    df = res.tracer.table().to_pandas()
+    df = df[(df.kind == "spike") & (df.layer != res.network.populations[0].name)]
+    offsets = dict(zip([p.name for p in res.network.populations], res.network.offsets[:-1]))
+    base = np.array([offsets[name] for name in df.layer], dtype=np.int64)
+    return {"sample": df["sample"].to_numpy(), "step": df.step.to_numpy(), "neuron": base + df.neuron.to_numpy()}
+
+
+def assert_same(a, b):
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)

@@ -1,7 +1,7 @@
 """Dataset registry: turn a ``--data`` spec into an :class:`EventSet`.
 
 Why a registry: datasets are variants, so they are registry entries rather
-than an if-chain (house rule 5). A spec is one of:
+than an if-chain (docs/design.md, "Architecture"). A spec is one of:
 
 - a built-in name (``DATASETS``: ``digits``, ``nmnist-digits``,
   ``spoken-digits``), test split
@@ -9,7 +9,7 @@ than an if-chain (house rule 5). A spec is one of:
 - a real dataset from a local folder (``traces.local.LOCAL``:
   ``nmnist:ROOT``, ``shd:ROOT``, ``dvsgesture:ROOT``, also with ``:train``;
   ROOT defaults to ``$SNNEMU_DATA``);
-- an event file: ``.npz`` (DESIGN.md "Event file") or NIR data (``.nir``,
+- an event file: ``.npz`` (docs/design.md, "Input") or NIR data (``.nir``,
   ``.h5``: ``EventData``, see :mod:`traces.nir_events`). A file holds one
   split.
 

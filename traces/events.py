@@ -262,7 +262,7 @@ def make_events(
 
 
 def read_npz(path) -> EventSet:
-    """Read and validate an event file (see DESIGN.md "Event file")."""
+    """Read and validate an event file (see docs/design.md, "Input")."""
     name = str(path)
     if not os.path.isfile(path):
         raise InputError(name, "file", "no such file")

@@ -3,6 +3,6 @@
 See docs/design.md, "Architecture".
 """
 
-from .main import main
+from .main import build_parser, main
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]

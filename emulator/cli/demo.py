@@ -15,7 +15,7 @@ from ..config import RunConfig
 from ..model import DEMO_MODEL
 from ..records import summarize, write_records
 from ..reports import write_comparison, write_report
-from ..run import run
+from ..runner import run
 
 __all__ = ["run_demo", "comparison_table"]
 

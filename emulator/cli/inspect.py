@@ -7,8 +7,6 @@ warnings, and how many cores the model needs on a profile (``layer-fill``).
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..chip import map_network, synapses_per_core
 from ..errors import InputError
 

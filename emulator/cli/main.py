@@ -16,7 +16,7 @@ from tqdm import tqdm
 from ..config import RunConfig, flag_of, option_fields
 from ..errors import DeadlockError, InputError
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
 def _run_parser(sub) -> None:
@@ -47,7 +47,7 @@ def _type_of(f):
 
 def _cmd_run(args) -> int:
     from ..records import check_out_dir, summarize, write_records
-    from ..run import run
+    from ..runner import run
 
     check_out_dir(args.out)
     cfg = RunConfig(**{f.name: getattr(args, f.name) for f in option_fields()})
@@ -189,7 +189,8 @@ def _cmd_demo(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The whole ``snnemu`` command line."""
     parser = argparse.ArgumentParser(prog="snnemu", description="Discrete-event emulator of a many-core neuromorphic chip.")
     sub = parser.add_subparsers(dest="cmd", required=True)
     _run_parser(sub)
@@ -228,7 +229,11 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="run the demo model in layered and async mode on loihi")
     demo.add_argument("--out", default="demo_out")
     demo.add_argument("--samples", type=int, default=None)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     commands = {"run": _cmd_run, "hw": _cmd_hw, "report": _cmd_report, "compare": _cmd_compare,
                 "data": _cmd_data, "inspect": _cmd_inspect, "export": _cmd_export, "demo": _cmd_demo}
     try:

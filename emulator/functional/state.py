@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..model import predict
-from ..model import integrate
+from ..model import integrate, predict
 
 __all__ = ["FunctionalResult", "LayerArrays", "Tally"]
 

@@ -1,7 +1,7 @@
 """The records contract: run folders written and read here, for both engines.
 
 ``write_records(result, out)`` writes the folder of a chip run
-(``emulator.run.RunResult``) or of a functional-reference run
+(``emulator.runner.RunResult``) or of a functional-reference run
 (``emulator.functional.FunctionalRun``), chosen by the result's ``engine``;
 ``load_run`` reads one back. The trace writer (:class:`Tracer`) is here too,
 since ``events.parquet`` is a record. See docs/design.md, "Records".

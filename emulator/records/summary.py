@@ -63,7 +63,7 @@ def build_summary(*, engine: str, cfg, net, hw, options: dict, samples: int, acc
 
 
 def chip_summary(res) -> dict:
-    """The summary of a chip run (``emulator.run.RunResult``)."""
+    """The summary of a chip run (``emulator.runner.RunResult``)."""
     cfg, rows, c = res.config, res.per_sample, res.counters
     energy = {k: float(res.per_core_energy[:, j].sum()) for j, k in enumerate(CATEGORIES)}
     correct = [r["correct"] for r in rows if r["correct"] is not None]

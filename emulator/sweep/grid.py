@@ -15,7 +15,7 @@ from pathlib import Path
 from ..config import MODE_NAMES, QUEUE_NAMES, RunConfig, validate
 from ..errors import InputError
 from ..records import write_records
-from ..run import run
+from ..runner import run
 
 __all__ = ["GridPoint", "grid_points", "parse_modes", "run_grid"]
 

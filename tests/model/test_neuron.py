@@ -1,6 +1,6 @@
 """Tests for emulator.neuron: the LIF/IF update against hand-computed trajectories.
 
-The update per timestep (DESIGN.md "Neurons"):
+The update per timestep (docs/design.md, "Neurons"):
 
     V <- beta * V + bias
     V <- V + I

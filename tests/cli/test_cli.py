@@ -2,12 +2,11 @@
 
 Bad input must give exit code 2, exactly one ``snnemu: error: FILE: FIELD: ...`` line
 on stderr, no traceback and no output folder. Good runs write the records of
-DESIGN.md "Records".
+docs/design.md, "Records".
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import subprocess
@@ -19,11 +18,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from builders import changed
 
 from emulator.cli import main
 from hw_models.profile import PROFILE_DIR
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "emulator" / "data" / "demo_digits.nir"
 BUNDLED = ["generic", "ideal", "loihi", "seneca", "truenorth"]
 GENERIC = yaml.safe_load((PROFILE_DIR / "generic.yaml").read_text())
@@ -33,14 +33,7 @@ GENERIC = yaml.safe_load((PROFILE_DIR / "generic.yaml").read_text())
 
 
 def write_profile(path: Path, **changes) -> Path:
-    d = copy.deepcopy(GENERIC)
-    for dotted, value in changes.items():
-        *parents, last = dotted.split("__")
-        node = d
-        for key in parents:
-            node = node[key]
-        node[last] = value
-    path.write_text(yaml.safe_dump(d))
+    path.write_text(yaml.safe_dump(changed(GENERIC, **changes)))
     return path
 
 

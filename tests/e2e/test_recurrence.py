@@ -8,12 +8,11 @@ import numpy as np
 import pytest
 from builders import chip_spikes
 
-from emulator.errors import InputError
 from emulator.config import RunConfig
+from emulator.errors import InputError
 from emulator.functional import simulate
 from emulator.model import network_from_nir
-from emulator.config import RunConfig
-from emulator.run import run_network
+from emulator.runner import run_network
 from hw_models.profile import load_profile
 
 

@@ -1,61 +1,33 @@
-"""The functional reference against the hand-written oracles, and the chip against it.
+"""The functional reference against the hand-written oracles (tests/builders.py).
 
-Property-based (hypothesis) over random small networks and inputs.
+Property-based (hypothesis) over random small networks and inputs; the chip
+against the reference is tests/e2e/test_engines_agree.py.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from builders import nir_chain, oracle_async_fifo, oracle_layered, oracle_timestep, random_frames, random_net
-from hypothesis import given, settings
+from builders import (
+    SETTINGS,
+    assert_same,
+    cases,
+    nir_chain,
+    oracle_async_fifo,
+    oracle_layered,
+    oracle_timestep,
+    random_frames,
+    random_net,
+    raster,
+)
+from hypothesis import given
 from hypothesis import strategies as st
 
 from emulator.config import RunConfig
 from emulator.functional import simulate
 from emulator.model import network_from_nir
-from emulator.config import RunConfig
-from emulator.run import run_network
+from emulator.runner import run_network
 from hw_models.profile import load_profile
-
-SETTINGS = settings(max_examples=20, deadline=None, derandomize=True)
-
-
-@st.composite
-def cases(draw, bias=True, binary=False, subtract=True):
-    n_layers = draw(st.integers(1, 3))
-    sizes = [draw(st.integers(2, 9)) for _ in range(n_layers + 1)]
-    seed = draw(st.integers(0, 10_000))
-    net = random_net(sizes, seed, reset=draw(st.sampled_from(["zero", "subtract"] if subtract else ["zero"])),
-                     density=draw(st.sampled_from([0.5, 1.0])), bias=bias and draw(st.booleans()))
-    frames = random_frames(draw(st.integers(1, 3)), draw(st.integers(1, 5)), sizes[0],
-                           draw(st.sampled_from([0.2, 0.5, 0.8])), seed + 1, max_count=1 if binary else 2)
-    return net, frames
-
-
-def raster(events, net, n_samples, n_steps):
-    """Spike counts ``[layer](sample, step, neuron)`` from recorded events."""
-    out = []
-    for pop in range(1, len(net.populations)):
-        lo, hi = net.offsets[pop], net.offsets[pop + 1]
-        sel = (events["neuron"] >= lo) & (events["neuron"] < hi)
-        m = np.zeros((n_samples, n_steps, hi - lo), int)
-        np.add.at(m, (events["sample"][sel], events["step"][sel], events["neuron"][sel] - lo), 1)
-        out.append(m)
-    return out
-
-
-def chip_events(res):
-    df = res.tracer.table().to_pandas()
-    df = df[(df.kind == "spike") & (df.layer != res.network.populations[0].name)]
-    offsets = dict(zip([p.name for p in res.network.populations], res.network.offsets[:-1]))
-    base = np.array([offsets[name] for name in df.layer], dtype=np.int64)
-    return {"sample": df["sample"].to_numpy(), "step": df.step.to_numpy(), "neuron": base + df.neuron.to_numpy()}
-
-
-def assert_same(a, b):
-    for x, y in zip(a, b):
-        np.testing.assert_array_equal(x, y)
 
 
 @SETTINGS
@@ -76,27 +48,6 @@ def test_timestep_equals_the_oracle(case):
     got = raster(res.events, net, len(frames), frames.shape[1] + net.n_layers)
     for b in range(len(frames)):
         assert_same([g[b] for g in got], oracle_timestep(net, frames[b]))
-
-
-@SETTINGS
-@given(cases(), st.sampled_from(["loihi", "truenorth", "seneca", "generic", "ideal"]))
-def test_chip_layered_equals_functional_for_any_profile(case, hw):
-    net, frames = case
-    ref = simulate(net, frames, RunConfig(mode="layered", trace=True))
-    chip = run_network(net, load_profile(hw), frames, None, RunConfig(model="m", mode="layered", trace=True))
-    T = frames.shape[1]
-    assert_same(raster(chip_events(chip), net, len(frames), T), raster(ref.events, net, len(frames), T))
-
-
-@SETTINGS
-@given(cases(), st.sampled_from(["analytic", "routers"]))
-def test_chip_timestep_equals_functional(case, noc):
-    net, frames = case
-    ref = simulate(net, frames, RunConfig(mode="timestep", trace=True))
-    chip = run_network(net, load_profile("loihi"), frames, None,
-                       RunConfig(model="m", mode="timestep", noc=noc, mapping="spread:2", trace=True))
-    T = frames.shape[1] + net.n_layers
-    assert_same(raster(chip_events(chip), net, len(frames), T), raster(ref.events, net, len(frames), T))
 
 
 @SETTINGS
@@ -123,19 +74,6 @@ def test_async_fifo_one_spike_per_step_equals_the_oracle(case):
     got = raster(res.events, net, *frames.shape[:2])
     for b in range(len(frames)):
         assert_same([g[b] for g in got], oracle_async_fifo(net, frames[b]))
-
-
-@SETTINGS
-@given(cases(bias=False, binary=True), st.sampled_from([("fifo", "event", False), ("momentum", "frame", True)]))
-def test_chip_async_on_one_ideal_core_equals_one_spike_per_step(case, policy):
-    queue, input_mode, prioritize = policy
-    net, frames = case
-    ref = simulate(net, frames, RunConfig(mode="async", F=1, queue=queue, prioritize_input=prioritize,
-                                                 trace=True))
-    chip = run_network(net, load_profile("ideal"), frames, None,
-                       RunConfig(model="m", mode="async", queue=queue, input=input_mode, trace=True))
-    T = frames.shape[1]
-    assert_same(raster(chip_events(chip), net, len(frames), T), raster(ref.events, net, len(frames), T))
 
 
 def two_two_one():

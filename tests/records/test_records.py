@@ -10,9 +10,9 @@ import pytest
 from builders import random_frames, random_net
 
 from emulator.cli import main
-from emulator.records import summarize, write_records
 from emulator.config import RunConfig
-from emulator.run import run_network
+from emulator.records import summarize, write_records
+from emulator.runner import run_network
 from hw_models.profile import load_profile
 
 DEMO = "emulator/data/demo_digits.nir"

@@ -6,10 +6,10 @@ import nir
 import numpy as np
 from builders import nir_chain
 
-from emulator.model import network_from_nir
 from emulator.chip.queues import FifoQueue, MomentumQueue, RandomQueue
 from emulator.config import RunConfig
-from emulator.run import run_network
+from emulator.model import network_from_nir
+from emulator.runner import run_network
 from hw_models.profile import load_profile
 
 

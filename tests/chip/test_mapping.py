@@ -8,10 +8,9 @@ import pytest
 import scipy.sparse as sp
 import yaml
 
-from emulator.errors import InputError
 from emulator.chip import map_network
-from emulator.model import Network, Population, Projection
-from emulator.model import network_from_nir
+from emulator.errors import InputError
+from emulator.model import Network, Population, Projection, network_from_nir
 from hw_models.profile import PROFILE_DIR, load_profile, profile_from_dict
 
 

@@ -16,10 +16,10 @@ from builders import profile, random_frames, random_net
 from scipy import stats as sps
 
 from emulator.cli import main
+from emulator.config import RunConfig
 from emulator.records import write_records
 from emulator.reports import write_report
-from emulator.config import RunConfig
-from emulator.run import run_network
+from emulator.runner import run_network
 
 CATS = ("synaptic", "neuron", "spike_out", "noc", "barrier", "static")
 

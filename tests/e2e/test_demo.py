@@ -7,10 +7,9 @@ import pandas as pd
 from builders import chip_spikes, oracle_layered
 
 from emulator.cli.demo import run_demo
-from emulator.model import DEMO_MODEL
-from emulator.model import load_nir
 from emulator.config import RunConfig
-from emulator.run import run
+from emulator.model import DEMO_MODEL, load_nir
+from emulator.runner import run
 from traces.datasets import load_events
 from traces.framing import frame_counts
 

@@ -15,9 +15,10 @@ from builders import (
     random_frames,
     random_net,
 )
-from emulator.model import network_from_nir
+
 from emulator.config import RunConfig
-from emulator.run import run_network
+from emulator.model import network_from_nir
+from emulator.runner import run_network
 from hw_models.cost import CATEGORIES
 from hw_models.profile import load_profile
 
@@ -242,8 +243,8 @@ def test_held_packet_gets_in_when_a_service_starts(tmp_path, monkeypatch, queue)
     the queue at the first service start after it arrived (a slot frees then)."""
     import yaml
 
-    import emulator.chip.modes.asyncmode as modes
     import emulator.chip.chip as chipmod
+    import emulator.chip.modes.asyncmode as modes
 
     starts, accepted = [], []
     real_intake, real_serve = chipmod.Chip.intake, modes._serve

@@ -26,7 +26,7 @@ def make_hw(width=3, height=2, cpt=2, ew=EW, ns=NS, local=LOCAL):
 
 
 def core_id(topo, x, y, k):
-    """DESIGN.md: core = (y*width + x)*cores_per_tile + k."""
+    """docs/design.md, "Hardware model": core = (y*width + x)*cores_per_tile + k."""
     return (y * topo.width + x) * topo.cpt + k
 
 

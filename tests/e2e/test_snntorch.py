@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from builders import chip_spikes
 
-from emulator.model import network_from_nir
 from emulator.config import RunConfig
-from emulator.run import run_network
+from emulator.model import network_from_nir
+from emulator.runner import run_network
 from hw_models.profile import load_profile
 
 torch = pytest.importorskip("torch", reason="the [interop] extra (torch, snntorch) is not installed")

@@ -15,8 +15,7 @@ from emulator.cli import main
 from emulator.config import RunConfig
 from emulator.functional import simulate
 from emulator.model import network_from_nir
-from emulator.config import RunConfig
-from emulator.run import run_network
+from emulator.runner import run_network
 from hw_models.profile import load_profile
 
 DT = 1e-3

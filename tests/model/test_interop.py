@@ -163,7 +163,7 @@ def test_threshold_layer_has_no_memory():
     from builders import chip_spikes
 
     from emulator.config import RunConfig
-    from emulator.run import run_network
+    from emulator.runner import run_network
     from hw_models.profile import load_profile
 
     g = nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([2])),
