@@ -12,7 +12,8 @@ The functional reference (``mode:functional``) runs the same workload on a
 batch of 256 samples (async with F = 16), and the ratio of the chip's time
 per synaptic event to the reference's is printed.
 
-Run: ``python scripts/bench.py`` (all) or ``--sizes 213-426-43 --modes async:analytic``.
+Run: ``python scripts/bench.py`` (all) or ``--sizes 213-426-43 --modes async:analytic``;
+``--versus REV`` runs them on git revision REV and on this tree, alternating (before/after a change).
 """
 
 from __future__ import annotations
@@ -244,6 +245,39 @@ def _timed(cmd: list[str]) -> float:
     return time.perf_counter() - t0
 
 
+def versus(rev: str, sizes_list: list[str], configs: list[str], repeat: int, rounds: int = 3) -> None:
+    """The same workloads on the code at git revision ``rev`` and on this tree, back to back.
+
+    ``rev`` is checked out into a temporary git worktree and runs its own
+    ``scripts/bench.py --one``; the two trees alternate, ``rounds`` times, and
+    the best time of each counts, so that the machine's noise hits both alike.
+    """
+    import shutil
+    import tempfile
+
+    old = Path(tempfile.mkdtemp(prefix="snnemu-bench-"))
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old), rev], check=True,
+                   capture_output=True)
+    try:
+        print(f"{'network':<12} {'mode':<9} {'noc':<9} {rev + ' ns/syn':>16} {'this tree ns/syn':>17} {'ratio':>6}")
+        for sizes in sizes_list:
+            for config in configs:
+                best = {}
+                for _ in range(rounds):
+                    for tree in (old, ROOT):
+                        out = subprocess.run([sys.executable, str(tree / "scripts" / "bench.py"), "--one", sizes,
+                                              config, "--repeat", str(repeat)], check=True, capture_output=True,
+                                             text=True, cwd=tree).stdout
+                        r = json.loads(out.strip().splitlines()[-1])
+                        best[tree] = min(best.get(tree, r["ns_per_syn"]), r["ns_per_syn"])
+                mode, noc = config.split(":")
+                print(f"{sizes:<12} {mode:<9} {noc:<9} {best[old]:>16.1f} {best[ROOT]:>17.1f} "
+                      f"{best[ROOT] / best[old]:>6.2f}", flush=True)
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], capture_output=True)
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", nargs="+", default=["100-200-10", "213-426-43"])
@@ -260,7 +294,12 @@ def main() -> None:
                     help="only time importing the DVS-Gesture-sized CNN (2x32x32, two convolutions)")
     ap.add_argument("--report-eval", action="store_true",
                     help="only time snnemu report and compare on a 10,000-sample traced run")
+    ap.add_argument("--versus", metavar="REV",
+                    help="run the chosen sizes and modes on git revision REV and on this tree, alternating")
     args = ap.parse_args()
+    if args.versus:
+        versus(args.versus, args.sizes, args.modes, args.repeat)
+        return
     if args.one:
         print(json.dumps(one(*args.one, args.repeat)))
         return

@@ -76,6 +76,7 @@ class Synapses:
             self.dst_rec, self.n_dst_rec = rec.dst_cores, rec.n_dst
         self._rows: list[dict] | None = None
         self._rows_rec: list[dict] | None = None
+        self._by_core: list[tuple[dict, dict]] | None = None
         self._per_core_cache: dict[tuple, np.ndarray] = {}
 
     def _pairs(self, w: sp.csr_matrix) -> CorePairs:
@@ -133,6 +134,19 @@ class Synapses:
         if self._rows_rec is None:
             self._rows_rec = self._row_table(self._w_rec, self.dst_rec)
         return self._rows_rec
+
+    def rows_of_core(self, core: int) -> tuple[dict, dict]:
+        """``({s: (targets, weights)}, the same for the recurrent synapses)`` of the sources that
+        reach ``core``: what async mode's packets for that core integrate, one lookup each."""
+        if self._by_core is None:
+            ff = [{} for _ in range(self.n_cores)]
+            rec = [{} for _ in range(self.n_cores)]
+            for table, out in ((self.rows, ff), (self.rows_rec if self.has_recurrent else [], rec)):
+                for s, per_core in enumerate(table):
+                    for c, row in per_core.items():
+                        out[c][s] = row
+            self._by_core = list(zip(ff, rec))
+        return self._by_core[core]
 
     def currents(self, s_in: np.ndarray, lo: int, hi: int, touched: bool, s_rec: np.ndarray | None = None):
         """Synaptic current into neurons ``lo:hi`` from the spike counts ``s_in`` (and, through

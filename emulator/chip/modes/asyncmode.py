@@ -65,14 +65,14 @@ def _serve(chip, core, pkt, t_start: float) -> float:
     """
     V = chip.V
     if pkt.batch is None:
-        idx, w = (chip.synapses.rows_rec if pkt.rec else chip.synapses.rows)[pkt.src][core.id]
+        idx, w = (core.rows_rec if pkt.rec else core.rows)[pkt.src]
         n_syn = n_upd = len(w)
         vv = V[idx]
         if chip.cuba:  # CubaLIF: the current takes the input, V its share of it
             chip.S[idx] += w
             vv += receive(w, chip.gain[idx])
-        else:
-            vv += receive(w)
+        else:  # a LIF neuron takes the current as it is (receive without a gain), here in place
+            vv += w
         if not isinstance(idx, slice):
             V[idx] = vv
     else:
@@ -82,7 +82,7 @@ def _serve(chip, core, pkt, t_start: float) -> float:
             chip.S[idx] += w
             V[idx] += receive(w, chip.gain[idx])
         else:
-            V[idx] += receive(w)
+            V[idx] += w
         core.batch_seen.append(idx)
         core.batch_left -= 1
         if core.batch_left:
@@ -299,8 +299,10 @@ def run_async(chip, frames: np.ndarray, cfg):
     ``cfg.input == "frame"`` a frame's input reaches each core as one batch."""
     env = chip.env
     realtime, batch_input = cfg.realtime, cfg.input == "frame"
-    for c in chip.used:
-        env.process(_async_core(chip, chip.cores[c], realtime))
+    for c in chip.used.tolist():
+        core = chip.cores[c]
+        core.rows, core.rows_rec = chip.synapses.rows_of_core(c)  # what its packets integrate
+        env.process(_async_core(chip, core, realtime))
     for k, frame in enumerate(frames):
         if realtime and env.now < k * chip.net.dt_s:
             yield env.timeout(k * chip.net.dt_s - env.now)
