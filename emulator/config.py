@@ -21,13 +21,17 @@ from dataclasses import dataclass, field, fields
 
 from .errors import InputError
 
-__all__ = ["ENGINES", "INPUTS", "MODE_NAMES", "NOC_NAMES", "QUEUE_NAMES", "RunConfig", "option_fields", "validate"]
+__all__ = ["DATASET_NAMES", "ENGINES", "INPUTS", "LOCAL_DATASET_NAMES", "MAPPER_NAMES", "MODE_NAMES", "NOC_NAMES",
+           "QUEUE_NAMES", "RunConfig", "flag_of", "option_fields", "validate"]
 
 ENGINES = ("chip", "functional")
 MODE_NAMES = ("timestep", "layered", "async")
 QUEUE_NAMES = ("fifo", "momentum", "random")
 NOC_NAMES = ("analytic", "routers")
 INPUTS = ("event", "frame")
+MAPPER_NAMES = ("layer-fill", "spread")  # besides a mapping .yaml file
+DATASET_NAMES = ("digits", "nmnist-digits", "spoken-digits")  # built in; besides event files
+LOCAL_DATASET_NAMES = ("nmnist", "shd", "dvsgesture")  # NAME:ROOT, read from a local folder
 
 
 def _opt(default, help: str, *, flag: str | None = None, choices: tuple | None = None, at_least: int | None = None,

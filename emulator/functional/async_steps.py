@@ -107,7 +107,7 @@ def run_async(n: LayerArrays, frames, cfg, labels, ids) -> FunctionalResult:
         steps_t = 0
         # A sample steps while it has spikes queued or current pending, and once at
         # the start of a timestep if the leak left a neuron over threshold.
-        lifted = np.any([(vi > p.theta).any(axis=1) for vi, p in zip(v, n.layers)], axis=0)
+        lifted = np.any([fire(vi, p.theta).any(axis=1) for vi, p in zip(v, n.layers)], axis=0)
         active = busy() | (live & lifted)
         while active.any() and (cfg.max_steps is None or steps_t < cfg.max_steps):
             tally.sops += np.where(active, pending_sops, 0.0)

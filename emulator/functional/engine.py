@@ -48,7 +48,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..config import RunConfig
-from ..model import after_spike, fire, leak
+from ..model import fire, leak, reset
 from .async_steps import run_async
 from .draws import INPUT, SPIKE, drop
 from .state import FunctionalResult, LayerArrays, Tally
@@ -83,7 +83,7 @@ def _layered(n: LayerArrays, frames, cfg, labels, ids) -> FunctionalResult:
             v[i] = n.integrate(i, leak(v[i], p.beta, p.bias), syn,
                                s @ n.weights[i] + n.recurrent_current(i, last[i], tally))
             fired = fire(v[i], p.theta)
-            v[i] = np.where(fired, after_spike(v[i] - p.theta, p.subtract), v[i])
+            reset(v[i], fired, p.theta, p.subtract)
             tally.spiked(i + 1, fired.astype(float), t, labels)
             s = drop(fired.astype(float), cfg.spike_dropout, cfg.seed, SPIKE * 1000 + i + 1, ids, t)
             last[i] = s
@@ -108,7 +108,7 @@ def _timestep(n: LayerArrays, frames, cfg, labels, ids) -> FunctionalResult:
             v[i] = n.integrate(i, leak(v[i], p.beta, p.bias), syn,
                                prev[i] @ n.weights[i] + n.recurrent_current(i, prev[i + 1], tally))
             fired = fire(v[i], p.theta)
-            v[i] = np.where(fired, after_spike(v[i] - p.theta, p.subtract), v[i])
+            reset(v[i], fired, p.theta, p.subtract)
             tally.spiked(i + 1, fired.astype(float), k, labels)
             now.append(drop(fired.astype(float), cfg.spike_dropout, cfg.seed, SPIKE * 1000 + i + 1, ids, k))
         tally.steps += 1

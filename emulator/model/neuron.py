@@ -75,8 +75,10 @@ def after_spike(overshoot, subtract):
 
 
 def reset(v: np.ndarray, fired: np.ndarray, theta: np.ndarray, subtract: np.ndarray) -> None:
-    """Reset the fired neurons in place: to 0, or by ``theta`` where ``subtract``."""
-    v[fired] = after_spike(v[fired] - theta[fired], subtract[fired])
+    """Reset the fired neurons in place: to 0, or by ``theta`` where ``subtract``.
+
+    ``v`` and ``fired`` may carry a batch dimension in front of the neurons' (the reference)."""
+    v[...] = np.where(fired, after_spike(v - theta, subtract), v)
 
 
 def step(v, current, beta, theta, bias, subtract):

@@ -9,9 +9,20 @@ import warnings
 import pytest
 
 from emulator import DEMO_MODEL, FunctionalRun, InputError, RunConfig, RunResult, run, summarize, validate
-from emulator.chip import MODES, NOCS, QUEUES
+from emulator.chip import MAPPERS, MODES, NOCS, QUEUES
 from emulator.cli import build_parser, main
-from emulator.config import ENGINES, INPUTS, MODE_NAMES, NOC_NAMES, QUEUE_NAMES
+from emulator.config import (
+    DATASET_NAMES,
+    ENGINES,
+    INPUTS,
+    LOCAL_DATASET_NAMES,
+    MAPPER_NAMES,
+    MODE_NAMES,
+    NOC_NAMES,
+    QUEUE_NAMES,
+)
+from traces.datasets import DATASETS
+from traces.local import LOCAL
 
 DEMO = str(DEMO_MODEL)
 
@@ -62,6 +73,9 @@ def test_registries_are_keyed_by_the_declared_names():
     assert tuple(MODES) == MODE_NAMES
     assert tuple(QUEUES) == QUEUE_NAMES
     assert tuple(NOCS) == NOC_NAMES
+    assert tuple(MAPPERS) == MAPPER_NAMES
+    assert tuple(DATASETS) == DATASET_NAMES
+    assert tuple(LOCAL) == LOCAL_DATASET_NAMES
     run_parser = build_parser()._subparsers._group_actions[0].choices["run"]
     choices = {a.dest: tuple(a.choices) for a in run_parser._actions if a.choices}
     assert choices == {"mode": MODE_NAMES, "queue": QUEUE_NAMES, "input": INPUTS, "noc": NOC_NAMES,

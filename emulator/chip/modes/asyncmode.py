@@ -186,7 +186,7 @@ def _fire_lifted(chip) -> None:
     On a core that waits for a frame's input batch they are evaluated with the
     batch instead, as the reference integrates prioritized input first.
     """
-    over = np.flatnonzero(chip.V > chip.theta)
+    over = np.flatnonzero(fire(chip.V, chip.theta))
     update_all = chip.hw.core.update_all_neurons
     for c in np.unique(chip.core_of[over]).tolist():
         core = chip.cores[c]
