@@ -14,6 +14,7 @@ this module prices those counts with a profile's figures:
 - ``static``    = elapsed_s * (P_core + P_router / cores_per_tile), for every core of the chip
 
 The categories add up to the total, per core and per sample, by construction.
+See docs/design.md, "Cost model".
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ other traffic is what the ``routers`` fidelity adds.
 
 Without contention both give the same arrival time, computed by the same
 sequence of additions. The NoC only counts (hops per direction, local
-transfers); the cost model prices the counts.
+transfers); the cost model prices the counts. See docs/design.md, "Hardware model".
 """
 
 from __future__ import annotations
