@@ -96,6 +96,12 @@ class Chip:
         self.beta, self.theta, self.bias, self.subtract = net.global_params()
         self.cuba = net.has_synaptic_state  # CubaLIF layers: a synaptic current state S per neuron
         self.alpha, self.gain, self.ibias = net.global_synaptic()
+        conv = net.global_conventions()
+        # per neuron, or one value when every neuron agrees (the common case, and the fast one)
+        self.conv = {k: (bool(a[0]) if a.dtype == bool else int(a[0])) if (a == a[0]).all() else a
+                     for k, a in conv.items()}
+        self.resets_next = bool((conv["reset"] == 2).any())  # snnTorch's subtract at the next step
+        self.drops_input = bool(conv["drop_input"].any())
         resets = {bool(s) for p in net.populations[1:] for s in p.subtract}
         self.subtract_all = resets.pop() if len(resets) == 1 else None  # None: the layers differ
         self.cores = [Core(c, mapping.neurons_of(c)) for c in range(n_cores)]
@@ -141,6 +147,26 @@ class Chip:
         self.drained: simpy.Event | None = None
         self.barriers = 0
         self.held: list[tuple[int, int]] = []  # async: (spike, core) for the recurrent synapses, next timestep
+        self.debt = np.zeros(len(self.V)) if self.resets_next else None  # theta owed by last step's spikes
+        self.dropped = np.zeros(len(self.V), bool) if self.drops_input else None  # lose this step's input
+
+    def step_state(self, lo: int, hi: int) -> dict:
+        """The conventions and per-step state of neurons ``lo:hi``, as ``model.timestep`` takes them."""
+        part = {k: v if np.isscalar(v) else v[lo:hi] for k, v in self.conv.items()}
+        kwargs = {"kind": part["reset"], "at_threshold": part["at_threshold"], "several": part["several"],
+                  "drop_input": part["drop_input"],
+                  "debt": None if self.debt is None else self.debt[lo:hi],
+                  "dropped": None if self.dropped is None else self.dropped[lo:hi]}
+        if self.cuba:
+            kwargs.update(s=self.S[lo:hi], alpha=self.alpha[lo:hi], gain=self.gain[lo:hi], ibias=self.ibias[lo:hi])
+        return kwargs
+
+    def keep_step_state(self, lo: int, hi: int, debt, dropped) -> None:
+        """What neurons ``lo:hi`` owe their next step (``model.timestep``'s debt and dropped)."""
+        if self.debt is not None:
+            self.debt[lo:hi] = 0.0 if debt is None else debt
+        if self.dropped is not None:
+            self.dropped[lo:hi] = False if dropped is None else dropped
 
     def counts(self) -> CoreCounters:
         """The per-core counters of the current sample."""

@@ -48,7 +48,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..config import RunConfig
-from ..model import fire, leak, reset
 from .async_steps import run_async
 from .draws import INPUT, SPIKE, drop
 from .state import FunctionalResult, LayerArrays, Tally
@@ -74,18 +73,16 @@ def _layered(n: LayerArrays, frames, cfg, labels, ids) -> FunctionalResult:
     v = [np.zeros((B, p.size)) for p in n.layers]
     syn = [np.zeros((B, p.size)) for p in n.layers]
     last = [np.zeros((B, p.size)) for p in n.layers]  # each layer's spikes of the previous timestep
+    state = [(None, None)] * len(n.layers)  # what each layer's next step owes (model.timestep)
     for t in range(T):
         s = drop(frames[:, t], cfg.input_dropout, cfg.seed, INPUT * 1000, ids, t)
         tally.spiked(0, s, t, labels)
-        for i, p in enumerate(n.layers):
+        for i in range(len(n.layers)):
             tally.sops += s @ n.fanout[i]
             tally.processed += s.sum(axis=1) if i else 0
-            v[i] = n.integrate(i, leak(v[i], p.beta, p.bias), syn,
-                               s @ n.weights[i] + n.recurrent_current(i, last[i], tally))
-            fired = fire(v[i], p.theta)
-            reset(v[i], fired, p.theta, p.subtract)
-            tally.spiked(i + 1, fired.astype(float), t, labels)
-            s = drop(fired.astype(float), cfg.spike_dropout, cfg.seed, SPIKE * 1000 + i + 1, ids, t)
+            v[i], fired = n.step(i, v[i], syn, s @ n.weights[i] + n.recurrent_current(i, last[i], tally), state)
+            tally.spiked(i + 1, fired, t, labels)
+            s = drop(fired, cfg.spike_dropout, cfg.seed, SPIKE * 1000 + i + 1, ids, t)
             last[i] = s
             tally.steps += 1
     return tally.result(v[-1])
@@ -98,19 +95,18 @@ def _timestep(n: LayerArrays, frames, cfg, labels, ids) -> FunctionalResult:
     v = [np.zeros((B, p.size)) for p in n.layers]
     syn = [np.zeros((B, p.size)) for p in n.layers]
     prev = [np.zeros((B, n_in))] + [np.zeros((B, p.size)) for p in n.layers]
+    state = [(None, None)] * L
     for k in range(T + L):
         now = [drop(frames[:, k], cfg.input_dropout, cfg.seed, INPUT * 1000, ids, k) if k < T
                else np.zeros((B, n_in))]
         tally.spiked(0, now[0], k, labels)
-        for i, p in enumerate(n.layers):
+        for i in range(len(n.layers)):
             tally.sops += prev[i] @ n.fanout[i]
             tally.processed += prev[i].sum(axis=1) if i else 0
-            v[i] = n.integrate(i, leak(v[i], p.beta, p.bias), syn,
-                               prev[i] @ n.weights[i] + n.recurrent_current(i, prev[i + 1], tally))
-            fired = fire(v[i], p.theta)
-            reset(v[i], fired, p.theta, p.subtract)
-            tally.spiked(i + 1, fired.astype(float), k, labels)
-            now.append(drop(fired.astype(float), cfg.spike_dropout, cfg.seed, SPIKE * 1000 + i + 1, ids, k))
+            v[i], fired = n.step(i, v[i], syn, prev[i] @ n.weights[i] + n.recurrent_current(i, prev[i + 1], tally),
+                                 state)
+            tally.spiked(i + 1, fired, k, labels)
+            now.append(drop(fired, cfg.spike_dropout, cfg.seed, SPIKE * 1000 + i + 1, ids, k))
         tally.steps += 1
         prev = now
     return tally.result(v[-1])

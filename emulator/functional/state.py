@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..model import integrate, predict
+from ..model import RESET_CODES, integrate, predict, timestep
 
 __all__ = ["FunctionalResult", "LayerArrays", "Tally"]
 
@@ -41,6 +41,19 @@ class LayerArrays:
         alpha, gain, ibias = net.global_synaptic()
         cut = [(int(net.offsets[i + 1]), int(net.offsets[i + 2])) for i in range(L)]
         self.alpha, self.gain, self.ibias = ([a[lo:hi] for lo, hi in cut] for a in (alpha, gain, ibias))
+
+    def step(self, i: int, v: np.ndarray, syn: list, current, state: list) -> tuple[np.ndarray, np.ndarray]:
+        """One whole timestep of layer i in its conventions (``model.timestep``): returns the new
+        potentials and the spike counts; ``state[i]`` keeps what the next step owes (debt, dropped)."""
+        p, c = self.layers[i], self.layers[i].conventions
+        debt, dropped = state[i]
+        kwargs = {"kind": RESET_CODES[c.reset], "at_threshold": c.threshold == ">=", "several": c.spikes == "several",
+                  "drop_input": c.drop_input and c.reset == "zero", "debt": debt, "dropped": dropped}
+        if self.cuba:
+            kwargs.update(s=syn[i], alpha=self.alpha[i], gain=self.gain[i], ibias=self.ibias[i])
+        v, counts, debt, dropped = timestep(v, current, p.beta, p.bias, p.theta, **kwargs)
+        state[i] = (debt, dropped)
+        return v, counts
 
     def integrate(self, i: int, v: np.ndarray, syn: list, current) -> np.ndarray:
         """Layer i's potential after its leak ``v`` takes this timestep's ``current``: directly,

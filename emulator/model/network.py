@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from .conventions import RESET_CODES, Conventions
+
 __all__ = ["Population", "Projection", "Network"]
 
 
@@ -32,17 +34,24 @@ class Population:
     beta: np.ndarray | None = None
     theta: np.ndarray | None = None
     bias: np.ndarray | None = None
-    subtract: np.ndarray | None = None  # bool: subtract reset, else zero reset
     shape: tuple[int, ...] | None = None  # the layer's tensor shape, e.g. (C, H, W); None: (size,)
     alpha: np.ndarray | None = None  # CubaLIF: synaptic current decay per timestep; None: no current state
     gain: np.ndarray | None = None  # CubaLIF: the synaptic current's weight into V (dt r / tau_mem)
     ibias: np.ndarray | None = None  # CubaLIF: constant input into the synaptic current per timestep
     spiking: bool = True  # False for LI: a leaky integrator that never fires (a readout layer)
     kind: str = "LIF"  # the NIR node it came from: LIF, IF, CubaLIF, LI, Threshold (Input for the input)
+    conventions: Conventions = field(default_factory=Conventions)  # how it steps (emulator.model.conventions)
+    # where each convention came from: "graph", "dialect <name>", "--reset" or "default"
+    convention_sources: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_input(self) -> bool:
         return self.beta is None
+
+    @property
+    def subtract(self) -> np.ndarray:
+        """Per neuron: resets by subtracting theta at once (``reset: subtract``)."""
+        return np.full(self.size, self.conventions.reset == "subtract")
 
 
 @dataclass
@@ -122,6 +131,18 @@ class Network:
 
         return (cat("beta", 0.0, float), cat("theta", np.inf, float),
                 cat("bias", 0.0, float), cat("subtract", False, bool))
+
+    def global_conventions(self) -> dict[str, np.ndarray]:
+        """Per-neuron arrays of the conventions the engines act on (input neurons: the defaults):
+        ``at_threshold`` (fire at V >= theta too), ``reset`` (``RESET_CODES``), ``drop_input``,
+        ``several`` (several spikes per step)."""
+        def cat(get, dtype):
+            return np.concatenate([np.full(p.size, get(p.conventions), dtype) for p in self.populations])
+
+        return {"at_threshold": cat(lambda c: c.threshold == ">=", bool),
+                "reset": cat(lambda c: RESET_CODES[c.reset], np.int8),
+                "drop_input": cat(lambda c: c.drop_input and c.reset == "zero", bool),
+                "several": cat(lambda c: c.spikes == "several", bool)}
 
     def feed_forward(self, dst: int) -> Projection:
         """The projection into population ``dst`` from the one before it."""

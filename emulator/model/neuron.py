@@ -31,7 +31,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["after_spike", "fire", "integrate", "leak", "receive", "reset", "step", "synapse"]
+__all__ = ["SUBTRACT", "SUBTRACT_NEXT", "ZERO", "after_spike", "fire", "integrate", "leak", "pay_debt", "receive",
+           "reset", "spike_counts", "step", "synapse", "timestep"]
+
+ZERO, SUBTRACT, SUBTRACT_NEXT = 0, 1, 2  # the reset kinds, as in emulator.model.conventions.RESET_CODES
 
 
 def leak(v: np.ndarray, beta: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -59,9 +62,22 @@ def receive(current, gain=None):
     return current if gain is None else gain * current
 
 
-def fire(v: np.ndarray, theta: np.ndarray) -> np.ndarray:
-    """Boolean mask of the neurons whose potential is strictly above threshold."""
-    return v > theta
+def fire(v: np.ndarray, theta: np.ndarray, at_threshold=False) -> np.ndarray:
+    """Boolean mask of the neurons that fire: ``V > theta``, or ``V >= theta`` where
+    ``at_threshold`` (per neuron, or one bool for all of them)."""
+    if at_threshold is False:
+        return v > theta
+    if at_threshold is True:
+        return v >= theta
+    return np.where(at_threshold, v >= theta, v > theta)
+
+
+def spike_counts(v: np.ndarray, fired: np.ndarray, theta: np.ndarray, several=False) -> np.ndarray:
+    """Spikes per neuron this step: 1 where fired, or ``floor(V/theta)`` where ``several``."""
+    ones = fired.astype(float)
+    if several is False:
+        return ones
+    return np.where(fired & several, np.floor(v / theta), ones)
 
 
 def after_spike(overshoot, subtract):
@@ -74,11 +90,48 @@ def after_spike(overshoot, subtract):
     return np.where(subtract, overshoot, 0.0)
 
 
-def reset(v: np.ndarray, fired: np.ndarray, theta: np.ndarray, subtract: np.ndarray) -> None:
-    """Reset the fired neurons in place: to 0, or by ``theta`` where ``subtract``.
+def reset(v: np.ndarray, fired: np.ndarray, theta: np.ndarray, kind, counts: np.ndarray | None = None):
+    """Reset the fired neurons in place, by their ``kind`` (``RESET_CODES``; a bool works as
+    zero/subtract): to 0, by ``counts * theta`` (``counts``: the spikes each fired, default 1),
+    or not yet (``subtract-next``). Returns the debt ``counts * theta`` that the next step
+    subtracts (:func:`pay_debt`), or None when no neuron resets at the next step.
 
     ``v`` and ``fired`` may carry a batch dimension in front of the neurons' (the reference)."""
-    v[...] = np.where(fired, after_spike(v - theta, subtract), v)
+    n = fired if counts is None else counts
+    if counts is None:  # one spike each: V - theta, as ever
+        v[...] = np.where(fired, after_spike(v - theta, kind == SUBTRACT), v)
+    else:
+        v[...] = np.where(fired, np.where(kind == SUBTRACT, v - n * theta, np.where(kind == ZERO, 0.0, v)), v)
+    if not np.any(kind == SUBTRACT_NEXT):
+        return None
+    return np.where(fired & (kind == SUBTRACT_NEXT), n * theta, 0.0)
+
+
+def pay_debt(v: np.ndarray, debt) -> np.ndarray:
+    """snnTorch's subtract reset: the step after a spike subtracts ``theta`` (the debt) once its
+    decay and input are in, ``V[t] = beta*V[t-1] + I[t] - theta*S[t-1]``."""
+    return v if debt is None else v - debt
+
+
+def timestep(v, current, beta, bias, theta, *, kind=ZERO, at_threshold=False, several=False, drop_input=False,
+             debt=None, dropped=None, s=None, alpha=None, gain=None, ibias=None):
+    """One timestep of a layer (or of several: the arguments may be per neuron), in order:
+
+    leak; the input, straight or through the CubaLIF current ``s`` (updated in
+    place); the debt of a ``subtract-next`` reset; a neuron that lost this
+    step's input to its zero reset (``dropped``) is held at 0; fire; count the
+    spikes; reset. Returns ``(v, counts, debt, dropped)``, the last two for the
+    next step (None when no neuron has any).
+    """
+    v = integrate(leak(v, beta, bias), current, s, alpha, gain, ibias)
+    v = pay_debt(v, debt)
+    if dropped is not None:
+        v = np.where(dropped, 0.0, v)
+    fired = fire(v, theta, at_threshold)
+    counts = spike_counts(v, fired, theta, several)
+    debt = reset(v, fired, theta, kind, None if several is False else counts)
+    dropped = (fired & drop_input) if np.any(drop_input) else None
+    return v, counts, debt, dropped
 
 
 def step(v, current, beta, theta, bias, subtract):

@@ -35,6 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import InputError
+from .conventions import Conventions
 from .network import Network, Population, Projection
 from .nir_ops import LINEAR_NODES, LinearMap, apply_node, floats
 
@@ -218,7 +219,7 @@ def network_from_nir(graph: nir.NIRGraph, name: str = "model", file: str = "<gra
             if chain:
                 raise InputError(file, f"nodes.{chain[0]}", "stateless nodes after the last neuron layer are not supported")
             break
-        pop, scale = _population(nodes[nm], nm, pending.out_shape, dt, reset_mode, file, notes)
+        pop, scale = _population(nodes[nm], nm, pending.out_shape, dt, Conventions(reset=reset_mode), file, notes)
         projections.append(_projection(pending, scale, pop, len(pops) - 1, len(pops), 0))
         if loop is not None:
             back = LinearMap.identity(pop.shape)
@@ -250,9 +251,22 @@ def _projection(m: LinearMap, scale: np.ndarray, pop: Population, src: int, dst:
     return Projection(src, dst, w, delay)
 
 
-def _population(node, nm: str, in_shape: tuple, dt: float, reset_mode: str, file: str, notes: list):
-    """A neuron node as a population of ``prod(in_shape)`` neurons, and the input scale
-    folded into its incoming weights and bias."""
+def _decay(dt: float, tau: np.ndarray, conv: Conventions):
+    """One step of ``tau dv/dt = -v + x``: ``(beta, input scale of x, scale of a constant x)``.
+
+    Forward Euler: ``beta = 1 - dt/tau`` and ``x`` weighs ``dt/tau``; ``exp``:
+    exact for an input held over the step, ``beta = e^(-dt/tau)`` and ``x``
+    weighs ``1 - beta``. (The Euler products keep the order they always had,
+    so that imported weights are bit for bit what they were.)"""
+    if conv.leak == "exp":
+        beta = np.exp(-dt / tau)
+        return beta, lambda x: (1.0 - beta) * x, lambda x: (1.0 - beta) * x
+    return 1.0 - dt / tau, lambda x: dt * x / tau, lambda x: dt / tau * x
+
+
+def _population(node, nm: str, in_shape: tuple, dt: float, conv: Conventions, file: str, notes: list):
+    """A neuron node as a population of ``prod(in_shape)`` neurons with conventions ``conv``, and
+    the input scale folded into its incoming weights and bias."""
     n = int(np.prod(in_shape))
     declared = getattr(node, "input_type", None) or {}
     want = declared.get("input") if isinstance(declared, dict) else None
@@ -283,9 +297,10 @@ def _population(node, nm: str, in_shape: tuple, dt: float, reset_mode: str, file
         tau, r, v_leak = param("tau"), param("r"), param("v_leak", 0.0)
         if np.any(tau <= 0):
             raise InputError(file, f"nodes.{nm}.tau", "time constants must be positive")
-        pop = Population(nm, n, beta=1.0 - dt / tau, theta=np.full(n, np.inf), bias=dt / tau * v_leak,
-                         subtract=np.zeros(n, bool), shape=tuple(in_shape), spiking=False, kind="LI")
-        return pop, dt * r / tau
+        beta, scale, drive = _decay(dt, tau, conv)
+        pop = Population(nm, n, beta=beta, theta=np.full(n, np.inf), bias=drive(v_leak),
+                         shape=tuple(in_shape), spiking=False, kind="LI", conventions=Conventions(leak=conv.leak))
+        return pop, scale(r)
     elif isinstance(node, nir.CubaLIF):
         tau_syn, tau_mem = param("tau_syn"), param("tau_mem")
         r, theta, v_leak, w_in = param("r"), param("v_threshold"), param("v_leak", 0.0), param("w_in", 1.0)
@@ -294,11 +309,12 @@ def _population(node, nm: str, in_shape: tuple, dt: float, reset_mode: str, file
         for attr, tau in (("tau_syn", tau_syn), ("tau_mem", tau_mem)):
             if np.any(tau <= 0):
                 raise InputError(file, f"nodes.{nm}.{attr}", "time constants must be positive")
-        # tau_syn dS/dt = -S + w_in I,  tau_mem dV/dt = (v_leak - V) + r S, forward Euler
-        pop = Population(nm, n, beta=1.0 - dt / tau_mem, theta=theta, bias=dt / tau_mem * v_leak,
-                         subtract=np.full(n, reset_mode == "subtract"), shape=tuple(in_shape),
-                         alpha=1.0 - dt / tau_syn, gain=dt * r / tau_mem, ibias=np.zeros(n), kind="CubaLIF")
-        return pop, dt * w_in / tau_syn
+        # tau_syn dS/dt = -S + w_in I,  tau_mem dV/dt = (v_leak - V) + r S
+        beta, scale, drive = _decay(dt, tau_mem, conv)
+        alpha, scale_syn, _ = _decay(dt, tau_syn, conv)
+        pop = Population(nm, n, beta=beta, theta=theta, bias=drive(v_leak), shape=tuple(in_shape),
+                         alpha=alpha, gain=scale(r), ibias=np.zeros(n), kind="CubaLIF", conventions=conv)
+        return pop, scale_syn(w_in)
     else:
         r, theta = param("r"), param("v_threshold")
         if np.any(param("v_reset", 0.0) != 0):
@@ -307,9 +323,10 @@ def _population(node, nm: str, in_shape: tuple, dt: float, reset_mode: str, file
             tau, v_leak = param("tau"), param("v_leak", 0.0)
             if np.any(tau <= 0):
                 raise InputError(file, f"nodes.{nm}.tau", "time constants must be positive")
-            beta, scale, leak_bias = 1.0 - dt / tau, dt * r / tau, dt / tau * v_leak
+            beta, to_input, drive = _decay(dt, tau, conv)
+            scale, leak_bias = to_input(r), drive(v_leak)
         else:
             beta, scale, leak_bias = np.ones(n), dt * r, np.zeros(n)
-    pop = Population(nm, n, beta=beta, theta=theta, bias=leak_bias, subtract=np.full(n, reset_mode == "subtract"),
-                     shape=tuple(in_shape), kind=type(node).__name__)
+    pop = Population(nm, n, beta=beta, theta=theta, bias=leak_bias, shape=tuple(in_shape), kind=type(node).__name__,
+                     conventions=conv)
     return pop, scale

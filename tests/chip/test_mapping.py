@@ -21,7 +21,7 @@ def make_net(sizes, names=None) -> Network:
     projs = []
     for i, n in enumerate(sizes[1:], start=1):
         pops.append(Population(names[i], n, beta=np.full(n, 0.5), theta=np.ones(n),
-                               bias=np.zeros(n), subtract=np.zeros(n, bool)))
+                               bias=np.zeros(n)))
         projs.append(Projection(i - 1, i, sp.eye(sizes[i - 1], n, format="csr")))
     return Network("net", pops, projs, 1e-3, (1, 1, sizes[0]))
 

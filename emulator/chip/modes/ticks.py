@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...model import fire, integrate, leak, reset
+from ...model import timestep
 
 __all__ = ["run_timestep", "run_layered"]
 
@@ -42,19 +42,14 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
     upd_count = np.zeros(n_cores)
     if len(update):
         lo, hi = int(update[0]), int(update[-1]) + 1  # update is a contiguous range
-        v = leak(chip.V[lo:hi], chip.beta[lo:hi], chip.bias[lo:hi])
         want_touched = not hw.core.update_all_neurons
-        cur = 0.0
-        if any_in:
-            cur, hit = chip.synapses.currents(s_in, lo, hi, want_touched, s_rec)
-        if chip.cuba:  # the input goes through the synaptic current first (chip.S, updated in place)
-            v = integrate(v, cur, chip.S[lo:hi], chip.alpha[lo:hi], chip.gain[lo:hi], chip.ibias[lo:hi])
-        elif any_in:
-            v = integrate(v, cur)
-        fired = fire(v, chip.theta[lo:hi])
-        reset(v, fired, chip.theta[lo:hi], chip.subtract[lo:hi])
+        cur, hit = chip.synapses.currents(s_in, lo, hi, want_touched, s_rec) if any_in else (0.0, None)
+        v, counts, debt, dropped = timestep(chip.V[lo:hi], cur, chip.beta[lo:hi], chip.bias[lo:hi],
+                                            chip.theta[lo:hi], **chip.step_state(lo, hi))
         chip.V[lo:hi] = v
-        s_out[lo:hi][fired] = 1.0
+        chip.keep_step_state(lo, hi, debt, dropped)
+        fired = counts > 0
+        s_out[lo:hi] = counts
         if hw.core.update_all_neurons:
             upd_count = chip.synapses.neurons_per_core(lo, hi)
         else:
