@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, fields
 from .errors import InputError
 
 __all__ = ["DATASET_NAMES", "ENGINES", "INPUTS", "LOCAL_DATASET_NAMES", "MAPPER_NAMES", "MODE_NAMES", "NOC_NAMES",
-           "QUEUE_NAMES", "RunConfig", "flag_of", "option_fields", "validate"]
+           "QUEUE_NAMES", "RunConfig", "check_network", "flag_of", "option_fields", "validate"]
 
 ENGINES = ("chip", "functional")
 MODE_NAMES = ("timestep", "layered", "async")
@@ -145,3 +145,24 @@ def validate(cfg: RunConfig) -> RunConfig:
     if not cfg.model:
         raise InputError("--model", "model", "no model given")
     return cfg
+
+
+def check_network(net, cfg: RunConfig, file: str) -> None:
+    """Refuse a network whose neuron conventions the run's mode cannot run, naming the layer.
+
+    Async mode evaluates a neuron once per arriving packet, so a step has no
+    single moment at which to count several spikes; and a ``subtract-next``
+    neuron keeps its potential above threshold until the next timestep, so it
+    would fire at every packet unless it is refractory.
+    """
+    for p in net.populations[1:]:
+        c = p.conventions
+        if c.spikes == "several" and cfg.mode == "async":
+            raise InputError(file, f"nodes.{p.name}", "several spikes per step run in the timestep and layered "
+                                                      "modes only, not in async mode")
+        if c.spikes == "several" and (p.theta <= 0).any():
+            raise InputError(file, f"nodes.{p.name}.v_threshold", "several spikes per step need a threshold above 0")
+        if c.reset == "subtract-next" and cfg.mode == "async" and not cfg.refractory_on:
+            raise InputError("--no-refractory", "refractory", f"layer {p.name} resets at the next step "
+                                                              "(subtract-next): in async mode it must be refractory")
+

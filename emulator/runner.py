@@ -27,7 +27,7 @@ from traces.datasets import load_events
 from traces.framing import frame_counts, input_shape, preprocess
 
 from .chip import MODES, Chip, CoreCounters, Mapping, Topology, map_network
-from .config import RunConfig, validate
+from .config import RunConfig, check_network, validate
 from .errors import DeadlockError, InputError
 from .functional import FunctionalRun, run_functional
 from .model import Network, load_nir
@@ -90,6 +90,7 @@ def load_inputs(cfg: RunConfig, warn: Warn | None = None) -> Inputs:
     validate(cfg)
     hw = load_profile(cfg.hw) if cfg.engine == "chip" else None  # a bad profile is reported first
     net = load_nir(cfg.model, dt_fallback_s=(cfg.dt_us or 1000) * 1e-6)
+    check_network(net, cfg, cfg.model)
     for note in net.warnings:
         warn(f"{cfg.model}: {note}")
     dt_us = cfg.dt_us or max(1, round(net.dt_s * 1e6))

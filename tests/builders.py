@@ -75,15 +75,21 @@ def nir_chain(weights: list[np.ndarray], beta=0.5, theta=1.0, reset="zero", dt=1
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": dt, "reset": reset})
 
 
-def random_net(sizes, seed, reset="zero", density=1.0, bias=False):
-    """A seeded random feed-forward LIF network with per-neuron beta and theta (and bias)."""
+def random_net(sizes, seed, reset="zero", density=1.0, bias=False, grid=False):
+    """A seeded random feed-forward LIF network with per-neuron beta and theta (and bias).
+
+    With ``grid`` weights are multiples of 1/4, thresholds of 1/2 and beta is 1/2: the
+    arithmetic is exact, so potentials land exactly on thresholds (``>`` and ``>=`` differ)."""
     rng = np.random.default_rng(seed)
     weights = []
     for a, b in zip(sizes[:-1], sizes[1:]):
         w = rng.normal(0.3, 1.0, (b, a)) * (rng.random((b, a)) < density)
-        weights.append(w)
+        weights.append(np.round(w * 4) / 4 if grid else w)
     betas = [rng.uniform(0.5, 0.95, w.shape[0]) for w in weights]
     thetas = [rng.uniform(0.8, 1.5, w.shape[0]) for w in weights]
+    if grid:
+        betas = [np.full(w.shape[0], 0.5) for w in weights]
+        thetas = [rng.integers(1, 4, w.shape[0]) / 2 for w in weights]
     # Build with per-layer parameters.
     biases = [rng.uniform(-0.2, 0.6, w.shape[0]) for w in weights] if bias else None
     g = nir_chain(weights, reset=reset, biases=biases)
@@ -201,12 +207,13 @@ SETTINGS = settings(max_examples=20, deadline=None, derandomize=True)
 
 
 @st.composite
-def cases(draw, bias=True, binary=False, subtract=True):
+def cases(draw, bias=True, binary=False, subtract=True, grid=False):
     n_layers = draw(st.integers(1, 3))
     sizes = [draw(st.integers(2, 9)) for _ in range(n_layers + 1)]
     seed = draw(st.integers(0, 10_000))
     net = random_net(sizes, seed, reset=draw(st.sampled_from(["zero", "subtract"] if subtract else ["zero"])),
-                     density=draw(st.sampled_from([0.5, 1.0])), bias=bias and draw(st.booleans()))
+                     density=draw(st.sampled_from([0.5, 1.0])), bias=bias and draw(st.booleans()),
+                     grid=grid and draw(st.booleans()))
     frames = random_frames(draw(st.integers(1, 3)), draw(st.integers(1, 5)), sizes[0],
                            draw(st.sampled_from([0.2, 0.5, 0.8])), seed + 1, max_count=1 if binary else 2)
     return net, frames
@@ -235,3 +242,57 @@ def chip_events(res):
 def assert_same(a, b):
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x, y)
+
+
+def oracle_layered_conventions(net, frames):
+    """Layered semantics with each layer's conventions, neuron by neuron in plain Python:
+    spike counts ``[layer][t, neuron]`` for one sample (docs/design.md, "Neurons")."""
+    layers = [(p.conventions, p.beta, p.theta, p.bias, pr.weights.toarray())
+              for p, pr in zip(net.populations[1:], net.projections)]
+    v = [[0.0] * len(L[1]) for L in layers]
+    debt = [[0.0] * len(L[1]) for L in layers]
+    dropped = [[False] * len(L[1]) for L in layers]
+    out = [np.zeros((len(frames), len(L[1])), int) for L in layers]
+    for t, frame in enumerate(frames):
+        s = frame.astype(float)
+        for i, (c, beta, theta, bias, w) in enumerate(layers):
+            current = s @ w
+            spikes = np.zeros(len(beta))
+            for j in range(len(beta)):
+                x = beta[j] * v[i][j] + bias[j] + current[j] - debt[i][j]
+                debt[i][j] = 0.0
+                if dropped[i][j]:  # a zero reset that drops the next step's input
+                    x, dropped[i][j] = 0.0, False
+                fires = x >= theta[j] if c.threshold == ">=" else x > theta[j]
+                if fires:
+                    n = float(np.floor(x / theta[j])) if c.spikes == "several" else 1.0
+                    spikes[j] = n
+                    if c.reset == "zero":
+                        x = 0.0
+                        dropped[i][j] = c.drop_input
+                    elif c.reset == "subtract":
+                        x = x - n * theta[j]
+                    else:  # subtract-next: the next step pays
+                        debt[i][j] = n * theta[j]
+                v[i][j] = x
+            out[i][t] = spikes
+            s = spikes
+    return out
+
+
+@st.composite
+def conventions(draw, several=True):
+    """Random conventions for a layer (the threshold's and reset's every choice)."""
+    from emulator.model import Conventions
+
+    return Conventions(threshold=draw(st.sampled_from([">", ">="])),
+                       reset=draw(st.sampled_from(["zero", "subtract", "subtract-next"])),
+                       drop_input=draw(st.booleans()),
+                       spikes=draw(st.sampled_from(["one", "several"] if several else ["one"])))
+
+
+def with_conventions(net, convs):
+    """``net`` with layer i stepping by ``convs[i % len(convs)]``."""
+    for i, p in enumerate(net.populations[1:]):
+        p.conventions = convs[i % len(convs)]
+    return net

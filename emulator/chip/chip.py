@@ -96,8 +96,8 @@ class Chip:
         self.beta, self.theta, self.bias, self.subtract = net.global_params()
         self.cuba = net.has_synaptic_state  # CubaLIF layers: a synaptic current state S per neuron
         self.alpha, self.gain, self.ibias = net.global_synaptic()
-        conv = net.global_conventions()
-        # per neuron, or one value when every neuron agrees (the common case, and the fast one)
+        self.conventions = conv = net.global_conventions()  # per neuron
+        # the same, as one value where every neuron agrees (the common case, and the fast one)
         self.conv = {k: (bool(a[0]) if a.dtype == bool else int(a[0])) if (a == a[0]).all() else a
                      for k, a in conv.items()}
         self.resets_next = bool((conv["reset"] == 2).any())  # snnTorch's subtract at the next step

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..config import QUEUE_NAMES
-from ..model import after_spike, fire, leak, receive
+from ..model import SUBTRACT, SUBTRACT_NEXT, after_spike, fire, leak, pay_debt, receive
 from .draws import INPUT, NOISE, RANDOM, REFRAC, SPIKE, drop, uniform
 from .state import FunctionalResult, LayerArrays, Tally
 
@@ -88,9 +88,16 @@ def run_async(n: LayerArrays, frames, cfg, labels, ids) -> FunctionalResult:
         return live & (count.any(axis=1) | (pending_sops > 0) | np.any([c.any(axis=1) for c in pending], axis=0))
 
     held = [np.zeros((B, p.size)) for p in n.layers]  # spikes of this timestep for the recurrent synapses
+    debt = [np.zeros((B, p.size)) for p in n.layers]  # subtract-next: theta owed by the last timestep's spikes
+    drops = [np.zeros((B, p.size), bool) for p in n.layers]  # zero reset dropping the next timestep's input
+    blocked = [np.zeros((B, p.size), bool) for p in n.layers]  # lose this timestep's input (held at 0)
     for t in range(T):
         for i, p in enumerate(n.layers):
-            v[i] = n.integrate(i, leak(v[i], p.beta, p.bias), syn, 0.0)
+            v[i] = pay_debt(n.integrate(i, leak(v[i], p.beta, p.bias), syn, 0.0), debt[i])
+            debt[i][:] = 0.0
+            blocked[i], drops[i] = drops[i], blocked[i]
+            drops[i][:] = False
+            v[i][blocked[i]] = 0.0
             refr[i][:] = False
             if n.rec[i] is not None:  # last timestep's spikes arrive now, as one current with the input
                 pending[i] += held[i] @ n.rec[i]
@@ -107,7 +114,8 @@ def run_async(n: LayerArrays, frames, cfg, labels, ids) -> FunctionalResult:
         steps_t = 0
         # A sample steps while it has spikes queued or current pending, and once at
         # the start of a timestep if the leak left a neuron over threshold.
-        lifted = np.any([fire(vi, p.theta).any(axis=1) for vi, p in zip(v, n.layers)], axis=0)
+        lifted = np.any([(fire(vi, p.theta, c["at_threshold"]) & ~b).any(axis=1)
+                         for vi, p, c, b in zip(v, n.layers, n.conv, blocked)], axis=0)
         active = busy() | (live & lifted)
         while active.any() and (cfg.max_steps is None or steps_t < cfg.max_steps):
             tally.sops += np.where(active, pending_sops, 0.0)
@@ -115,16 +123,23 @@ def run_async(n: LayerArrays, frames, cfg, labels, ids) -> FunctionalResult:
             pending_sops[active] = 0.0
             pending_net[active] = 0.0
             for i, p in enumerate(n.layers):
-                cur = np.where(refr[i], 0.0, pending[i]) if cfg.refractory_on else pending[i]
+                shut = (refr[i] | blocked[i]) if cfg.refractory_on else blocked[i]
+                cur = np.where(shut, 0.0, pending[i])
                 if n.cuba:  # the synaptic current takes all input, V its share of what is not discarded
                     syn[i] += pending[i] * active[:, None]
                 v[i] += receive(cur, n.gain[i] if n.cuba else None) * active[:, None]
                 pending[i][active] = 0.0
-                fired = fire(v[i], p.theta) & ~refr[i] & active[:, None]
+                fired = fire(v[i], p.theta, n.conv[i]["at_threshold"]) & ~refr[i] & ~blocked[i] & active[:, None]
                 if not fired.any():
                     continue
                 overshoot = v[i] - p.theta
-                v[i] = np.where(fired, after_spike(overshoot, p.subtract), v[i])
+                kind = n.conv[i]["kind"]
+                if kind == SUBTRACT_NEXT:  # the potential stays; the next timestep pays theta
+                    debt[i] += np.where(fired, p.theta, 0.0)
+                else:
+                    v[i] = np.where(fired, after_spike(overshoot, kind == SUBTRACT), v[i])
+                if n.conv[i]["drop_input"]:
+                    drops[i] |= fired
                 if cfg.refractory_on:
                     keep = fired if cfg.refrac_dropout <= 0 else fired & (draw(REFRAC, i + 1, p.size)
                                                                          >= cfg.refrac_dropout)

@@ -41,14 +41,16 @@ class LayerArrays:
         alpha, gain, ibias = net.global_synaptic()
         cut = [(int(net.offsets[i + 1]), int(net.offsets[i + 2])) for i in range(L)]
         self.alpha, self.gain, self.ibias = ([a[lo:hi] for lo, hi in cut] for a in (alpha, gain, ibias))
+        # each layer's conventions, as model.timestep takes them
+        self.conv = [{"kind": RESET_CODES[c.reset], "at_threshold": c.threshold == ">=", "several": c.spikes == "several",
+                      "drop_input": c.drop_input and c.reset == "zero"} for c in (p.conventions for p in self.layers)]
 
     def step(self, i: int, v: np.ndarray, syn: list, current, state: list) -> tuple[np.ndarray, np.ndarray]:
         """One whole timestep of layer i in its conventions (``model.timestep``): returns the new
         potentials and the spike counts; ``state[i]`` keeps what the next step owes (debt, dropped)."""
-        p, c = self.layers[i], self.layers[i].conventions
+        p = self.layers[i]
         debt, dropped = state[i]
-        kwargs = {"kind": RESET_CODES[c.reset], "at_threshold": c.threshold == ">=", "several": c.spikes == "several",
-                  "drop_input": c.drop_input and c.reset == "zero", "debt": debt, "dropped": dropped}
+        kwargs = {**self.conv[i], "debt": debt, "dropped": dropped}
         if self.cuba:
             kwargs.update(s=syn[i], alpha=self.alpha[i], gain=self.gain[i], ibias=self.ibias[i])
         v, counts, debt, dropped = timestep(v, current, p.beta, p.bias, p.theta, **kwargs)

@@ -7,12 +7,27 @@ from pathlib import Path
 
 from .conventions import RESET_CODES, Conventions
 from .network import Network, Population, Projection
-from .neuron import after_spike, fire, integrate, leak, pay_debt, receive, reset, spike_counts, step, synapse, timestep
+from .neuron import (
+           SUBTRACT,
+           SUBTRACT_NEXT,
+           ZERO,
+           after_spike,
+           fire,
+           integrate,
+           leak,
+           pay_debt,
+           receive,
+           reset,
+           spike_counts,
+           step,
+           synapse,
+           timestep,
+)
 from .nir_export import network_to_nir, save_nir
 from .nir_import import flatten_graph, load_nir, network_from_nir
 from .readout import predict
 
-__all__ = ["DEMO_MODEL", "RESET_CODES", "Conventions", "Network", "Population", "Projection", "after_spike", "fire", "flatten_graph",
+__all__ = ["DEMO_MODEL", "RESET_CODES", "SUBTRACT", "SUBTRACT_NEXT", "ZERO", "Conventions", "Network", "Population", "Projection", "after_spike", "fire", "flatten_graph",
            "integrate", "leak", "load_nir", "network_from_nir", "network_to_nir", "pay_debt", "predict", "receive",
            "reset", "save_nir", "spike_counts", "step", "synapse", "timestep"]
 

@@ -98,13 +98,15 @@ def reset(v: np.ndarray, fired: np.ndarray, theta: np.ndarray, kind, counts: np.
 
     ``v`` and ``fired`` may carry a batch dimension in front of the neurons' (the reference)."""
     n = fired if counts is None else counts
+    later = kind == SUBTRACT_NEXT
     if counts is None:  # one spike each: V - theta, as ever
-        v[...] = np.where(fired, after_spike(v - theta, kind == SUBTRACT), v)
+        after = after_spike(v - theta, kind == SUBTRACT)
+        v[...] = np.where(fired, np.where(later, v, after) if np.any(later) else after, v)
     else:
         v[...] = np.where(fired, np.where(kind == SUBTRACT, v - n * theta, np.where(kind == ZERO, 0.0, v)), v)
-    if not np.any(kind == SUBTRACT_NEXT):
+    if not np.any(later):
         return None
-    return np.where(fired & (kind == SUBTRACT_NEXT), n * theta, 0.0)
+    return np.where(fired & later, n * theta, 0.0)
 
 
 def pay_debt(v: np.ndarray, debt) -> np.ndarray:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...model import after_spike, fire, integrate, leak, receive
+from ...model import SUBTRACT_NEXT, after_spike, fire, integrate, leak, pay_debt, receive
 
 __all__ = ["run_async"]
 
@@ -104,8 +104,9 @@ def _threshold(chip, idx, vv):
     at -inf (its reset value kept in ``chip.parked``), so later input is
     discarded and it cannot fire again, with no masking on the hot path.
     """
-    theta = chip.theta
-    f = fire(vv, theta[idx])
+    theta, conv = chip.theta, chip.conv
+    at = conv["at_threshold"]
+    f = fire(vv, theta[idx], at if np.isscalar(at) else at[idx])
     if not np.count_nonzero(f):
         return None, None
     loc = f.nonzero()[0]
@@ -113,6 +114,8 @@ def _threshold(chip, idx, vv):
     overshoot = vv[loc] - theta[fired]
     subtract = chip.subtract_all  # True or False when one reset rule holds for every neuron
     after = after_spike(overshoot, chip.subtract[fired] if subtract is None else subtract)
+    if chip.resets_next or chip.drops_input:
+        after = _next_step_resets(chip, fired, vv[loc], after)
     if chip.refractory:
         chip.parked[fired] = after
         chip.V[fired] = -np.inf
@@ -120,6 +123,19 @@ def _threshold(chip, idx, vv):
         chip.V[fired] = after
     chip.spike_count[fired] += 1
     return fired, overshoot
+
+
+def _next_step_resets(chip, fired: np.ndarray, v: np.ndarray, after):
+    """Resets that act at the next timestep: a ``subtract-next`` neuron keeps its potential and
+    owes ``theta`` to the next leak; a zero reset that drops the next input blocks the neuron
+    through the next timestep (see :func:`_leak`). Returns the potential each fired neuron keeps."""
+    later = chip.conventions["reset"][fired] == SUBTRACT_NEXT
+    if later.any():
+        chip.debt[fired[later]] += chip.theta[fired[later]]
+        after = np.where(later, v, after)
+    if chip.drops_input:
+        chip.dropped[fired[chip.conventions["drop_input"][fired]]] = True
+    return after
 
 
 def _finish(chip, core, pkt, t_start, n_in, n_syn, n_upd, fired, overshoot) -> float:
@@ -163,7 +179,14 @@ def _leak(chip) -> None:
     v = leak(chip.V, chip.beta, chip.bias)
     if chip.cuba:  # the synaptic currents decay and feed V once per timestep too (chip.S, in place)
         v = integrate(v, 0.0, chip.S, chip.alpha, chip.gain, chip.ibias)
+    if chip.debt is not None:  # subtract-next: last timestep's spikes pay theta now
+        v = pay_debt(v, chip.debt)
+        chip.debt[:] = 0.0
     chip.V[:] = v
+    if chip.dropped is not None:  # a zero reset that drops this timestep's input: held at 0 till the next
+        chip.parked[chip.dropped] = 0.0
+        chip.V[chip.dropped] = -np.inf
+        chip.dropped[:] = False
     n_in = chip.net.populations[0].size
     # without update_all_neurons only the neurons whose synaptic current moves V are charged here
     live = None if chip.hw.core.update_all_neurons or not chip.cuba else np.bincount(
@@ -186,7 +209,7 @@ def _fire_lifted(chip) -> None:
     On a core that waits for a frame's input batch they are evaluated with the
     batch instead, as the reference integrates prioritized input first.
     """
-    over = np.flatnonzero(fire(chip.V, chip.theta))
+    over = np.flatnonzero(fire(chip.V, chip.theta, chip.conv["at_threshold"]))
     update_all = chip.hw.core.update_all_neurons
     for c in np.unique(chip.core_of[over]).tolist():
         core = chip.cores[c]

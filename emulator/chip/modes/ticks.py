@@ -131,7 +131,7 @@ def _phase_send(chip, c: int, neurons: np.ndarray, s_out: np.ndarray, send: bool
     """Router NoC: core c finished its phase work; its spikes leave now, in neuron order."""
     now = chip.env.now
     outs = neurons[neurons >= chip.out_lo]
-    chip.record_output(outs, now)
+    chip.record_output(np.repeat(outs, s_out[outs].astype(np.int64)), now)  # several spikes: one row each
     if chip.tracer is not None:
         net = neurons[neurons < chip.out_lo]
         chip.trace_spikes(np.repeat(net, s_out[net].astype(np.int64)), now)
