@@ -101,6 +101,7 @@ class Chip:
         self.conv = {k: (bool(a[0]) if a.dtype == bool else int(a[0])) if (a == a[0]).all() else a
                      for k, a in conv.items()}
         self.resets_next = bool((conv["reset"] == 2).any())  # snnTorch's subtract at the next step
+        self._step_conv: dict[tuple[int, int], dict] = {}
         self.drops_input = bool(conv["drop_input"].any())
         resets = {bool(s) for p in net.populations[1:] for s in p.subtract}
         self.subtract_all = resets.pop() if len(resets) == 1 else None  # None: the layers differ
@@ -152,11 +153,15 @@ class Chip:
 
     def step_state(self, lo: int, hi: int) -> dict:
         """The conventions and per-step state of neurons ``lo:hi``, as ``model.timestep`` takes them."""
-        part = {k: v if np.isscalar(v) else v[lo:hi] for k, v in self.conv.items()}
-        kwargs = {"kind": part["reset"], "at_threshold": part["at_threshold"], "several": part["several"],
-                  "drop_input": part["drop_input"],
-                  "debt": None if self.debt is None else self.debt[lo:hi],
-                  "dropped": None if self.dropped is None else self.dropped[lo:hi]}
+        if (lo, hi) not in self._step_conv:  # the same few ranges every phase: sliced once
+            part = {k: v if np.isscalar(v) else v[lo:hi] for k, v in self.conv.items()}
+            self._step_conv[lo, hi] = {"kind": part["reset"], "at_threshold": part["at_threshold"],
+                                       "several": part["several"], "drop_input": part["drop_input"]}
+        kwargs = dict(self._step_conv[lo, hi])
+        if self.debt is not None:
+            kwargs["debt"] = self.debt[lo:hi]
+        if self.dropped is not None:
+            kwargs["dropped"] = self.dropped[lo:hi]
         if self.cuba:
             kwargs.update(s=self.S[lo:hi], alpha=self.alpha[lo:hi], gain=self.gain[lo:hi], ibias=self.ibias[lo:hi])
         return kwargs

@@ -53,7 +53,7 @@ class LayerArrays:
         kwargs = {**self.conv[i], "debt": debt, "dropped": dropped}
         if self.cuba:
             kwargs.update(s=syn[i], alpha=self.alpha[i], gain=self.gain[i], ibias=self.ibias[i])
-        v, counts, debt, dropped = timestep(v, current, p.beta, p.bias, p.theta, **kwargs)
+        v, _, counts, debt, dropped = timestep(v, current, p.beta, p.bias, p.theta, **kwargs)
         state[i] = (debt, dropped)
         return v, counts
 

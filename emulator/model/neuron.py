@@ -99,12 +99,13 @@ def reset(v: np.ndarray, fired: np.ndarray, theta: np.ndarray, kind, counts: np.
     ``v`` and ``fired`` may carry a batch dimension in front of the neurons' (the reference)."""
     n = fired if counts is None else counts
     later = kind == SUBTRACT_NEXT
+    some_later = later if isinstance(later, bool) else bool(np.any(later))
     if counts is None:  # one spike each: V - theta, as ever
         after = after_spike(v - theta, kind == SUBTRACT)
-        v[...] = np.where(fired, np.where(later, v, after) if np.any(later) else after, v)
+        v[...] = np.where(fired, np.where(later, v, after) if some_later else after, v)
     else:
         v[...] = np.where(fired, np.where(kind == SUBTRACT, v - n * theta, np.where(kind == ZERO, 0.0, v)), v)
-    if not np.any(later):
+    if not some_later:
         return None
     return np.where(fired & later, n * theta, 0.0)
 
@@ -122,18 +123,20 @@ def timestep(v, current, beta, bias, theta, *, kind=ZERO, at_threshold=False, se
     leak; the input, straight or through the CubaLIF current ``s`` (updated in
     place); the debt of a ``subtract-next`` reset; a neuron that lost this
     step's input to its zero reset (``dropped``) is held at 0; fire; count the
-    spikes; reset. Returns ``(v, counts, debt, dropped)``, the last two for the
-    next step (None when no neuron has any).
+    spikes; reset. Returns ``(v, fired, counts, debt, dropped)``, the last two
+    for the next step (None when no neuron has any).
     """
-    v = integrate(leak(v, beta, bias), current, s, alpha, gain, ibias)
+    v = leak(v, beta, bias)
+    if s is not None or not (np.isscalar(current) and current == 0.0):  # no input, no change
+        v = integrate(v, current, s, alpha, gain, ibias)
     v = pay_debt(v, debt)
     if dropped is not None:
         v = np.where(dropped, 0.0, v)
     fired = fire(v, theta, at_threshold)
     counts = spike_counts(v, fired, theta, several)
     debt = reset(v, fired, theta, kind, None if several is False else counts)
-    dropped = (fired & drop_input) if np.any(drop_input) else None
-    return v, counts, debt, dropped
+    dropped = None if drop_input is False or not np.any(drop_input) else fired & drop_input
+    return v, fired, counts, debt, dropped
 
 
 def step(v, current, beta, theta, bias, subtract):

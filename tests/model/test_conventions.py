@@ -27,7 +27,7 @@ def trajectory(currents, beta, theta, **conv):
     v, debt, dropped = np.zeros(1), None, None
     vs, spikes = [], []
     for i in currents:
-        v, n, debt, dropped = timestep(v, np.array([i]), np.array([beta]), np.zeros(1), np.array([theta]),
+        v, _, n, debt, dropped = timestep(v, np.array([i]), np.array([beta]), np.zeros(1), np.array([theta]),
                                        kind=RESET_CODES[c.reset], at_threshold=c.threshold == ">=",
                                        several=c.spikes == "several", drop_input=c.drop_input and c.reset == "zero",
                                        debt=debt, dropped=dropped)

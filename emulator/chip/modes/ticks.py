@@ -44,11 +44,10 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
         lo, hi = int(update[0]), int(update[-1]) + 1  # update is a contiguous range
         want_touched = not hw.core.update_all_neurons
         cur, hit = chip.synapses.currents(s_in, lo, hi, want_touched, s_rec) if any_in else (0.0, None)
-        v, counts, debt, dropped = timestep(chip.V[lo:hi], cur, chip.beta[lo:hi], chip.bias[lo:hi],
-                                            chip.theta[lo:hi], **chip.step_state(lo, hi))
+        v, fired, counts, debt, dropped = timestep(chip.V[lo:hi], cur, chip.beta[lo:hi], chip.bias[lo:hi],
+                                                   chip.theta[lo:hi], **chip.step_state(lo, hi))
         chip.V[lo:hi] = v
         chip.keep_step_state(lo, hi, debt, dropped)
-        fired = counts > 0
         s_out[lo:hi] = counts
         if hw.core.update_all_neurons:
             upd_count = chip.synapses.neurons_per_core(lo, hi)
