@@ -60,8 +60,8 @@ class RunConfig:
     input: str = _opt("event", "async: input spikes one by one (event), or a frame's input as one batch (frame)",
                       choices=INPUTS)
     samples: int | None = _opt(None, "first N samples (default: all)", at_least=1)
-    dt_us: int | None = _opt(None, "frame width in microseconds (default: the model's dt, else 1000)",
-                             flag="--dt-us")
+    dt_us: int | None = _opt(None, "frame width in microseconds, one model step each (default: the data's own "
+                                   "framing, else 1000)", flag="--dt-us")
     frames: int | None = _opt(None, "instead of --dt-us: cut each sample into N equal frames (one timestep each)")
     downsample: int = _opt(1, "pool K x K sensor pixels into one input (default 1)")
     max_us: int | None = _opt(None, "drop each sample's events at or after this time", flag="--max-us")
@@ -71,7 +71,7 @@ class RunConfig:
     workers: int = _opt(1, "processes running samples in parallel", at_least=1)
     refractory: bool | None = _opt(None, "async: let a neuron fire again within a timestep "
                                          "(default: refractory until the next)", flag="--no-refractory")
-    realtime: bool = _opt(False, "async: frame k enters at k times the model's dt, not when the network has drained",
+    realtime: bool = _opt(False, "async: frame k enters at k frame widths, not when the network has drained",
                           engine="chip", mode="async")
     trace: bool = _opt(False, "also write events.parquet")
     engine: str = _opt("chip", "the emulated chip, or the NumPy functional reference (no hardware)", choices=ENGINES)
@@ -130,6 +130,9 @@ def validate(cfg: RunConfig) -> RunConfig:
             raise InputError(flag_of(f), f.name, f"must be a probability, got {value}")
     if cfg.realtime and (cfg.engine != "chip" or cfg.mode != "async" or cfg.input != "event"):
         raise InputError("--realtime", "realtime", "applies only to the chip in async mode with --input event")
+    if cfg.realtime and cfg.frames is not None:
+        raise InputError("--realtime", "realtime", "needs frames of one width (--dt-us, or the data's own), "
+                                                   "not --frames")
     for f in by_name.values():
         meta = f.metadata
         if f.name == "realtime" or getattr(cfg, f.name) == f.default:

@@ -59,6 +59,7 @@ class RunResult:
     layer_spikes: np.ndarray  # (samples, populations) spike counts
     topology: Topology  # the mesh's links, for the per-link records
     tracer: Tracer | None = None
+    frame_s: float | None = None  # the frames' width (None: --frames)
     engine: str = "chip"
 
 
@@ -70,6 +71,7 @@ class Inputs:
     hw: HwProfile | None
     frames: np.ndarray  # (samples, T, n_in) spike counts
     labels: np.ndarray | None
+    frame_s: float | None  # the frames' width; None with --frames (each sample's span cut in N)
 
 
 def _python_warning(message: str) -> None:
@@ -80,8 +82,8 @@ def run(cfg: RunConfig, progress: Progress | None = None, warn: Warn | None = No
     """Check ``cfg``, load everything it names and run it on its engine."""
     inputs = load_inputs(cfg, warn)
     if cfg.engine == "functional":
-        return run_functional(inputs.network, inputs.frames, inputs.labels, cfg)
-    return run_network(inputs.network, inputs.hw, inputs.frames, inputs.labels, cfg, progress)
+        return run_functional(inputs.network, inputs.frames, inputs.labels, cfg, frame_s=inputs.frame_s)
+    return run_network(inputs.network, inputs.hw, inputs.frames, inputs.labels, cfg, progress, frame_s=inputs.frame_s)
 
 
 def load_inputs(cfg: RunConfig, warn: Warn | None = None) -> Inputs:
@@ -93,11 +95,15 @@ def load_inputs(cfg: RunConfig, warn: Warn | None = None) -> Inputs:
     check_network(net, cfg, cfg.model)
     for note in net.warnings:
         warn(f"{cfg.model}: {note}")
-    dt_us = cfg.dt_us or max(1, round(net.dt_s * 1e6))
-    if cfg.frames is None and abs(dt_us * 1e-6 - net.dt_s) > 1e-12:
-        warn(f"{cfg.model}: frames of {dt_us} us, but the model's dt is {net.dt_s * 1e6:g} us "
-             f"({net.dt_source}): each frame is one timestep of the model")
     events = preprocess(load_events(cfg.data), max_us=cfg.max_us, factor=cfg.downsample)
+    # A frame is one model step. Its width belongs to the data: --dt-us, else the data's own framing;
+    # the model's dt only turned its time constants into per-step factors.
+    frame_us = cfg.dt_us or events.frame_us or DEFAULT_FRAME_US
+    if cfg.frames is None:
+        note = frame_mismatch(net, frame_us, "--dt-us" if cfg.dt_us else
+                              f"{events.name}'s own" if events.frame_us else "the default")
+        if note:
+            warn(f"{cfg.model}: {note}")
     shape = input_shape(events.sensor_size)
     if int(np.prod(shape)) != net.populations[0].size:
         raise InputError(events.name, "sensor_size",
@@ -109,16 +115,34 @@ def load_inputs(cfg: RunConfig, warn: Warn | None = None) -> Inputs:
     if cfg.frames is not None:
         frames = frame_counts(events, bins=cfg.frames, samples=slice(0, n))
     else:
-        frames = frame_counts(events, dt_us, samples=slice(0, n))
+        frames = frame_counts(events, frame_us, samples=slice(0, n))
     labels = None if events.labels is None else np.asarray(events.labels[:n])
-    return Inputs(net, hw, frames, labels)
+    return Inputs(net, hw, frames, labels, None if cfg.frames is not None else frame_us * 1e-6)
+
+
+DEFAULT_FRAME_US = 1000  # frames of data that has no framing of its own (event files, local datasets)
+
+
+def frame_mismatch(net: Network, frame_us: int, why: str) -> str | None:
+    """A warning when the graph states a dt (its metadata) that the frames do not keep.
+
+    Each frame is one model step, so the model then runs its time constants
+    ``frame/dt`` times slower (or faster) than it was built for. A dt read off
+    ``tau/r`` (snnTorch writes an implied 100 us to carry beta) or a fallback
+    says nothing about time, so it warns of nothing."""
+    dt_us = net.dt_s * 1e6
+    if net.dt_source != "metadata" or abs(frame_us - dt_us) <= 1e-6 * dt_us:
+        return None
+    return (f"the model's steps are {dt_us:g} us (metadata dt) but the frames are {frame_us} us ({why} framing): "
+            f"one step per frame makes its time constants {frame_us / dt_us:g} times as long in data time; "
+            f"--dt-us {dt_us:g} frames the data at the model's step")
 
 
 CHUNK = 8  # samples per task for the workers (and per progress update)
 
 
 def run_network(net: Network, hw: HwProfile, frames: np.ndarray, labels, cfg: RunConfig,
-                progress: Progress | None = None) -> RunResult:
+                progress: Progress | None = None, frame_s: float | None = None) -> RunResult:
     """Run ``frames`` ``(samples, T, n_in)`` through ``net`` mapped on ``hw``.
 
     With ``cfg.workers > 1`` chunks of samples run in worker processes. Every
@@ -126,9 +150,11 @@ def run_network(net: Network, hw: HwProfile, frames: np.ndarray, labels, cfg: Ru
     summed in sample order here, so the records are byte-identical whatever
     the number of workers.
     """
+    if cfg.realtime and frame_s is None:
+        raise InputError("--realtime", "realtime", "needs the frames' width (run_network's frame_s)")
     wall0 = time.perf_counter()
     mapping = map_network(net, hw, cfg.mapping)
-    context = (net, hw, mapping, frames, labels, cfg)
+    context = (net, hw, mapping, frames, labels, cfg, frame_s)
     chip = _make_chip(context)
     n_cores = len(chip.cores)
     counters = CoreCounters.zeros(n_cores)
@@ -154,7 +180,7 @@ def run_network(net: Network, hw: HwProfile, frames: np.ndarray, labels, cfg: Ru
     return RunResult(cfg, net, hw, mapping, rows, counters, tot_energy, tot_links,
                      {p.name: int(layer_spikes[:, j].sum()) for j, p in enumerate(net.populations)},
                      elapsed_s, time.perf_counter() - wall0,
-                     chip.synapses_per_core, layer_spikes, chip.topo, tracer)
+                     chip.synapses_per_core, layer_spikes, chip.topo, tracer, frame_s=frame_s)
 
 
 def _tracer(net: Network, mapping: Mapping, cfg: RunConfig) -> Tracer | None:
@@ -162,8 +188,9 @@ def _tracer(net: Network, mapping: Mapping, cfg: RunConfig) -> Tracer | None:
 
 
 def _make_chip(context) -> Chip:
-    net, hw, mapping, _, _, cfg = context
-    return Chip(net, hw, mapping, noc=cfg.noc, queue=cfg.queue, seed=cfg.seed, refractory=cfg.refractory_on)
+    net, hw, mapping, _, _, cfg, frame_s = context
+    return Chip(net, hw, mapping, noc=cfg.noc, queue=cfg.queue, seed=cfg.seed, refractory=cfg.refractory_on,
+                frame_s=frame_s)
 
 
 def _run_samples(chip: Chip, context, task: tuple[int, int]):
@@ -173,7 +200,7 @@ def _run_samples(chip: Chip, context, task: tuple[int, int]):
     A sample's latency runs from its first input injection (its start, if it
     has no input) to its end; its energy covers the whole elapsed time.
     """
-    net, hw, _, frames, labels, cfg = context
+    net, hw, _, frames, labels, cfg, _ = context
     lo, hi = task
     mode = MODES[cfg.mode]
     chip.tracer = _tracer(net, chip.mapping, cfg)

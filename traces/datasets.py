@@ -93,6 +93,9 @@ DATASETS: dict[str, Callable[..., EventSet]] = {
     "spoken-digits": _spoken_digits,
 }
 
+# The built-in datasets' own frame width: the step their generators work in (a frame is one model step).
+FRAME_US = {"digits": 1000, "nmnist-digits": 1000, "spoken-digits": 1000}
+
 DESCRIPTIONS = {
     "digits": "scikit-learn 8x8 digits, Bernoulli rate code, 16 frames of 1 ms; sensor 8x8x1; 1437/360 samples",
     "nmnist-digits": "the same digits through three N-MNIST saccades of a simulated event camera (ON/OFF, "
@@ -115,7 +118,7 @@ def load_events(spec: str, split: str | None = None) -> EventSet:
     name, root, spec_split = parse_spec(spec)
     split = split or spec_split
     if name in DATASETS and root is None:
-        return DATASETS[name](split=split)
+        return dataclasses.replace(DATASETS[name](split=split), frame_us=FRAME_US[name])
     if name in LOCAL:
         return load_local(name, root, split)
     raise InputError(spec, "data", f"unknown dataset; expected one of {', '.join([*DATASETS, *LOCAL])} "

@@ -75,6 +75,7 @@ class EventSet:
     labels: np.ndarray | None
     n_samples: int
     name: str
+    frame_us: int | None = None  # the data's own frame width (a built-in dataset's step); None: it has none
 
     @property
     def n_events(self) -> int:

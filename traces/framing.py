@@ -8,6 +8,8 @@ bins the events into frames, by width (``--dt-us``) or by number
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from emulator.errors import InputError
@@ -39,9 +41,10 @@ def downsample(events: EventSet, factor: int) -> EventSet:
         return events
     sx, sy, sp = events.sensor_size
     size = (-(-sx // factor), sy if events.y is None else -(-sy // factor), sp)
-    return make_events(events.t, events.x // factor, events.p, events.sample, size,
-                       y=None if events.y is None else events.y // factor, labels=events.labels,
-                       n_samples=events.n_samples, name=events.name)
+    pooled = make_events(events.t, events.x // factor, events.p, events.sample, size,
+                         y=None if events.y is None else events.y // factor, labels=events.labels,
+                         n_samples=events.n_samples, name=events.name)
+    return dataclasses.replace(pooled, frame_us=events.frame_us)
 
 
 def clip_time(events: EventSet, max_us: int) -> EventSet:
@@ -49,8 +52,9 @@ def clip_time(events: EventSet, max_us: int) -> EventSet:
     max_us = _positive_int(events.name, "max_us", max_us)
     keep = events.t < max_us
     y = None if events.y is None else events.y[keep]
-    return make_events(events.t[keep], events.x[keep], events.p[keep], events.sample[keep], events.sensor_size,
-                       y=y, labels=events.labels, n_samples=events.n_samples, name=events.name)
+    clipped = make_events(events.t[keep], events.x[keep], events.p[keep], events.sample[keep], events.sensor_size,
+                          y=y, labels=events.labels, n_samples=events.n_samples, name=events.name)
+    return dataclasses.replace(clipped, frame_us=events.frame_us)
 
 
 def frame_counts(

@@ -85,11 +85,12 @@ class Chip:
     """A network mapped onto a hardware profile, ready to run samples."""
 
     def __init__(self, net, hw, mapping, noc: str = "analytic", queue: str = "fifo",
-                 seed: int = 0, refractory: bool = True):
+                 seed: int = 0, refractory: bool = True, frame_s: float | None = None):
         self.net, self.hw, self.mapping = net, hw, mapping
         self.noc_kind, self.queue_kind, self.seed = noc, queue, seed
         self.topo = Topology(hw)
         self.refractory = refractory
+        self.frame_s = frame_s  # the frames' width: with realtime input, frame k enters at k * frame_s
         self.tracer = None  # an emulator.records.Tracer, set per chunk of samples by the run
         n, n_cores = net.n_neurons, mapping.n_cores
         self.core_of = mapping.core_of

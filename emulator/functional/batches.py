@@ -31,10 +31,12 @@ class FunctionalRun:
     result: FunctionalResult
     labels: np.ndarray | None
     wall_s: float
+    frame_s: float | None = None  # the frames' width (None: --frames)
     engine: str = "functional"
 
 
-def run_functional(net: Network, frames: np.ndarray, labels, cfg: RunConfig) -> FunctionalRun:
+def run_functional(net: Network, frames: np.ndarray, labels, cfg: RunConfig,
+                   frame_s: float | None = None) -> FunctionalRun:
     """Run the reference on ``frames`` in batches."""
     t0 = time.perf_counter()
     parts = []
@@ -47,4 +49,4 @@ def run_functional(net: Network, frames: np.ndarray, labels, cfg: RunConfig) -> 
         {k: np.concatenate([p.events[k] for p in parts]) for k in parts[0].events} if name == "events"
         else np.concatenate([getattr(p, name) for p in parts])
         for name in FunctionalResult.__dataclass_fields__))
-    return FunctionalRun(cfg, net, merged, labels, time.perf_counter() - t0)
+    return FunctionalRun(cfg, net, merged, labels, time.perf_counter() - t0, frame_s)

@@ -24,7 +24,8 @@ def spikes_block(net, per_population: list[int]) -> dict:
 
 
 def build_summary(*, engine: str, cfg, net, hw, options: dict, samples: int, accuracy: dict, spikes: dict,
-                  counts: dict, timing: dict, energy_j: dict | None, extra: dict, wall_s: float) -> dict:
+                  counts: dict, timing: dict, energy_j: dict | None, extra: dict, wall_s: float,
+                  frame_s: float | None) -> dict:
     """The summary in the contract's field order.
 
     ``options``: the engine's own options after ``mode``; ``accuracy``:
@@ -47,7 +48,7 @@ def build_summary(*, engine: str, cfg, net, hw, options: dict, samples: int, acc
     return {
         "schema": SCHEMA, "engine": engine, "model": net.name, "hw": None if hw is None else hw.name, **hardware,
         "mode": cfg.mode, **options,
-        "dt_s": net.dt_s, "dt_source": net.dt_source, "seed": cfg.seed, "samples": samples,
+        "dt_s": net.dt_s, "dt_source": net.dt_source, "frame_s": frame_s, "seed": cfg.seed, "samples": samples,
         **accuracy,
         "layer_sizes": {p.name: p.size for p in net.populations},
         "readout": net.readout,
@@ -79,7 +80,7 @@ def chip_summary(res) -> dict:
         timing={"latency_s": stats(r["latency_s"] for r in rows),
                 "first_output_s": stats(r["first_output_s"] for r in rows)},
         energy_j={"total": float(res.per_core_energy.sum()), **energy},
-        extra={}, wall_s=res.wall_s)
+        extra={}, wall_s=res.wall_s, frame_s=res.frame_s)
 
 
 def functional_summary(run) -> dict:
@@ -102,4 +103,4 @@ def functional_summary(run) -> dict:
         energy_j=None,
         extra={"forward_steps": stats(r.forward_steps.astype(float)),
                "latency_forward_steps": stats(r.latency_steps)},
-        wall_s=run.wall_s)
+        wall_s=run.wall_s, frame_s=run.frame_s)

@@ -283,7 +283,8 @@ def _trace_section(doc: Document, run: RunFolder, out: Path, sample: int) -> Non
                            filters=[("sample", "=", sample), ("kind", "=", "spike")]).to_pandas()
     sizes = run.summary.get("layer_sizes") or spikes.groupby("layer").neuron.max().add(1).to_dict()
     if spikes.t_s.isna().all():  # the functional reference has steps, not times
-        spikes = spikes.assign(t_s=spikes.step * run.summary.get("dt_s", 1.0))
+        step_s = run.summary.get("frame_s") or run.summary.get("dt_s", 1.0)  # older folders have no frame_s
+        spikes = spikes.assign(t_s=spikes.step * step_s)
     doc.figure(plots.raster(out / "report_raster.png", spikes, list(sizes.items()), sample),
                f"Spike raster of sample {sample}, one band per layer (input at the bottom).")
     waits = pq.read_table(run.events, columns=["dst_core", "queue_wait_s"],

@@ -279,9 +279,9 @@ def test_realtime_frames_enter_on_the_clock():
     net = random_net([20, 30, 5], seed=2)
     hw = profile(core__latency_s__synaptic_op=100e-9)
     frames = random_frames(1, 4, 20, 0.8, seed=3)
-    net.dt_s = 1e-6
-    drained = run_network(net, hw, frames, None, RunConfig(model="r", mode="async", trace=True))
-    clocked = run_network(net, hw, frames, None, RunConfig(model="r", mode="async", realtime=True, trace=True))
+    drained = run_network(net, hw, frames, None, RunConfig(model="r", mode="async", trace=True), frame_s=1e-6)
+    clocked = run_network(net, hw, frames, None, RunConfig(model="r", mode="async", realtime=True, trace=True),
+                          frame_s=1e-6)  # the frames' width, whatever the model's dt (1 ms here)
     assert clocked.per_sample[0]["latency_s"] < drained.per_sample[0]["latency_s"]
     ev = clocked.tracer.table().to_pandas()
     first_input = ev[(ev.kind == "spike") & (ev.layer == "input")].groupby("step").t_s.min()

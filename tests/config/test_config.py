@@ -107,7 +107,9 @@ def test_warnings_go_to_the_callback_or_to_python_warnings():
     cfg = RunConfig(model=DEMO, hw="ideal", samples=1, dt_us=500)  # the model's dt is 1 ms: a warning
     seen = []
     run(cfg, warn=seen.append)
-    assert len(seen) == 1 and "frames of 500 us, but the model's dt is 1000 us" in seen[0]
+    assert seen == [f"{DEMO}: the model's steps are 1000 us (metadata dt) but the frames are 500 us (--dt-us "
+                    "framing): one step per frame makes its time constants 0.5 times as long in data time; "
+                    "--dt-us 1000 frames the data at the model's step"]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         run(cfg)

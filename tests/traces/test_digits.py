@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
@@ -91,7 +93,9 @@ def test_bad_parameters():
 
 def test_registry_and_load_events(tmp_path):
     assert "digits" in DATASETS
-    assert load_events("digits", split="test") == load_digits_events("test")
+    from_registry = load_events("digits", split="test")
+    assert from_registry.frame_us == 1000  # the dataset's own framing: 16 frames of 1 ms
+    assert from_registry == dataclasses.replace(load_digits_events("test"), frame_us=1000)
     ev = make_events(
         t=[0, 3],
         x=[1, 2],

@@ -318,7 +318,7 @@ def _at(chip, delay: float, action) -> None:
 
 def run_async(chip, frames: np.ndarray, cfg):
     """Frames enter when the network has drained; with ``cfg.realtime``, frame k enters
-    at k times the model's timestep instead, whatever is still in flight. With
+    at k frame widths instead, whatever is still in flight. With
     ``cfg.input == "frame"`` a frame's input reaches each core as one batch."""
     env = chip.env
     realtime, batch_input = cfg.realtime, cfg.input == "frame"
@@ -327,8 +327,8 @@ def run_async(chip, frames: np.ndarray, cfg):
         core.rows, core.rows_rec = chip.synapses.rows_of_core(c)  # what its packets integrate
         env.process(_async_core(chip, core, realtime))
     for k, frame in enumerate(frames):
-        if realtime and env.now < k * chip.net.dt_s:
-            yield env.timeout(k * chip.net.dt_s - env.now)
+        if realtime and env.now < k * chip.frame_s:
+            yield env.timeout(k * chip.frame_s - env.now)
         chip.step = k
         _leak(chip)
         _release(chip)
