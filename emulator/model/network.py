@@ -76,6 +76,7 @@ class Network:
     input_shape: tuple[int, int, int]
     dt_source: str = "metadata"
     warnings: list[str] = field(default_factory=list)  # what the import could not say for sure
+    dialect: str = "snnemu"  # whose export it was read as (emulator.model.dialects)
     offsets: np.ndarray = field(init=False)
 
     def __post_init__(self):

@@ -36,6 +36,7 @@ import scipy.sparse as sp
 
 from ..errors import InputError
 from .conventions import Conventions
+from .dialects import read_graph
 from .network import Network, Population, Projection
 from .nir_ops import LINEAR_NODES, LinearMap, apply_node, floats
 
@@ -45,8 +46,9 @@ NEURONS = ("LIF", "IF", "CubaLIF", "LI", "Threshold")
 SUPPORTED = ("Input", "Output", *LINEAR_NODES, *NEURONS, "Delay", "NIRGraph")
 
 
-def load_nir(path: str | Path, dt_fallback_s: float = 1e-3) -> Network:
-    """Read a ``.nir`` file; bad files and unsupported graphs raise InputError."""
+def load_nir(path: str | Path, dt_fallback_s: float = 1e-3, dialect: str | None = None,
+             reset: str | None = None) -> Network:
+    """Read a ``.nir`` file (see :func:`network_from_nir`); bad files and unsupported graphs raise InputError."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "file", "no such file")
@@ -54,7 +56,7 @@ def load_nir(path: str | Path, dt_fallback_s: float = 1e-3) -> Network:
         graph = nir.read(str(path), type_check=False)  # shapes are checked here, node by node
     except Exception as exc:  # h5py/nir raise many kinds of errors on bad files
         raise InputError(path, "file", f"not a readable NIR file ({type(exc).__name__}: {exc})") from None
-    return network_from_nir(graph, path.stem, str(path), dt_fallback_s)
+    return network_from_nir(graph, path.stem, str(path), dt_fallback_s, dialect, reset)
 
 
 def flatten_graph(graph: nir.NIRGraph, prefix: str = "") -> tuple[dict, list]:
@@ -160,39 +162,12 @@ def _delay_steps(nodes: dict, chain: list[str], dt: float, file: str, recurrent:
     return [name for name in chain if not isinstance(nodes[name], nir.Delay)]
 
 
-def _dt(graph: nir.NIRGraph, fallback: float, file: str) -> tuple[float, str]:
-    meta = graph.metadata if isinstance(graph.metadata, dict) else {}
-    if "dt" in meta:
-        dt, source, field = float(floats(meta["dt"], file, "metadata.dt").reshape(-1)[0]), "metadata", "metadata.dt"
-    else:
-        dt, source, field = float(fallback), "fallback", "--dt-us"
-        for name, node in graph.nodes.items():
-            if isinstance(node, nir.LIF):
-                r = np.asarray(node.r, float).reshape(-1)
-                if r.size and not np.allclose(r, 1.0):
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        dt = float(np.asarray(node.tau, float).reshape(-1)[0] / r[0])
-                    source, field = "tau/r", f"nodes.{name}.r"
-                    break
-    if not np.isfinite(dt) or dt <= 0:
-        raise InputError(file, field, f"the timestep dt = {dt} ({source}) must be positive and finite")
-    return dt, source
-
-
 def network_from_nir(graph: nir.NIRGraph, name: str = "model", file: str = "<graph>",
-                     dt_fallback_s: float = 1e-3) -> Network:
-    """Convert an in-memory NIR graph (see the module docstring)."""
-    dt, dt_source = _dt(graph, dt_fallback_s, file)
+                     dt_fallback_s: float = 1e-3, dialect: str | None = None, reset: str | None = None) -> Network:
+    """Convert an in-memory NIR graph (see the module docstring), read in ``dialect`` (None: the
+    one the graph reveals; ``emulator.model.dialects``), with ``reset`` (zero or subtract) for
+    graphs that cannot say which they use."""
     meta = graph.metadata if isinstance(graph.metadata, dict) else {}
-    notes = []
-    if "reset" not in meta:
-        notes.append("the graph does not say how neurons reset (metadata 'reset'); zero reset assumed. "
-                     "A model trained with a subtract reset (snnTorch's default) will spike differently")
-    reset_mode = meta.get("reset", "zero")
-    if isinstance(reset_mode, bytes):
-        reset_mode = reset_mode.decode()
-    if reset_mode not in ("zero", "subtract"):
-        raise InputError(file, "metadata.reset", f"expected 'zero' or 'subtract', got {reset_mode!r}")
     nodes, edges = flatten_graph(graph)
     for a, b in edges:
         if a not in nodes or b not in nodes:
@@ -201,12 +176,18 @@ def network_from_nir(graph: nir.NIRGraph, name: str = "model", file: str = "<gra
         kind = type(node).__name__
         if kind not in SUPPORTED:
             raise InputError(file, f"nodes.{nm}", f"unsupported node type {kind} (supported: {', '.join(SUPPORTED)})")
+    reading = read_graph(nodes, edges, meta, dt_fallback_s, file, dialect, reset)
+    nodes, dt, dt_source, notes = reading.nodes, reading.dt, reading.dt_source, reading.notes
+    if not np.isfinite(dt) or dt <= 0:
+        field = "metadata.dt" if dt_source == "metadata" else "dt"
+        raise InputError(file, field, f"the timestep dt = {dt} ({dt_source}) must be positive and finite")
     layers = _layers(nodes, edges, file, dt)
     input_name = next(k for k, n in nodes.items() if isinstance(n, nir.Input))
     declared = getattr(nodes[input_name], "input_type", None)
     if not isinstance(declared, dict) or "input" not in declared or np.asarray(declared["input"]).size == 0:
         raise InputError(file, f"nodes.{input_name}.input_type", "missing: the Input node must give the input's shape")
-    shape = tuple(int(s) for s in floats(declared["input"], file, f"nodes.{input_name}.input_type").reshape(-1))
+    shape = _without_batch(floats(declared["input"], file, f"nodes.{input_name}.input_type"),
+                           file, f"nodes.{input_name}.input_type")
     n_in = int(np.prod(shape))
     input_shape = (1, 1, n_in) if len(shape) == 1 else tuple([1] * (3 - len(shape)) + list(shape))
     pops = [Population("input", n_in, shape=shape, kind="Input")]
@@ -219,7 +200,9 @@ def network_from_nir(graph: nir.NIRGraph, name: str = "model", file: str = "<gra
             if chain:
                 raise InputError(file, f"nodes.{chain[0]}", "stateless nodes after the last neuron layer are not supported")
             break
-        pop, scale = _population(nodes[nm], nm, pending.out_shape, dt, Conventions(reset=reset_mode), file, notes)
+        conv, sources = reading.layer_conventions(nm, nodes[nm], loop is not None)
+        pop, scale = _population(nodes[nm], nm, pending.out_shape, dt, conv, file, notes)
+        pop.convention_sources = sources
         projections.append(_projection(pending, scale, pop, len(pops) - 1, len(pops), 0))
         if loop is not None:
             back = LinearMap.identity(pop.shape)
@@ -235,7 +218,7 @@ def network_from_nir(graph: nir.NIRGraph, name: str = "model", file: str = "<gra
     silent = [p.name for p in pops[1:-1] if not p.spiking]
     if silent:
         raise InputError(file, f"nodes.{silent[0]}", "an LI layer never fires: it can only be the last (readout) layer")
-    return Network(name, pops, projections, dt, input_shape, dt_source, notes)
+    return Network(name, pops, projections, dt, input_shape, dt_source, notes, dialect=reading.dialect)
 
 
 def _projection(m: LinearMap, scale: np.ndarray, pop: Population, src: int, dst: int, delay: int) -> Projection:
@@ -249,6 +232,19 @@ def _projection(m: LinearMap, scale: np.ndarray, pop: Population, src: int, dst:
     w.eliminate_zeros()
     w.sort_indices()
     return Projection(src, dst, w, delay)
+
+
+def _without_batch(values: np.ndarray, file: str, field: str) -> tuple[int, ...]:
+    """The input's shape without a leading batch dimension of 1, which frameworks export as
+    ``(1, N)`` and ``(1, C, H, W)``: one rule for both. A 3-D shape is ``(C, H, W)``, whose
+    leading 1 would lay the neurons out the same either way."""
+    shape = tuple(int(v) for v in values.reshape(-1))
+    if len(shape) in (2, 4) and shape[0] == 1:
+        shape = shape[1:]
+    if not 1 <= len(shape) <= 3 or min(shape) < 1:
+        raise InputError(file, field, f"expected (N) or (C, H, W), with an optional leading batch dimension "
+                                      f"of 1; got {tuple(int(v) for v in values.reshape(-1))}")
+    return shape
 
 
 def _decay(dt: float, tau: np.ndarray, conv: Conventions):

@@ -92,7 +92,8 @@ def test_inspect_says_where_dt_came_from(tmp_path, capsys):
     assert main(["inspect", str(tmp_path / "s.nir")]) == 0
     out = capsys.readouterr().out
     assert "dt 500 us (from tau / r" in out
-    assert "warning: the graph does not say how neurons reset" in out
+    assert "warning: the graph does not show which framework wrote it: read as snnTorch's" in out
+    assert "warning: snnTorch's export cannot say which reset was used" in out
     assert "warning: nodes.l.v_leak is not 0" in out
 
 
