@@ -20,8 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 from .errors import InputError
+from .model import DIALECT_NAMES
 
-__all__ = ["DATASET_NAMES", "ENGINES", "INPUTS", "LOCAL_DATASET_NAMES", "MAPPER_NAMES", "MODE_NAMES", "NOC_NAMES",
+__all__ = ["DATASET_NAMES", "ENGINES", "INPUTS", "RESETS", "LOCAL_DATASET_NAMES", "MAPPER_NAMES", "MODE_NAMES", "NOC_NAMES",
            "QUEUE_NAMES", "RunConfig", "check_network", "flag_of", "option_fields", "validate"]
 
 ENGINES = ("chip", "functional")
@@ -29,6 +30,7 @@ MODE_NAMES = ("timestep", "layered", "async")
 QUEUE_NAMES = ("fifo", "momentum", "random")
 NOC_NAMES = ("analytic", "routers")
 INPUTS = ("event", "frame")
+RESETS = ("zero", "subtract")  # --reset: what the framework's dialect calls them
 MAPPER_NAMES = ("layer-fill", "spread")  # besides a mapping .yaml file
 DATASET_NAMES = ("digits", "nmnist-digits", "spoken-digits")  # built in; besides event files
 LOCAL_DATASET_NAMES = ("nmnist", "shd", "dvsgesture")  # NAME:ROOT, read from a local folder
@@ -65,6 +67,10 @@ class RunConfig:
     frames: int | None = _opt(None, "instead of --dt-us: cut each sample into N equal frames (one timestep each)")
     downsample: int = _opt(1, "pool K x K sensor pixels into one input (default 1)")
     max_us: int | None = _opt(None, "drop each sample's events at or after this time", flag="--max-us")
+    nir_from: str | None = _opt(None, "whose NIR export the model is (default: what the graph shows, else snntorch)",
+                                flag="--nir-from", choices=DIALECT_NAMES)
+    reset: str | None = _opt(None, "the reset, for graphs that cannot say (default: the framework's own; "
+                                   "for snnTorch its subtract at the next step)", choices=RESETS)
     mapping: str = _opt("layer-fill", "layer-fill | spread:K | mapping.yaml")
     noc: str = _opt("analytic", "NoC fidelity", choices=NOC_NAMES)
     seed: int = _opt(0, "seed of every random draw")
@@ -117,9 +123,9 @@ def flag_of(f) -> str:
 def validate(cfg: RunConfig) -> RunConfig:
     """Check every option of ``cfg``; raises InputError naming the flag and the field."""
     by_name = {f.name: f for f in fields(RunConfig)}
-    for name in ("engine", "mode", "queue", "input", "noc"):
+    for name in ("engine", "mode", "queue", "input", "noc", "nir_from", "reset"):
         allowed = by_name[name].metadata["choices"]
-        if getattr(cfg, name) not in allowed:
+        if getattr(cfg, name) not in allowed and (getattr(cfg, name) is not None or by_name[name].default is not None):
             value = getattr(cfg, name)
             raise InputError(f"--{name}", name, f"unknown {name} {value!r} (use {', '.join(allowed)})")
     for f in by_name.values():

@@ -91,7 +91,7 @@ def load_inputs(cfg: RunConfig, warn: Warn | None = None) -> Inputs:
     warn = warn or _python_warning
     validate(cfg)
     hw = load_profile(cfg.hw) if cfg.engine == "chip" else None  # a bad profile is reported first
-    net = load_nir(cfg.model, dt_fallback_s=(cfg.dt_us or 1000) * 1e-6)
+    net = load_nir(cfg.model, dt_fallback_s=(cfg.dt_us or 1000) * 1e-6, dialect=cfg.nir_from, reset=cfg.reset)
     check_network(net, cfg, cfg.model)
     for note in net.warnings:
         warn(f"{cfg.model}: {note}")

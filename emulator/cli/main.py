@@ -24,19 +24,31 @@ def _run_parser(sub) -> None:
     p = sub.add_parser("run", help="run a model on the emulated chip and write the records")
     groups = {}
     for f in option_fields():
-        meta = f.metadata
-        target = p if meta["group"] is None else groups.setdefault(meta["group"], p.add_argument_group(meta["group"]))
-        kwargs = {"dest": f.name, "help": meta["help"]}
-        if f.name == "refractory":  # --no-refractory: False; unset: the mode's default
-            kwargs.update(action="store_const", const=False, default=None)
-        elif isinstance(f.default, bool):  # --X turns on an option that is off, --no-X one that is on
-            kwargs.update(action="store_false" if f.default else "store_true")
-        else:
-            kwargs.update(default=f.default, type=_type_of(f), choices=meta["choices"])
-            if f.name == "model":
-                kwargs["required"] = True
-        target.add_argument(flag_of(f), **kwargs)
+        group = f.metadata["group"]
+        _add_option(p if group is None else groups.setdefault(group, p.add_argument_group(group)), f)
     p.add_argument("--out", required=True, help="output folder")
+
+
+def _add_option(target, f) -> None:
+    """The flag of one RunConfig field, from its declaration."""
+    meta = f.metadata
+    kwargs = {"dest": f.name, "help": meta["help"]}
+    if f.name == "refractory":  # --no-refractory: False; unset: the mode's default
+        kwargs.update(action="store_const", const=False, default=None)
+    elif isinstance(f.default, bool):  # --X turns on an option that is off, --no-X one that is on
+        kwargs.update(action="store_false" if f.default else "store_true")
+    else:
+        kwargs.update(default=f.default, type=_type_of(f), choices=meta["choices"])
+        if f.name == "model":
+            kwargs["required"] = True
+    target.add_argument(flag_of(f), **kwargs)
+
+
+def _model_options(parser) -> None:
+    """``--nir-from`` and ``--reset``, for every command that loads a model."""
+    for f in option_fields():
+        if f.name in ("nir_from", "reset"):
+            _add_option(parser, f)
 
 
 def _type_of(f):
@@ -118,7 +130,8 @@ def _cmd_compare(args) -> int:
         if args.runs:
             raise InputError("--runs", "runs", "give either --model (to run) or --runs (to read), not both")
         points = grid_points(args.model, args.hw or ["loihi"], parse_modes(args.modes), args.data,
-                             samples=args.samples, workers=args.workers, seed=args.seed)
+                             samples=args.samples, workers=args.workers, seed=args.seed, nir_from=args.nir_from,
+                             reset=args.reset)
         if args.baseline is not None and str(args.baseline).isdigit():  # before hours of runs, not after
             baseline_index(args.baseline, [""] * len(points))
         folders = run_grid(points, out, progress=_progress("compare"), warn=_warn,
@@ -168,7 +181,7 @@ def _cmd_inspect(args) -> int:
     from ..model import load_nir
     from .inspect import describe_model
 
-    net = load_nir(args.model, dt_fallback_s=args.dt_us * 1e-6)
+    net = load_nir(args.model, dt_fallback_s=args.dt_us * 1e-6, dialect=args.nir_from, reset=args.reset)
     print("\n".join(describe_model(net, load_profile(args.hw), args.model)))
     return 0
 
@@ -176,7 +189,7 @@ def _cmd_inspect(args) -> int:
 def _cmd_export(args) -> int:
     from ..model import load_nir, save_nir
 
-    net = load_nir(args.model, dt_fallback_s=args.dt_us * 1e-6)
+    net = load_nir(args.model, dt_fallback_s=args.dt_us * 1e-6, dialect=args.nir_from, reset=args.reset)
     save_nir(net, args.to)
     print(f"{args.model} -> {args.to}: {net.n_layers} layers, dt {net.dt_s * 1e6:g} us")
     return 0
@@ -217,15 +230,18 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--workers", type=int, default=1, help="processes running samples in parallel")
     cmp.add_argument("--seed", type=int, default=0)
     cmp.add_argument("--out", required=True, help="output folder (run folders go to OUT/runs/)")
+    _model_options(cmp)
     _data_parser(sub)
     ins = sub.add_parser("inspect", help="the layers, neurons, synapses, dt and cores of a NIR model")
     ins.add_argument("model", help="NIR model file")
     ins.add_argument("--hw", default="loihi", help="profile for the core count (default loihi)")
     ins.add_argument("--dt-us", type=int, default=1000, help="dt when the graph gives none (default 1000)")
+    _model_options(ins)
     exp = sub.add_parser("export", help="write a model as the emulator reads it, back to NIR")
     exp.add_argument("--model", required=True, help="NIR model file")
     exp.add_argument("--to", required=True, help="output .nir file")
     exp.add_argument("--dt-us", type=int, default=1000, help="dt when the graph gives none (default 1000)")
+    _model_options(exp)
     demo = sub.add_parser("demo", help="run the demo model in layered and async mode on loihi")
     demo.add_argument("--out", default="demo_out")
     demo.add_argument("--samples", type=int, default=None)

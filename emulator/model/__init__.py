@@ -6,6 +6,7 @@ See docs/design.md, "Neurons" and "Models".
 from pathlib import Path
 
 from .conventions import RESET_CODES, Conventions
+from .dialects import DIALECT_NAMES
 from .network import Network, Population, Projection
 from .neuron import (
            SUBTRACT,
@@ -27,7 +28,7 @@ from .nir_export import network_to_nir, save_nir
 from .nir_import import flatten_graph, load_nir, network_from_nir
 from .readout import predict
 
-__all__ = ["DEMO_MODEL", "RESET_CODES", "SUBTRACT", "SUBTRACT_NEXT", "ZERO", "Conventions", "Network", "Population", "Projection", "after_spike", "fire", "flatten_graph",
+__all__ = ["DEMO_MODEL", "DIALECT_NAMES", "RESET_CODES", "SUBTRACT", "SUBTRACT_NEXT", "ZERO", "Conventions", "Network", "Population", "Projection", "after_spike", "fire", "flatten_graph",
            "integrate", "leak", "load_nir", "network_from_nir", "network_to_nir", "pay_debt", "predict", "receive",
            "reset", "save_nir", "spike_counts", "step", "synapse", "timestep"]
 

@@ -29,15 +29,15 @@ def network_to_nir(net: Network) -> nir.NIRGraph:
     IR's; ``tau = dt / (1 - beta)``. Layers with ``beta = 1`` are written as IF
     with ``r = 1/dt``. Every projection is written as a dense Affine (a
     convolution's structure is not kept, its weights are), up to
-    ``EXPORT_LIMIT`` weights each. NIR holds one reset mode per graph
-    (metadata ``reset``) and one neuron type per layer, so a network that mixes
-    them is refused (ValueError).
+    ``EXPORT_LIMIT`` weights each. Each layer's conventions are written in the
+    metadata (``conventions``, by layer name, with the leak as ``euler`` since
+    the parameters are written for it), so the file reads back exactly; the
+    metadata ``reset`` is there for other readers. NIR holds one neuron type
+    per layer, so a layer that mixes IF and LIF neurons is refused (ValueError).
     """
     dt = net.dt_s
     layers = net.populations[1:]
-    resets = {bool(s) for p in layers if p.spiking for s in p.subtract}
-    if len(resets) > 1:
-        raise ValueError("NIR export: the network mixes zero and subtract reset")
+    resets = {p.conventions.reset for p in layers if p.spiking}
     in_shape = net.populations[0].shape or ([net.populations[0].size] if net.input_shape[:2] == (1, 1)
                                              else list(net.input_shape))
     taken = {"input", "output"} | {f"fc{i}" for i in range(len(layers))} | {f"rec{i}" for i in range(len(layers))}
@@ -63,8 +63,10 @@ def network_to_nir(net: Network) -> nir.NIRGraph:
         prev = pop.name
     nodes["output"] = nir.Output(output_type=np.array([net.output.size]))
     edges.append((prev, "output"))
+    conventions = {p.name: {**p.conventions.as_dict(), "leak": "euler"} for p in layers}
     return nir.NIRGraph(nodes=nodes, edges=edges, type_check=False,
-                        metadata={"dt": dt, "reset": "subtract" if resets == {True} else "zero"})
+                        metadata={"dt": dt, "reset": "subtract" if resets == {"subtract"} else "zero",
+                                  "conventions": conventions})
 
 
 def _neuron_node(pop: Population, dt: float):

@@ -53,10 +53,16 @@ def load_nir(path: str | Path, dt_fallback_s: float = 1e-3, dialect: str | None 
     if not path.is_file():
         raise InputError(path, "file", "no such file")
     try:
-        graph = nir.read(str(path), type_check=False)  # shapes are checked here, node by node
+        graph = _read(path)
     except Exception as exc:  # h5py/nir raise many kinds of errors on bad files
         raise InputError(path, "file", f"not a readable NIR file ({type(exc).__name__}: {exc})") from None
     return network_from_nir(graph, path.stem, str(path), dt_fallback_s, dialect, reset)
+
+
+def _read(path: Path) -> nir.NIRGraph:
+    """``nir.read`` without its own type check: shapes are checked here, node by node, with
+    messages naming the node (``type_check`` is in nir from 1.0.7, the floor in pyproject.toml)."""
+    return nir.read(str(path), type_check=False)
 
 
 def flatten_graph(graph: nir.NIRGraph, prefix: str = "") -> tuple[dict, list]:
@@ -247,7 +253,7 @@ def _without_batch(values: np.ndarray, file: str, field: str) -> tuple[int, ...]
     return shape
 
 
-def _decay(dt: float, tau: np.ndarray, conv: Conventions):
+def _decay(dt: float, tau: np.ndarray, conv: Conventions, file: str, field: str):
     """One step of ``tau dv/dt = -v + x``: ``(beta, input scale of x, scale of a constant x)``.
 
     Forward Euler: ``beta = 1 - dt/tau`` and ``x`` weighs ``dt/tau``; ``exp``:
@@ -257,6 +263,11 @@ def _decay(dt: float, tau: np.ndarray, conv: Conventions):
     if conv.leak == "exp":
         beta = np.exp(-dt / tau)
         return beta, lambda x: (1.0 - beta) * x, lambda x: (1.0 - beta) * x
+    if np.any(dt > tau):  # Norse's tau * dt, say, read as seconds
+        k = int(np.argmax(dt > tau))
+        raise InputError(file, field, f"dt = {dt:g} s exceeds tau = {tau[k]:g} s (neuron {k}): forward Euler "
+                                      f"gives beta = 1 - dt/tau = {1 - dt / tau[k]:.4g} < 0; check the graph's dt, "
+                                      "or name its framework with --nir-from")
     return 1.0 - dt / tau, lambda x: dt * x / tau, lambda x: dt / tau * x
 
 
@@ -293,7 +304,7 @@ def _population(node, nm: str, in_shape: tuple, dt: float, conv: Conventions, fi
         tau, r, v_leak = param("tau"), param("r"), param("v_leak", 0.0)
         if np.any(tau <= 0):
             raise InputError(file, f"nodes.{nm}.tau", "time constants must be positive")
-        beta, scale, drive = _decay(dt, tau, conv)
+        beta, scale, drive = _decay(dt, tau, conv, file, f"nodes.{nm}.tau")
         pop = Population(nm, n, beta=beta, theta=np.full(n, np.inf), bias=drive(v_leak),
                          shape=tuple(in_shape), spiking=False, kind="LI", conventions=Conventions(leak=conv.leak))
         return pop, scale(r)
@@ -306,8 +317,8 @@ def _population(node, nm: str, in_shape: tuple, dt: float, conv: Conventions, fi
             if np.any(tau <= 0):
                 raise InputError(file, f"nodes.{nm}.{attr}", "time constants must be positive")
         # tau_syn dS/dt = -S + w_in I,  tau_mem dV/dt = (v_leak - V) + r S
-        beta, scale, drive = _decay(dt, tau_mem, conv)
-        alpha, scale_syn, _ = _decay(dt, tau_syn, conv)
+        beta, scale, drive = _decay(dt, tau_mem, conv, file, f"nodes.{nm}.tau_mem")
+        alpha, scale_syn, _ = _decay(dt, tau_syn, conv, file, f"nodes.{nm}.tau_syn")
         pop = Population(nm, n, beta=beta, theta=theta, bias=drive(v_leak), shape=tuple(in_shape),
                          alpha=alpha, gain=scale(r), ibias=np.zeros(n), kind="CubaLIF", conventions=conv)
         return pop, scale_syn(w_in)
@@ -319,7 +330,7 @@ def _population(node, nm: str, in_shape: tuple, dt: float, conv: Conventions, fi
             tau, v_leak = param("tau"), param("v_leak", 0.0)
             if np.any(tau <= 0):
                 raise InputError(file, f"nodes.{nm}.tau", "time constants must be positive")
-            beta, to_input, drive = _decay(dt, tau, conv)
+            beta, to_input, drive = _decay(dt, tau, conv, file, f"nodes.{nm}.tau")
             scale, leak_bias = to_input(r), drive(v_leak)
         else:
             beta, scale, leak_bias = np.ones(n), dt * r, np.zeros(n)

@@ -48,7 +48,7 @@ def build_summary(*, engine: str, cfg, net, hw, options: dict, samples: int, acc
     return {
         "schema": SCHEMA, "engine": engine, "model": net.name, "hw": None if hw is None else hw.name, **hardware,
         "mode": cfg.mode, **options,
-        "dt_s": net.dt_s, "dt_source": net.dt_source, "frame_s": frame_s, "seed": cfg.seed, "samples": samples,
+        "dt_s": net.dt_s, "dt_source": net.dt_source, "nir_from": net.dialect, "frame_s": frame_s, "seed": cfg.seed, "samples": samples,
         **accuracy,
         "layer_sizes": {p.name: p.size for p in net.populations},
         "readout": net.readout,

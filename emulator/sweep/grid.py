@@ -43,7 +43,8 @@ class GridPoint:
 
 
 def grid_points(models: list[str], hws: list[str], modes: list[tuple[str, str]], data: str,
-                samples: int | None = None, workers: int = 1, seed: int = 0) -> list[GridPoint]:
+                samples: int | None = None, workers: int = 1, seed: int = 0, nir_from: str | None = None,
+                reset: str | None = None) -> list[GridPoint]:
     """Every combination, in order (model, then profile, then mode), each validated."""
     points, names = [], set()
     for model in models:
@@ -55,7 +56,7 @@ def grid_points(models: list[str], hws: list[str], modes: list[tuple[str, str]],
                     name, k = f"{base}-{k}", k + 1
                 names.add(name)
                 cfg = RunConfig(model=model, hw=hw, data=data, mode=mode, queue=queue or "fifo", samples=samples,
-                                workers=workers, seed=seed)
+                                workers=workers, seed=seed, nir_from=nir_from, reset=reset)
                 points.append(GridPoint(name, validate(cfg)))
     return points
 

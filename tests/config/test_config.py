@@ -21,6 +21,7 @@ from emulator.config import (
     NOC_NAMES,
     QUEUE_NAMES,
 )
+from emulator.model import DIALECT_NAMES
 from traces.datasets import DATASETS
 from traces.local import LOCAL
 
@@ -64,8 +65,8 @@ def test_the_issues_example_no_longer_runs_the_chip_silently():
 
 
 def test_unknown_names_are_refused_by_the_api():
-    for key in ("engine", "mode", "queue", "input", "noc"):
-        with pytest.raises(InputError, match=f"--{key}: {key}: unknown {key} 'nope'"):
+    for key in ("engine", "mode", "queue", "input", "noc", "nir_from", "reset"):
+        with pytest.raises(InputError, match=f": {key}: unknown {key} 'nope'"):
             validate(RunConfig(model=DEMO, **{key: "nope"}))
 
 
@@ -79,7 +80,7 @@ def test_registries_are_keyed_by_the_declared_names():
     run_parser = build_parser()._subparsers._group_actions[0].choices["run"]
     choices = {a.dest: tuple(a.choices) for a in run_parser._actions if a.choices}
     assert choices == {"mode": MODE_NAMES, "queue": QUEUE_NAMES, "input": INPUTS, "noc": NOC_NAMES,
-                       "engine": ENGINES}
+                       "engine": ENGINES, "nir_from": DIALECT_NAMES, "reset": ("zero", "subtract")}
 
 
 def test_every_option_has_a_flag_and_the_cli_defaults_are_the_configs():

@@ -14,6 +14,8 @@ table says.
 from __future__ import annotations
 
 import gzip
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,10 +35,10 @@ LOST = {"sinabs_d_synaptic": "Sinabs's exporter drops tau_syn",
         "rockpool_f_multispike": "Rockpool's exporter drops max_spikes_per_dt"}
 
 
-def load_case(case: str, tmp_path: Path):
+def load_case(folder: Path, case: str, tmp_path: Path):
     path = tmp_path / f"{case}.nir"
-    path.write_bytes(gzip.decompress((FIXTURES / f"{case}.nir.gz").read_bytes()))
-    data = np.load(FIXTURES / f"{case}.npz")
+    path.write_bytes(gzip.decompress((folder / f"{case}.nir.gz").read_bytes()))
+    data = np.load(folder / f"{case}.npz")
     reset = "zero" if case.startswith("snntorch_e_zero") else None  # NIR cannot say: --reset zero
     net = load_nir(path, reset=reset)
     x = data["input"]  # (T, batch, *input shape), time-major
@@ -61,9 +63,8 @@ def test_every_framework_has_fixtures():
     assert {c.split("_")[0] for c in CASES} == {"snntorch", "norse", "sinabs", "rockpool"}
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_the_framework_export_runs_as_the_framework_runs_it(case, tmp_path):
-    net, frames, want = load_case(case, tmp_path)
+def check_case(folder: Path, case: str, tmp_path: Path) -> None:
+    net, frames, want = load_case(folder, case, tmp_path)
     assert net.dialect == case.split("_")[0]  # the graph revealed its producer
     assert set(want) == {p.name for p in net.populations[1:]}
     ref = simulate(net, frames, RunConfig(mode="layered", trace=True))
@@ -75,3 +76,52 @@ def test_the_framework_export_runs_as_the_framework_runs_it(case, tmp_path):
         np.testing.assert_array_equal(got[name], want[name], err_msg=f"{case}: layer {name}")
     chip = run_network(net, load_profile("ideal"), frames, None, RunConfig(model=case, mode="layered"))
     assert chip.spikes_per_layer == {p.name: int(n) for p, n in zip(net.populations, ref.spikes.sum(axis=0))}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_framework_export_runs_as_the_framework_runs_it(case, tmp_path):
+    check_case(FIXTURES, case, tmp_path)
+
+
+@pytest.mark.parametrize("framework", ["snntorch", "norse", "rockpool"])
+def test_live_where_the_framework_installs_here(framework, tmp_path):
+    """The same, with the framework run now: the fixture script in this environment. Sinabs pins an
+    older nir and never shares it (its fixtures are committed); Norse needs ``--no-deps`` to keep CPU
+    torch. Each framework is skipped, with the reason, where it is not installed."""
+    pytest.importorskip(framework, reason=f"{framework} is not installed here (the committed fixtures cover it)")
+    script = Path(__file__).resolve().parents[2] / "scripts" / "framework_fixtures.py"
+    out = tmp_path / "fixtures"
+    proc = subprocess.run([sys.executable, str(script), framework, "--out", str(out)], capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    cases = sorted(p.name.removesuffix(".nir.gz") for p in out.glob("*.nir.gz"))
+    assert cases == [c for c in CASES if c.startswith(framework + "_")]
+    for case in cases:
+        check_case(out, case, tmp_path)
+
+
+def test_a_dialect_named_by_hand_overrides_detection(tmp_path):
+    """Norse's export is found and repaired; named as snnemu's, its batch axis is not stripped."""
+    from emulator.errors import InputError
+
+    path = tmp_path / "norse.nir"
+    path.write_bytes(gzip.decompress((FIXTURES / "norse_a_linear.nir.gz").read_bytes()))
+    net = load_nir(path)
+    assert net.dialect == "norse" and net.dt_s == 1e-3
+    assert any("norse issue 411" in w for w in net.warnings) and any("batch axis" in w for w in net.warnings)
+    with pytest.raises(InputError, match="norse.nir: nodes.0.weight: shape .5, 4. does not fit its input of shape .2, 4."):
+        load_nir(path, dialect="snnemu")
+
+
+def test_dt_above_tau_is_refused_naming_the_node(tmp_path):
+    """A graph whose dt exceeds a tau (Norse's tau * dt read as seconds, say): beta = 1 - dt/tau < 0."""
+    from builders import nir_chain
+
+    from emulator.errors import InputError
+    from emulator.model import network_from_nir
+
+    g = nir_chain([np.ones((2, 3))], dt=1e-3)
+    g.nodes["lif0"].tau[:] = [2e-3, 5e-4]
+    with pytest.raises(InputError, match=r"m.nir: nodes.lif0.tau: dt = 0.001 s exceeds tau = 0.0005 s \(neuron 1\): "
+                                         r"forward Euler gives beta = 1 - dt/tau = -1 < 0"):
+        network_from_nir(g, "m", "m.nir")

@@ -143,3 +143,24 @@ def test_subtract_next_in_async_mode(engine, reset, spikes):
     frames = np.full((1, 4, 1), 11)
     steps = async_spike_steps(engine, net, frames)
     assert np.bincount(steps, minlength=4).tolist() == spikes
+
+
+def test_snnemu_export_writes_the_conventions_and_reads_them_back(tmp_path):
+    """Every layer's conventions go into the graph's metadata: the file runs as the network did."""
+    from builders import random_frames, random_net, with_conventions
+
+    from emulator.model import load_nir, save_nir
+
+    convs = [Conventions(threshold=">=", reset="subtract-next"), Conventions(drop_input=True),
+             Conventions(reset="subtract", spikes="several")]
+    net = with_conventions(random_net([6, 5, 4, 3], seed=4, grid=True), convs)
+    save_nir(net, tmp_path / "m.nir")
+    back = load_nir(tmp_path / "m.nir")
+    assert back.dialect == "snnemu" and not back.warnings
+    assert [p.conventions for p in back.populations[1:]] == convs
+    assert all(set(p.convention_sources.values()) == {"graph"} for p in back.populations[1:])
+    frames = random_frames(2, 6, 6, 0.5, seed=5)
+    a = simulate(net, frames, RunConfig(mode="layered"))
+    b = simulate(back, frames, RunConfig(mode="layered"))
+    np.testing.assert_array_equal(a.spikes, b.spikes)
+    np.testing.assert_array_equal(a.output_counts, b.output_counts)
