@@ -18,6 +18,7 @@ read as snnTorch's, with a warning naming ``--nir-from``. See docs/design.md,
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 
 import nir
@@ -85,6 +86,21 @@ def _strip_leading_axes(nodes: dict, edges: list, notes: list, why: str) -> None
 
 def _fixed(conv: Conventions, source: str) -> tuple[Conventions, dict]:
     return conv, {f: source for f in conv.as_dict()}
+
+
+# Sinabs and Rockpool (both SynSense's) step alike: exp(-dt/tau) decay, V >= theta, floor(V/theta)
+# spikes, subtract reset.
+SYNSENSE = Conventions(leak="exp", threshold=">=", reset="subtract", spikes="several")
+
+
+def _every_layer(dialect: str, conv: Conventions, reset: str | None):
+    """Every layer steps alike, in the framework's conventions (the reset is ``--reset``'s if given)."""
+    if reset:
+        conv = dataclasses.replace(conv, reset=reset)
+    sources = {f: f"dialect {dialect}" for f in conv.as_dict()}
+    if reset:
+        sources["reset"] = "--reset"
+    return lambda name, node, loop: (conv, dict(sources))
 
 
 class Snnemu:
@@ -174,13 +190,7 @@ class Norse:
             notes.append("Norse's LIFCell exports w_in = 1 where tau_syn/dt is meant: repaired")
         _strip_leading_axes(nodes, edges, notes, "Norse's batch axis")
 
-        def layer(name, node, loop):
-            conv = Conventions(reset=reset or "zero")
-            sources = {f: "dialect norse" for f in conv.as_dict()}
-            if reset:
-                sources["reset"] = "--reset"
-            return conv, sources
-
+        layer = _every_layer(self.name, Conventions(), reset)
         return Reading(self.name, nodes, dt, "dialect norse (its default dt)", notes, layer)
 
 
@@ -204,13 +214,7 @@ class Sinabs:
                  "written: MultiSpike (several spikes per step, its default) assumed"]
         _strip_leading_axes(nodes, edges, notes, "Sinabs's time axis")
 
-        def layer(name, node, loop):
-            conv = Conventions(leak="exp", threshold=">=", reset=reset or "subtract", spikes="several")
-            sources = {f: "dialect sinabs" for f in conv.as_dict()}
-            if reset:
-                sources["reset"] = "--reset"
-            return conv, sources
-
+        layer = _every_layer(self.name, SYNSENSE, reset)
         return Reading(self.name, nodes, dt, "dialect sinabs (tau in steps of 1 ms)", notes, layer)
 
 
@@ -238,13 +242,7 @@ class Rockpool:
         notes = [f"Rockpool writes r = tau*exp(-dt/tau)/dt and w_in = 1 (a synaptic input scale of dt/tau_syn "
                  f"where exp(-dt/tau_syn) is meant): dt = {dt * 1e3:.6g} ms solved from r, inputs repaired"]
 
-        def layer(name, node, loop):
-            conv = Conventions(leak="exp", threshold=">=", reset=reset or "subtract", spikes="several")
-            sources = {f: "dialect rockpool" for f in conv.as_dict()}
-            if reset:
-                sources["reset"] = "--reset"
-            return conv, sources
-
+        layer = _every_layer(self.name, SYNSENSE, reset)
         return Reading(self.name, nodes, dt, "dialect rockpool (solved from r)", notes, layer)
 
 
