@@ -296,3 +296,55 @@ def with_conventions(net, convs):
     for i, p in enumerate(net.populations[1:]):
         p.conventions = convs[i % len(convs)]
     return net
+
+
+def oracle_async_forward_steps(net, frames, F, scheduler="fifo"):
+    """asynctorch's async semantics in plain Python, one sample, input spikes queued (not prioritized):
+    spike counts ``[layer][t, neuron]``.
+
+    Per timestep: refractory flags clear, every neuron leaks (with its bias), the frame's input spikes
+    join one network-wide queue. Then forward steps while anything is queued or pending (and once at
+    the start): integrate the pending current into the non-refractory neurons; every layer fires
+    where V > theta, resets and turns refractory, its spikes joining the queue (output spikes too:
+    they take slots, though they drive nothing); the F queued spikes with the smallest keys are
+    emitted, and their synapses are the next step's current. Keys: fifo (the step a spike was queued
+    in, then its queue position: input, then the layers in order), momentum (the largest overshoot
+    V - theta first, input spikes before all; ties to the lower queue position).
+    """
+    layers = _layers(net)
+    sizes = [frames.shape[1]] + [len(L[0]) for L in layers]
+    base = np.concatenate([[0], np.cumsum(sizes)])  # queue position of population p's neuron j: base[p] + j
+    v = [np.zeros(n) for n in sizes[1:]]
+    out = [np.zeros((len(frames), n), int) for n in sizes[1:]]
+    queue, step = [], 0  # entries (key, position, population, neuron)
+    for t, frame in enumerate(frames):
+        refr = [np.zeros(n, bool) for n in sizes[1:]]
+        for i, (beta, _, bias, _, _) in enumerate(layers):
+            v[i] = beta * v[i] + bias
+        for j in range(len(frame)):
+            key = step if scheduler == "fifo" else -np.inf
+            queue += [(key, base[0] + j, 0, j)] * int(frame[j])
+        pending = [np.zeros(n) for n in sizes[1:]]
+        first = True
+        while first or queue or any(p.any() for p in pending):
+            first = False
+            for i in range(len(layers)):
+                live = ~refr[i]
+                v[i][live] += pending[i][live]
+                pending[i][:] = 0.0
+            for i, (_, theta, _, sub, _) in enumerate(layers):
+                fired = np.flatnonzero((v[i] > theta) & ~refr[i])
+                for f in fired:
+                    over = v[i][f] - theta[f]
+                    v[i][f] = v[i][f] - theta[f] if sub[f] else 0.0
+                    refr[i][f] = True
+                    out[i][t, f] += 1
+                    key = step if scheduler == "fifo" else -over
+                    queue.append((key, base[i + 1] + f, i + 1, f))
+            queue.sort(key=lambda e: (e[0], e[1]))
+            emitted, queue = queue[:F], queue[F:]
+            for _, _, pop, j in emitted:
+                if pop < len(layers):  # an output spike drives nothing
+                    pending[pop] += layers[pop][4][j]
+            step += 1
+    return out

@@ -52,11 +52,11 @@ def run_async(n: LayerArrays, frames, cfg, labels, ids) -> FunctionalResult:
     pending = [np.zeros((B, p.size)) for p in n.layers]  # current to integrate at the next step
     pending_sops = np.zeros(B)  # synaptic events of that current, counted when it is integrated
     pending_net = np.zeros(B)  # network spikes behind it
-    # The queue holds the spikes of the populations that project somewhere:
-    # the input too when it is not integrated as one current.
+    # One network-wide queue, as in asynctorch: every layer's spikes, the output layer's included (they take
+    # forward-step slots though they drive no synapses), and the input's when it is not one current.
     first_q = 1 if cfg.prioritize_input else 0
-    sizes = [n.net.populations[p].size for p in range(first_q, L)]
-    q_lo = dict(zip(range(first_q, L), np.concatenate([[0], np.cumsum(sizes)])[:-1].tolist()))
+    sizes = [n.net.populations[p].size for p in range(first_q, L + 1)]
+    q_lo = dict(zip(range(first_q, L + 1), np.concatenate([[0], np.cumsum(sizes)])[:-1].tolist()))
     n_q = int(sum(sizes))
     count = np.zeros((B, n_q))
     key = np.full((B, n_q), np.inf)
@@ -81,7 +81,7 @@ def run_async(n: LayerArrays, frames, cfg, labels, ids) -> FunctionalResult:
             if cfg.momentum_noise > 0 and overshoot is not None:
                 k = k - cfg.momentum_noise * draw(NOISE, pop, spikes.shape[1])
         else:
-            k = draw(RANDOM, pop, spikes.shape[1])
+            return  # random: fresh priorities for every queued spike at every step (see below)
         key[:, lo:hi] = np.where(new, k, key[:, lo:hi])
 
     def busy() -> np.ndarray:
@@ -147,10 +147,10 @@ def run_async(n: LayerArrays, frames, cfg, labels, ids) -> FunctionalResult:
                 tally.spiked(i + 1, fired.astype(float), t, labels)
                 if n.rec[i] is not None:
                     held[i] += fired
-                if i + 1 < L:
-                    kept = drop(fired.astype(float), cfg.spike_dropout, cfg.seed, SPIKE * 1000 + i + 1, ids,
-                                 tally.steps)
-                    enqueue(i + 1, kept, overshoot)
+                kept = drop(fired.astype(float), cfg.spike_dropout, cfg.seed, SPIKE * 1000 + i + 1, ids, tally.steps)
+                enqueue(i + 1, kept, overshoot)
+            if cfg.queue == "random":  # asynctorch draws again at every forward step, keyed by the sample's step
+                key = np.where(count > 0, draw(RANDOM, 0, n_q), np.inf)
             emitted = select(count, key, cfg.F) * active[:, None]
             count -= emitted
             key[count == 0] = np.inf

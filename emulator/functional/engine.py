@@ -21,11 +21,14 @@ samples) in the same three modes as the chip:
      ``refrac_dropout``); queue their spikes; let the scheduler emit the
      first ``F`` queued spikes; their synapses are the next step's current.
 
+  The queue is one network-wide queue over every neuron, as in asynctorch:
+  output-layer spikes take forward-step slots too, though they drive no
+  synapses (on the chip they make no packets, which changes nothing there).
   Schedulers: ``fifo`` (by the step the spike was queued in, then neuron
   index), ``momentum`` (largest overshoot first, ties to the lower index;
-  optional tie-break noise ``momentum_noise``), ``random`` (seeded).
-  Output-layer spikes are recorded and take no queue slot, as on the chip,
-  where they make no packets.
+  optional tie-break noise ``momentum_noise``), ``random`` (fresh priorities
+  for every queued spike at every forward step, keyed by seed, sample and
+  the sample's step, so the batch changes nothing).
 
 A recurrent projection (a layer onto itself) carries a layer's spikes of
 timestep t into timestep t+1 in every mode: in ``layered`` with the layer's

@@ -14,6 +14,7 @@ from builders import (
     cases,
     nir_chain,
     oracle_async_fifo,
+    oracle_async_forward_steps,
     oracle_layered,
     oracle_timestep,
     random_frames,
@@ -174,3 +175,15 @@ def test_dropout_is_seeded():
     runs = [simulate(net, frames, RunConfig(mode="async", F=2, spike_dropout=0.3, refrac_dropout=0.5,
                                                    input_dropout=0.2, seed=s)).spikes for s in (0, 0, 1)]
     assert (runs[0] == runs[1]).all() and not (runs[0] == runs[2]).all()
+
+
+@SETTINGS
+@given(cases(), st.sampled_from([1, 2, 3, None]), st.sampled_from(["fifo", "momentum"]))
+def test_async_forward_steps_equal_the_network_wide_queue_oracle(case, F, scheduler):
+    """One network-wide queue, output spikes included, F spikes a step (None: the widest layer)."""
+    net, frames = case
+    F = F or max(p.size for p in net.populations)
+    res = simulate(net, frames, RunConfig(mode="async", F=F, queue=scheduler, prioritize_input=False, trace=True))
+    got = raster(res.events, net, *frames.shape[:2])
+    for b in range(len(frames)):
+        assert_same([g[b] for g in got], oracle_async_forward_steps(net, frames[b], F, scheduler))
