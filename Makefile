@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet torch==2.13.0  # the CPU build, on local disk: before anything needs torch
-	$(BIN)/python -m pip install --quiet -e ".[test,datasets,interop]"
+	$(BIN)/python -m pip install --quiet -e ".[test,datasets,interop,train]"
 	$(BIN)/python -m pip install --quiet --no-deps norse==1.1.0  # its torchvision requirement would replace CPU torch
 	touch $(VENV)/.installed $@
 

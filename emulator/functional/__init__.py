@@ -4,8 +4,13 @@ It never imports the chip (nor the chip it): the tests compare the two. See
 docs/design.md, "The functional reference".
 """
 
+from .async_steps import select
 from .batches import BATCH, FunctionalRun, run_functional
+from .draws import INPUT, NOISE, RANDOM, REFRAC, SPIKE, drop, uniform
 from .engine import simulate
 from .state import FunctionalResult
 
-__all__ = ["BATCH", "FunctionalResult", "FunctionalRun", "run_functional", "simulate"]
+# The draws and the scheduler's selection are public so that the training graph (emulator.train)
+# makes the very choices the reference makes.
+__all__ = ["BATCH", "INPUT", "NOISE", "RANDOM", "REFRAC", "SPIKE", "FunctionalResult", "FunctionalRun", "drop",
+           "run_functional", "select", "simulate", "uniform"]
