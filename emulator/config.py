@@ -73,7 +73,7 @@ class RunConfig:
                                    "for snnTorch its subtract at the next step)", choices=RESETS)
     mapping: str = _opt("layer-fill", "layer-fill | spread:K | mapping.yaml")
     noc: str = _opt("analytic", "NoC fidelity", choices=NOC_NAMES)
-    seed: int = _opt(0, "seed of every random draw")
+    seed: int = _opt(0, "seed of every random draw", at_least=0)
     workers: int = _opt(1, "processes running samples in parallel", at_least=1)
     refractory: bool | None = _opt(None, "async: let a neuron fire again within a timestep "
                                          "(default: refractory until the next)", flag="--no-refractory")
@@ -174,4 +174,8 @@ def check_network(net, cfg: RunConfig, file: str) -> None:
         if c.reset == "subtract-next" and cfg.mode == "async" and not cfg.refractory_on:
             raise InputError("--no-refractory", "refractory", f"layer {p.name} resets at the next step "
                                                               "(subtract-next): in async mode it must be refractory")
+        if c.reset == "subtract-next" and cfg.mode == "async" and cfg.refrac_dropout > 0:
+            raise InputError("--refrac-dropout", "refrac_dropout", f"layer {p.name} resets at the next step "
+                                                                   "(subtract-next): a neuron left non-refractory "
+                                                                   "would fire at every forward step")
 

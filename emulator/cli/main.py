@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from ..config import RunConfig, flag_of, option_fields
 from ..errors import DeadlockError, InputError
+from .train import add_train_parser, run_train
 
 __all__ = ["build_parser", "main"]
 
@@ -245,13 +246,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the demo model in layered and async mode on loihi")
     demo.add_argument("--out", default="demo_out")
     demo.add_argument("--samples", type=int, default=None)
+    add_train_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     commands = {"run": _cmd_run, "hw": _cmd_hw, "report": _cmd_report, "compare": _cmd_compare,
-                "data": _cmd_data, "inspect": _cmd_inspect, "export": _cmd_export, "demo": _cmd_demo}
+                "data": _cmd_data, "inspect": _cmd_inspect, "export": _cmd_export, "demo": _cmd_demo,
+                "train": run_train}
     try:
         return commands[args.cmd](args)
     except InputError as exc:

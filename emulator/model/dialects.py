@@ -25,7 +25,7 @@ import nir
 import numpy as np
 
 from ..errors import InputError
-from .conventions import Conventions
+from .conventions import CHOICES, Conventions
 from .nir_ops import floats
 
 __all__ = ["DIALECTS", "DIALECT_NAMES", "Reading", "detect", "read_graph"]
@@ -113,14 +113,15 @@ class Snnemu:
 
     def read(self, nodes, edges, meta, fallback, reset, file) -> Reading:
         notes = []
-        if "dt" in meta:
-            dt, source = float(floats(meta["dt"], file, "metadata.dt").reshape(-1)[0]), "metadata"
+        if "dt" in meta:  # snnemu's export says where its dt came from when not from a graph's metadata
+            dt = float(floats(meta["dt"], file, "metadata.dt").reshape(-1)[0])
+            source = _text(meta.get("dt_source", "metadata"))
         else:
             dt, source = _tau_over_r(nodes, fallback)
         graph_reset = _text(meta.get("reset", "zero"))
         if graph_reset not in ("zero", "subtract"):
             raise InputError(file, "metadata.reset", f"expected 'zero' or 'subtract', got {graph_reset!r}")
-        if "reset" not in meta and reset is None:
+        if "reset" not in meta and "conventions" not in meta and reset is None:
             notes.append("the graph does not say how neurons reset (metadata 'reset'); zero reset assumed "
                          "(--reset subtract for a subtract reset)")
         written = meta.get("conventions", {})
@@ -128,8 +129,7 @@ class Snnemu:
         def layer(name, node, loop):
             stated = written.get(name) if isinstance(written, dict) else None
             if isinstance(stated, dict):  # snnemu's export writes every layer's conventions
-                conv = Conventions(**{k: (bool(v) if k == "drop_input" else _text(v)) for k, v in stated.items()})
-                return _fixed(conv, "graph")
+                return _fixed(_stated(stated, file, f"metadata.conventions.{name}"), "graph")
             conv = Conventions(reset=reset or graph_reset)
             sources = {f: "default" for f in conv.as_dict()}
             sources["reset"] = "--reset" if reset else "graph" if "reset" in meta else "default"
@@ -180,11 +180,13 @@ class Norse:
         nodes, dt = dict(nodes), NORSE_DT
         notes = [f"Norse writes tau multiplied by dt (norse issue 411): tau divided by Norse's default dt, "
                  f"{dt * 1e3:g} ms"]
-        for k, n in _neurons(nodes):
+        for k, n in _neurons(nodes, (nir.LIF, nir.CubaLIF, nir.LI, nir.IF)):
             if isinstance(n, nir.CubaLIF):
                 tau_syn = _values(n, "tau_syn") / dt
                 nodes[k] = _with(n, tau_syn=tau_syn, tau_mem=_values(n, "tau_mem") / dt, w_in=tau_syn / dt)
-            else:
+            elif isinstance(n, nir.IF):  # IAFCell: v += input, written as IF with r = 1
+                nodes[k] = _with(n, r=_values(n, "r") / dt)
+            else:  # LIFBoxCell and LIBoxCell
                 nodes[k] = _with(n, tau=_values(n, "tau") / dt)
         if any(isinstance(n, nir.CubaLIF) for n in nodes.values()):
             notes.append("Norse's LIFCell exports w_in = 1 where tau_syn/dt is meant: repaired")
@@ -263,6 +265,22 @@ def _tau_over_r(nodes: dict, fallback: float) -> tuple[float, str]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 return float(_tau(n)[0] / r[0]), "tau/r"
     return float(fallback), "fallback"
+
+
+def _stated(stated: dict, file: str, field: str) -> Conventions:
+    """A layer's conventions as the metadata states them; anything else is one clear error."""
+    unknown = sorted(set(stated) - set(CHOICES))
+    if unknown:
+        raise InputError(file, f"{field}.{unknown[0]}", f"unknown convention (known: {', '.join(CHOICES)})")
+    values = {}
+    for k, v in stated.items():
+        v = _text(v) if not isinstance(v, (bool, np.bool_)) else bool(v)
+        if k == "drop_input" and v in ("True", "False", "true", "false"):
+            v = v.lower() == "true"
+        if v not in CHOICES[k]:
+            raise InputError(file, f"{field}.{k}", f"{v!r} is not one of {CHOICES[k]}")
+        values[k] = v
+    return Conventions(**values)
 
 
 def _text(value) -> str:

@@ -4,8 +4,13 @@ Per timestep t, with per-neuron ``beta``, ``theta`` and ``bias``::
 
     V <- beta * V + bias          (leak, once per timestep; IF is beta = 1)
     V <- V + I                    (synaptic input)
-    spike if V > theta            (strict)
+    spike if V > theta            (strict; V >= theta by a layer's conventions)
     reset: V <- 0 (zero) or V <- V - theta (subtract), for the neurons that spiked
+
+and, by a layer's conventions (``emulator.model.conventions``; :func:`timestep`):
+snnTorch's subtract at the next step (``V`` kept, ``theta`` paid after the next
+decay and input), a zero reset that drops the next step's input, and several
+spikes per step (``floor(V/theta)``, the subtract reset taking that many ``theta``).
 
 A CubaLIF neuron first passes its input through a synaptic current ``S``
 (per-neuron ``alpha``, ``gain``, ``ibias``)::
@@ -140,11 +145,7 @@ def timestep(v, current, beta, bias, theta, *, kind=ZERO, at_threshold=False, se
 
 
 def step(v, current, beta, theta, bias, subtract):
-    """One whole timestep of a layer: leak, integrate, fire, reset.
-
-    Returns ``(v_new, fired)``; ``v`` is not modified.
-    """
-    v = integrate(leak(v, beta, bias), current)
-    fired = fire(v, theta)
-    reset(v, fired, theta, subtract)
+    """One whole timestep of a layer with a zero or subtract reset (:func:`timestep` with the
+    default conventions otherwise). Returns ``(v_new, fired)``; ``v`` is not modified."""
+    v, fired, _, _, _ = timestep(v, current, beta, bias, theta, kind=subtract)
     return v, fired

@@ -64,9 +64,12 @@ def network_to_nir(net: Network) -> nir.NIRGraph:
     nodes["output"] = nir.Output(output_type=np.array([net.output.size]))
     edges.append((prev, "output"))
     conventions = {p.name: {**p.conventions.as_dict(), "leak": "euler"} for p in layers}
-    return nir.NIRGraph(nodes=nodes, edges=edges, type_check=False,
-                        metadata={"dt": dt, "reset": "subtract" if resets == {"subtract"} else "zero",
-                                  "conventions": conventions})
+    meta = {"dt": dt, "conventions": conventions}
+    if net.dt_source != "metadata":  # a dt that only turns time constants into factors (snnTorch's 100 us, say)
+        meta["dt_source"] = net.dt_source
+    if resets <= {"zero"} or resets <= {"subtract", "subtract-next"}:  # for other readers; mixed: not stated
+        meta["reset"] = "zero" if resets <= {"zero"} else "subtract"
+    return nir.NIRGraph(nodes=nodes, edges=edges, type_check=False, metadata=meta)
 
 
 def _neuron_node(pop: Population, dt: float):

@@ -3,12 +3,14 @@
 Supported: a chain ``Input -> (stateless nodes -> neuron layer)+ -> Output``.
 Stateless nodes (Affine, Linear, Scale, Conv1d, Conv2d, SumPool2d, AvgPool2d,
 Flatten) between two layers fold into one sparse projection
-(``emulator.nir_ops``); neuron layers are LIF, IF, CubaLIF, Threshold, and LI
+(``emulator.model.nir_ops``); neuron layers are LIF, IF, CubaLIF, Threshold, and LI
 as the last (readout) layer. A layer may loop onto itself through stateless
 nodes (snnTorch's RLeaky exports ``lif -> w_rec -> lif``): a recurrent
 projection with a one-timestep delay (a Delay node of 0 or 1 dt on the loop is
 that delay). Nested ``NIRGraph`` nodes are inlined. NIR neurons are
-continuous-time; they are discretised with forward Euler at ``dt``::
+continuous-time; they are discretised at ``dt``, with forward Euler (or, for
+a layer whose conventions say ``leak: exp``, exactly: ``beta = exp(-dt/tau)``
+and an input share of ``1 - beta``)::
 
     tau dv/dt = (v_leak - v) + r I   ->   v <- (1 - dt/tau) v + (dt/tau) v_leak + (dt r / tau) I
     dv/dt = r I  (IF)                ->   v <- v + dt r I
@@ -20,10 +22,9 @@ so ``beta = 1 - dt/tau``, the input scale ``dt*r/tau`` is folded into the
 incoming weights and bias, and ``(dt/tau) v_leak`` becomes a constant bias. A
 Threshold node is a neuron with no memory (``beta = 0``); an LI layer never
 fires (``theta = +inf``) and is read out by its potential.
-``dt`` comes from the graph metadata ``dt``, else from ``tau / r`` of the first
-LIF node where ``r != 1`` (snnTorch's export convention), else from the
-caller's fallback. The reset mode comes from the metadata ``reset``
-(``zero``, the default, or ``subtract``).
+``dt``, each layer's conventions (its reset among them), and the repairs of an
+exporter's known defects come from the framework's dialect
+(``emulator.model.dialects``): detected from the graph, or named.
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import MODE_NAMES, QUEUE_NAMES, RunConfig, validate
+from ..config import MODE_NAMES, QUEUE_NAMES, RunConfig, check_network, validate
 from ..errors import InputError
+from ..model import load_nir
 from ..records import write_records
 from ..runner import run
 
@@ -45,9 +46,11 @@ class GridPoint:
 def grid_points(models: list[str], hws: list[str], modes: list[tuple[str, str]], data: str,
                 samples: int | None = None, workers: int = 1, seed: int = 0, nir_from: str | None = None,
                 reset: str | None = None) -> list[GridPoint]:
-    """Every combination, in order (model, then profile, then mode), each validated."""
+    """Every combination, in order (model, then profile, then mode), each validated, and each model
+    checked against each mode (its conventions) before anything runs."""
     points, names = [], set()
     for model in models:
+        net = load_nir(model, dialect=nir_from, reset=reset)
         for hw in hws:
             for mode, queue in modes:
                 name = f"{Path(model).stem}-{Path(hw).stem}-{mode}" + (f"-{queue}" if queue else "")
@@ -57,7 +60,8 @@ def grid_points(models: list[str], hws: list[str], modes: list[tuple[str, str]],
                 names.add(name)
                 cfg = RunConfig(model=model, hw=hw, data=data, mode=mode, queue=queue or "fifo", samples=samples,
                                 workers=workers, seed=seed, nir_from=nir_from, reset=reset)
-                points.append(GridPoint(name, validate(cfg)))
+                check_network(net, validate(cfg), model)
+                points.append(GridPoint(name, cfg))
     return points
 
 

@@ -137,7 +137,7 @@ def async_forward(net: Layers, frames: torch.Tensor, spike_fn, F: int | None, sc
             count -= sel
             key[count == 0] = np.inf
             for i in range(L):
-                emitted = queued[i] * torch.as_tensor(share[:, lo[i]:lo[i + 1]])
+                emitted = queued[i] * torch.as_tensor(share[:, lo[i]:lo[i + 1]], dtype=queued[i].dtype)
                 queued[i] = queued[i] - emitted
                 if i + 1 < L:  # output spikes drive nothing
                     pending[i + 1] = pending[i + 1] + emitted @ net.weights[i + 1]

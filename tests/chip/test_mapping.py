@@ -1,4 +1,4 @@
-"""Tests for emulator.mapping: layer-fill, packed fallback, spread:K, YAML files, errors."""
+"""Tests for emulator.chip.mapping: layer-fill, packed fallback, spread:K, YAML files, errors."""
 
 from __future__ import annotations
 

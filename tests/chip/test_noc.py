@@ -1,4 +1,4 @@
-"""Tests for emulator.noc: core ids and tiles, XY routes, analytic link reservation."""
+"""Tests for emulator.chip.noc: core ids and tiles, XY routes, analytic link reservation."""
 
 from __future__ import annotations
 

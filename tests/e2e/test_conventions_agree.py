@@ -75,4 +75,6 @@ def test_what_async_mode_cannot_run_is_refused():
     net = with_conventions(random_net([3, 4, 2], seed=1), [Conventions(reset="subtract-next")])
     with pytest.raises(InputError, match="--no-refractory: refractory: layer lif0 resets at the next step"):
         check_network(net, RunConfig(model="m.nir", mode="async", refractory=False), "m.nir")
+    with pytest.raises(InputError, match="--refrac-dropout: refrac_dropout: layer lif0 resets at the next step"):
+        check_network(net, RunConfig(model="m.nir", engine="functional", mode="async", refrac_dropout=0.5), "m.nir")
     check_network(net, RunConfig(model="m.nir", mode="async"), "m.nir")

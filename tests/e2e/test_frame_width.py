@@ -23,7 +23,7 @@ def snntorch_style(path, beta=0.9, dt=1e-4):
                             "lif": nir.LIF(tau=tau, r=tau / dt, v_leak=np.zeros(10), v_threshold=np.ones(10),
                                            v_reset=np.zeros(10)),
                             "output": nir.Output(output_type=np.array([10]))},
-                     edges=[("input", "fc"), ("fc", "lif"), ("lif", "output")], metadata={"reset": "zero"})
+                     edges=[("input", "fc"), ("fc", "lif"), ("lif", "output")])
     nir.write(path, g)
     return str(path)
 
@@ -31,21 +31,22 @@ def snntorch_style(path, beta=0.9, dt=1e-4):
 def test_the_data_frames_itself_and_the_model_keeps_its_dt(tmp_path):
     model = snntorch_style(tmp_path / "m.nir")
     seen = []
-    inputs = load_inputs(RunConfig(model=model, samples=3), warn=seen.append)
+    inputs = load_inputs(RunConfig(model=model, reset="zero", samples=3), warn=seen.append)
     assert inputs.frames.shape == (3, 16, 64)  # digits' own 16 frames of 1 ms
     assert inputs.frame_s == pytest.approx(1e-3)
     assert inputs.network.dt_s == pytest.approx(1e-4) and inputs.network.dt_source == "tau/r"
+    assert inputs.network.dialect == "snntorch"  # tau/r = 100 us shows who wrote it
     np.testing.assert_allclose(inputs.network.populations[1].beta, 0.9)  # beta = 1 - dt/tau, as trained
-    assert seen == []  # an implied dt says nothing about time: nothing to warn of
-    s = summarize(run(RunConfig(model=model, samples=3, hw="ideal")))
+    assert not any("frames are" in w for w in seen)  # an implied dt says nothing about time: no frame warning
+    s = summarize(run(RunConfig(model=model, reset="zero", samples=3, hw="ideal")))
     assert (s["dt_s"], s["frame_s"]) == (pytest.approx(1e-4), pytest.approx(1e-3))
 
 
 def test_dt_us_and_frames_override_the_data(tmp_path):
     model = snntorch_style(tmp_path / "m.nir")
-    assert load_inputs(RunConfig(model=model, samples=2, dt_us=2000)).frames.shape[1] == 8
-    by_count = load_inputs(RunConfig(model=model, samples=2, frames=4))
+    assert load_inputs(RunConfig(model=model, reset="zero", samples=2, dt_us=2000)).frames.shape[1] == 8
+    by_count = load_inputs(RunConfig(model=model, reset="zero", samples=2, frames=4))
     assert by_count.frames.shape[1] == 4 and by_count.frame_s is None
-    assert summarize(run(RunConfig(model=model, samples=2, frames=4, hw="ideal")))["frame_s"] is None
+    assert summarize(run(RunConfig(model=model, reset="zero", samples=2, frames=4, hw="ideal")))["frame_s"] is None
     with pytest.raises(InputError, match="--realtime: realtime: needs frames of one width"):
-        run(RunConfig(model=model, mode="async", realtime=True, frames=4))
+        run(RunConfig(model=model, reset="zero", mode="async", realtime=True, frames=4))

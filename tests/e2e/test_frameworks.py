@@ -125,3 +125,56 @@ def test_dt_above_tau_is_refused_naming_the_node(tmp_path):
     with pytest.raises(InputError, match=r"m.nir: nodes.lif0.tau: dt = 0.001 s exceeds tau = 0.0005 s \(neuron 1\): "
                                          r"forward Euler gives beta = 1 - dt/tau = -1 < 0"):
         network_from_nir(g, "m", "m.nir")
+
+
+def test_compare_checks_every_mode_before_it_runs_any(tmp_path, capsys):
+    """A Sinabs model (several spikes per step) cannot run in async mode: compare refuses before the
+    layered run, leaving no run folder behind."""
+    from emulator.cli import main
+
+    path = tmp_path / "sinabs.nir"
+    path.write_bytes(gzip.decompress((FIXTURES / "sinabs_f_multispike.nir.gz").read_bytes()))
+    out = tmp_path / "cmp"
+    assert main(["compare", "--model", str(path), "--modes", "layered,async", "--data", "digits",
+                 "--samples", "2", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "several spikes per step run in the timestep and layered modes only" in err[0]
+    assert not (out / "runs").exists()
+
+
+def test_an_exported_snntorch_model_keeps_where_its_dt_came_from(tmp_path):
+    """snnemu's export of a snnTorch model writes its implied dt with its source, so the re-read file
+    warns of no frame width mismatch (the dt only carried beta)."""
+    from emulator.model import save_nir
+    from emulator.runner import frame_mismatch
+
+    net, _, _ = load_case(FIXTURES, "snntorch_a_linear", tmp_path)
+    save_nir(net, tmp_path / "again.nir")
+    back = load_nir(tmp_path / "again.nir")
+    assert (back.dialect, back.dt_source) == ("snnemu", "tau/r") and back.dt_s == net.dt_s
+    assert frame_mismatch(back, 1000, "digits's own") is None
+    assert [p.conventions for p in back.populations] == [p.conventions for p in net.populations]
+
+
+def test_norse_if_and_li_layers_are_repaired_too(tmp_path):
+    """Norse writes IAFCell as IF with r = 1 (it does v += input) and LIBoxCell's tau times dt, as LIF's."""
+    import nir
+
+    from emulator.model import network_from_nir
+
+    g = nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([3])),
+                            "0": nir.Linear(weight=np.full((2, 3), 0.5)),
+                            "1": nir.LIF(tau=np.full(2, 5e-6), r=np.ones(2), v_leak=np.zeros(2),
+                                         v_threshold=np.ones(2), v_reset=np.zeros(2)),
+                            "2": nir.Linear(weight=np.full((2, 2), 0.25)),
+                            "3": nir.IF(r=np.ones(2), v_threshold=np.ones(2), v_reset=np.zeros(2)),
+                            "4": nir.Linear(weight=np.full((1, 2), 0.5)),
+                            "5": nir.LI(tau=np.full(1, 5e-6), r=np.ones(1), v_leak=np.zeros(1)),
+                            "output": nir.Output(output_type=np.array([1]))},
+                     edges=[("input", "0"), ("0", "1"), ("1", "2"), ("2", "3"), ("3", "4"), ("4", "5"),
+                            ("5", "output")])
+    net = network_from_nir(g, "n", "n.nir")
+    assert net.dialect == "norse"
+    np.testing.assert_allclose(net.populations[1].beta, 1 - 1e-3 / 5e-3)  # tau 5 ms, once divided by dt
+    np.testing.assert_allclose(net.projections[1].weights.toarray(), np.full((2, 2), 0.25))  # IF: v += input
+    np.testing.assert_allclose(net.populations[3].beta, 0.8)  # LI: tau repaired like LIF's

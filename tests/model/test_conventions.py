@@ -164,3 +164,17 @@ def test_snnemu_export_writes_the_conventions_and_reads_them_back(tmp_path):
     b = simulate(back, frames, RunConfig(mode="layered"))
     np.testing.assert_array_equal(a.spikes, b.spikes)
     np.testing.assert_array_equal(a.output_counts, b.output_counts)
+
+
+@pytest.mark.parametrize("stated, field", [({"reset": "bogus"}, "metadata.conventions.lif0.reset"),
+                                           ({"foo": "bar"}, "metadata.conventions.lif0.foo"),
+                                           ({"drop_input": "maybe"}, "metadata.conventions.lif0.drop_input")])
+def test_bad_conventions_in_the_metadata_are_one_line(stated, field):
+    from emulator.errors import InputError
+
+    g = nir_chain([np.ones((2, 3))])
+    g.metadata["conventions"] = {"lif0": stated}
+    with pytest.raises(InputError, match=f"m.nir: {field}: "):
+        network_from_nir(g, "m", "m.nir")
+    g.metadata["conventions"] = {"lif0": {"drop_input": "True"}}  # a string read back from a file
+    assert network_from_nir(g, "m", "m.nir").populations[1].conventions.drop_input is True

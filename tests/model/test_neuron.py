@@ -1,4 +1,4 @@
-"""Tests for emulator.neuron: the LIF/IF update against hand-computed trajectories.
+"""Tests for emulator.model.neuron: the LIF/IF update against hand-computed trajectories.
 
 The update per timestep (docs/design.md, "Neurons"):
 

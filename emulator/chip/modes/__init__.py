@@ -13,7 +13,7 @@ when the sample has ended.
   timestep, then evaluates its thresholds once.
 - ``async``: no barriers. Each core serves its queue one packet at a time.
   Frame k enters once the network has drained, or with ``realtime`` at k
-  times the model's timestep, whatever is still in flight.
+  frame widths, whatever is still in flight.
 
 The tick modes live in ``ticks.py``, async mode in ``asyncmode.py``. A mode
 is a :class:`Mode`: its process, which reads the options it needs from the run's

@@ -152,7 +152,7 @@ def _barrier(chip, end: float | None):
     chip.barriers += 1
 
 
-def run_timestep(chip, frames: np.ndarray, cfg=None):
+def run_timestep(chip, frames: np.ndarray, _cfg=None):  # the tick modes take no option of the run
     n_in = chip.net.populations[0].size
     hidden = np.arange(n_in, chip.net.n_neurons)
     s_prev = np.zeros(chip.net.n_neurons)
@@ -164,7 +164,7 @@ def run_timestep(chip, frames: np.ndarray, cfg=None):
         yield from _barrier(chip, end)
 
 
-def run_layered(chip, frames: np.ndarray, cfg=None):
+def run_layered(chip, frames: np.ndarray, _cfg=None):
     offsets = chip.net.offsets
     layers = [np.arange(offsets[i], offsets[i + 1]) for i in range(1, len(offsets) - 1)]
     empty = np.zeros(0, np.int64)
