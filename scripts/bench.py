@@ -245,6 +245,30 @@ def _timed(cmd: list[str]) -> float:
     return time.perf_counter() - t0
 
 
+def train_eval(budget_s: float = 300.0, out: str = "bench_out/train") -> None:
+    """``snnemu train`` on nmnist-digits (train split, 1437 samples), downsampled by 2 (2x17x17), 10 ms
+    frames, MLP 578-128-10, batch 64: seconds per epoch, layered and unlayered (random, F = 16 and 4),
+    then the test accuracy after ``budget_s`` of training, layered and unlayered at F = 16."""
+    from emulator.train import TrainConfig, train
+
+    def cfg(mode, F, **kw):
+        return TrainConfig(arch="578-128-10", data="nmnist-digits", downsample=2, dt_us=10_000, mode=mode, F=F,
+                           batch=64, out=f"{out}/{mode}-F{F}.nir", **kw)
+
+    per_epoch = {}
+    for mode, F in (("layered", 16), ("async", 16), ("async", 4)):
+        per_epoch[mode, F] = train(cfg(mode, F, epochs=1)).log[-1]["seconds"]
+        print(f"{mode}{f' F={F}' if mode == 'async' else ''}: {per_epoch[mode, F]:.2f} s per epoch", flush=True)
+    for F in (16, 4):
+        print(f"unlayered F={F} / layered: {per_epoch['async', F] / per_epoch['layered', 16]:.1f}x")
+    for mode in ("layered", "async"):
+        log = train(cfg(mode, 16, epochs=100_000, max_seconds=budget_s)).log
+        best = max(r["test_accuracy"] for r in log)
+        print(f"{mode} after {budget_s:.0f} s ({len(log)} epochs): test accuracy {100 * log[-1]['test_accuracy']:.1f}% "
+              f"(best epoch {100 * best:.1f}%), {log[-1]['spikes_per_sample']:.1f} spikes/sample, "
+              f"{log[-1]['forward_steps']:.1f} forward steps/sample", flush=True)
+
+
 def versus(rev: str, sizes_list: list[str], configs: list[str], repeat: int, rounds: int = 3) -> None:
     """The same workloads on the code at git revision ``rev`` and on this tree, back to back.
 
@@ -294,9 +318,14 @@ def main() -> None:
                     help="only time importing the DVS-Gesture-sized CNN (2x32x32, two convolutions)")
     ap.add_argument("--report-eval", action="store_true",
                     help="only time snnemu report and compare on a 10,000-sample traced run")
+    ap.add_argument("--train-eval", action="store_true",
+                    help="only time snnemu train on nmnist-digits, and its accuracy after 5 minutes of training")
     ap.add_argument("--versus", metavar="REV",
                     help="run the chosen sizes and modes on git revision REV and on this tree, alternating")
     args = ap.parse_args()
+    if args.train_eval:
+        train_eval()
+        return
     if args.versus:
         versus(args.versus, args.sizes, args.modes, args.repeat)
         return

@@ -352,3 +352,21 @@ def class_histogram(path: Path, labels: np.ndarray) -> Path:
         ax.set_title("class histogram")
         ax.grid(axis="y", alpha=0.3)
         return _save(fig, path)
+
+
+def training_curves(path: Path, log: list[dict]) -> Path:
+    """Loss, and train and test accuracy, per epoch (``snnemu train``)."""
+    epochs = [r["epoch"] for r in log]
+    with plt.rc_context(STYLE):
+        fig, (ax_loss, ax_acc) = _figure(ncols=2, figsize=(8, 3.2))
+        ax_loss.plot(epochs, [r["loss"] for r in log], marker="o", color=PALETTE[0])
+        ax_loss.set_xlabel("epoch")
+        ax_loss.set_ylabel("loss (cross-entropy per timestep)")
+        ax_acc.plot(epochs, [100 * r["train_accuracy"] for r in log], marker="o", color=PALETTE[1], label="train")
+        ax_acc.plot(epochs, [100 * r["test_accuracy"] for r in log], marker="s", color=PALETTE[2], label="test")
+        ax_acc.set_xlabel("epoch")
+        ax_acc.set_ylabel("accuracy (%)")
+        ax_acc.legend(loc="lower right")
+        for ax in (ax_loss, ax_acc):
+            ax.grid(alpha=0.3)
+        return _save(fig, path)

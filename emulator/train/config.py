@@ -41,6 +41,7 @@ class TrainConfig:
     seed: int = 0
     resume: str | None = None  # a checkpoint to go on from
     samples: int | None = None  # the first N training samples (default: all)
+    max_seconds: float | None = None  # stop after the epoch that passes this much training time
 
 
 def parse_arch(spec: str) -> list[int]:

@@ -25,6 +25,7 @@ from traces.framing import frame_counts, preprocess
 
 from ..errors import InputError
 from ..model import Conventions, Network, Population, Projection, save_nir
+from ..reports import plots
 from .config import TrainConfig, parse_arch, validate_train
 from .forward import Layers, async_forward, layered_forward
 from .surrogate import SURROGATES
@@ -81,7 +82,8 @@ def rate_loss(out: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 
 def train(cfg: TrainConfig, on_batch: Callable | None = None, on_epoch: Callable | None = None) -> TrainResult:
-    """Train, writing the model (NIR), a checkpoint per epoch, the log and the curves beside ``cfg.out``."""
+    """Train, writing the model (NIR), a checkpoint per epoch (``MODEL.epochK.pt``), the log
+    (``MODEL.train_log.csv``) and the curves (``MODEL.curves.png``) beside ``cfg.out``."""
     validate_train(cfg)
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)  # the same sums in the same order, whatever the machine has
@@ -97,7 +99,10 @@ def train(cfg: TrainConfig, on_batch: Callable | None = None, on_epoch: Callable
     log, first = [], 1
     if cfg.resume:
         first, log = _resume(cfg.resume, layers, opt)
+    spent = sum(r["seconds"] for r in log)
     for epoch in range(first, cfg.epochs + 1):
+        if cfg.max_seconds is not None and spent >= cfg.max_seconds:
+            break
         t0 = time.perf_counter()
         order = np.random.default_rng([cfg.seed, epoch]).permutation(len(x))
         losses, correct = [], 0
@@ -117,11 +122,13 @@ def train(cfg: TrainConfig, on_batch: Callable | None = None, on_epoch: Callable
         log.append({"epoch": epoch, "loss": float(np.mean(losses)), "train_accuracy": correct / len(x),
                     "test_accuracy": acc, "spikes_per_sample": spk, "forward_steps": steps,
                     "seconds": time.perf_counter() - t0})
+        spent += log[-1]["seconds"]
         if on_epoch is not None:
             on_epoch(log[-1])
         torch.save({"epoch": epoch, "weights": [w.detach() for w in layers.weights], "optimizer": opt.state_dict(),
                     "log": log}, out.with_suffix(f".epoch{epoch}.pt"))
     _write_log(out.with_suffix(".train_log.csv"), log)
+    plots.training_curves(out.with_suffix(".curves.png"), log)
     save_nir(to_network(layers, cfg, width), out)
     _metadata(out, cfg, width)
     return TrainResult(out, log, layers)
