@@ -1,7 +1,8 @@
 """The ``snnemu`` command line.
 
 ``snnemu run``, ``snnemu hw list|show``, ``snnemu report``, ``snnemu compare``, ``snnemu data
-list|show|export``, ``snnemu inspect``, ``snnemu export``, ``snnemu demo``. Bad input prints one
+list|show|export``, ``snnemu inspect``, ``snnemu export``, ``snnemu demo``, ``snnemu train``
+(``cli/train.py``). Bad input prints one
 line (``snnemu: error: FILE: FIELD: what is wrong``) and exits with code 2.
 """
 

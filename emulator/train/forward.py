@@ -76,9 +76,11 @@ def layered_forward(net: Layers, frames: torch.Tensor, spike_fn, detach_reset: b
 def async_forward(net: Layers, frames: torch.Tensor, spike_fn, F: int | None, scheduler: str = "random",
                   refrac_dropout: float = 0.0, seed: int = 0, first_sample: int = 0, detach_reset: bool = False,
                   max_steps: int = 10_000):
-    """Unlayered forward steps (see the module docstring). Returns ``(out, spikes, steps)``: the output
-    layer's spikes per timestep ``(T, B, n_out)``, every layer's ``[layer](T, B, n)`` (summed over the
-    timestep's forward steps) and the forward steps per sample ``(B,)``."""
+    """Unlayered forward steps (see the module docstring), with the frame's input as one current.
+    Returns ``(out, spikes, steps)``: the output layer's spikes per timestep ``(T, B, n_out)``, every
+    layer's ``[layer](T, B, n)`` (summed over the timestep's forward steps) and the forward steps per
+    sample ``(B,)``. ``max_steps`` only guards a timestep against running forever (a neuron left
+    non-refractory above threshold by a subtract reset fires at every step)."""
     B, T, _ = frames.shape
     sizes, L = net.sizes, len(net.weights)
     ids = first_sample + np.arange(B)
