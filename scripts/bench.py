@@ -310,39 +310,25 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs per mode; the fastest counts")
     ap.add_argument("--one", nargs=2, metavar=("SIZES", "MODE:NOC"), help=argparse.SUPPRESS)
     ap.add_argument("--json", help="also write the rows to this file")
-    ap.add_argument("--dataset-eval", action="store_true",
-                    help="only time the reference on 10,000 samples of a 2312-64-64-64-10 network")
-    ap.add_argument("--data-eval", action="store_true",
-                    help="only time loading and framing 10,000 N-MNIST samples from files in the real format")
-    ap.add_argument("--import-eval", action="store_true",
-                    help="only time importing the DVS-Gesture-sized CNN (2x32x32, two convolutions)")
-    ap.add_argument("--report-eval", action="store_true",
-                    help="only time snnemu report and compare on a 10,000-sample traced run")
-    ap.add_argument("--train-eval", action="store_true",
-                    help="only time snnemu train on nmnist-digits, and its accuracy after 5 minutes of training")
+    evals = {"dataset_eval": (dataset_eval, "only time the reference on 10,000 samples of a 2312-64-64-64-10 network"),
+             "data_eval": (data_eval, "only time loading and framing 10,000 N-MNIST samples from files in the real format"),
+             "import_eval": (import_eval, "only time importing the DVS-Gesture-sized CNN (2x32x32, two convolutions)"),
+             "report_eval": (report_eval, "only time snnemu report and compare on a 10,000-sample traced run"),
+             "train_eval": (train_eval, "only time snnemu train on nmnist-digits, and its accuracy after 5 minutes")}
+    for name, (_, help_text) in evals.items():
+        ap.add_argument("--" + name.replace("_", "-"), action="store_true", help=help_text)
     ap.add_argument("--versus", metavar="REV",
                     help="run the chosen sizes and modes on git revision REV and on this tree, alternating")
     args = ap.parse_args()
-    if args.train_eval:
-        train_eval()
+    chosen = [run for name, (run, _) in evals.items() if getattr(args, name)]
+    if chosen:
+        chosen[0]()
         return
     if args.versus:
         versus(args.versus, args.sizes, args.modes, args.repeat)
         return
     if args.one:
         print(json.dumps(one(*args.one, args.repeat)))
-        return
-    if args.dataset_eval:
-        dataset_eval()
-        return
-    if args.data_eval:
-        data_eval()
-        return
-    if args.import_eval:
-        import_eval()
-        return
-    if args.report_eval:
-        report_eval()
         return
     rows = []
     print(f"{'network':<12} {'mode':<9} {'noc':<9} {'syn. events':>11} {'packets':>8} "
