@@ -1,4 +1,6 @@
-"""``snnemu train``: the command line of ``emulator.train`` (torch is imported only when it runs)."""
+"""``snnemu train``: the command line of ``emulator.train``. Its flags come from
+:class:`emulator.config.TrainConfig`, where the options and their defaults are declared; torch is
+imported only when the command runs."""
 
 from __future__ import annotations
 
@@ -6,46 +8,55 @@ import dataclasses
 
 from tqdm import tqdm
 
+from ..config import TrainConfig
 from ..errors import InputError
 
 __all__ = ["add_train_parser", "run_train"]
 
-FLAGS = {"F": "--F", "refrac_dropout": "--refrac-dropout", "input_dropout": "--input-dropout",
-         "weight_decay": "--weight-decay", "detach_reset": "--detach-reset", "dt_us": "--dt-us"}
+HELP = {
+    "arch": "dense layer sizes, input first, e.g. 64-128-10",
+    "out": "the model's .nir file (MODEL.epochK.pt, MODEL.train_log.csv and MODEL.curves.png go beside it)",
+    "data": "a dataset spec, as for snnemu run --data (its train split trains, its test split tests)",
+    "mode": "layered (BPTT) | async (unlayered: the scheduler in the training graph)",
+    "scheduler": "async: random | momentum | fifo",
+    "F": "async: spikes emitted per forward step",
+    "refrac_dropout": "async: probability a fired neuron is not made refractory, in training",
+    "input_dropout": "probability an input spike is dropped, in training",
+    "epochs": "passes over the training split", "batch": "samples per step of the optimizer",
+    "lr": "Adam's learning rate", "weight_decay": "Adam's weight decay", "theta": "every neuron's threshold",
+    "beta": "every neuron's leak per step", "downsample": "pool K x K sensor pixels into one input",
+    "seed": "the initial weights, the batches and every random draw",
+    "surrogate": "atan (asynctorch's) | fast_sigmoid",
+    "slope": "the surrogate's slope (alpha of atan, k of fast_sigmoid)",
+    "detach_reset": "no gradient through the reset",
+    "dt_us": "frame width in microseconds (default: the data's own framing, else 1000)",
+    "frames": "instead of --dt-us: cut each sample into N equal frames",
+    "samples": "the first N training samples (default: all)",
+    "resume": "a checkpoint (MODEL.epochK.pt) to go on from",
+    "max_seconds": "stop after the epoch that passes this much training time",
+}
 
 
 def add_train_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model, layered (BPTT) or unlayered (the scheduler in the graph)")
-    p.add_argument("--arch", required=True, help="dense layer sizes, input first, e.g. 64-128-10")
-    p.add_argument("--out", required=True, help="the model's .nir file (checkpoints, train_log.csv and the curves "
-                                                "go beside it)")
-    p.add_argument("--data", default="digits", help="a dataset spec, as for snnemu run --data (its train split)")
-    p.add_argument("--mode", default="layered", help="layered | async")
-    p.add_argument("--scheduler", default="random", help="async: random | momentum | fifo")
-    p.add_argument("--F", type=int, default=16, help="async: spikes emitted per forward step")
-    p.add_argument("--refrac-dropout", type=float, default=0.8, help="async: probability a fired neuron stays "
-                                                                    "non-refractory, in training")
-    p.add_argument("--input-dropout", type=float, default=0.0, help="probability an input spike is dropped")
-    for name, kind, default in (("epochs", int, 10), ("batch", int, 64), ("lr", float, 1e-3),
-                                ("weight-decay", float, 1e-5), ("theta", float, 0.3), ("beta", float, 0.9),
-                                ("seed", int, 0), ("downsample", int, 1)):
-        p.add_argument(f"--{name}", type=kind, default=default)
-    p.add_argument("--surrogate", default="atan", help="atan (asynctorch's) | fast_sigmoid")
-    p.add_argument("--slope", type=float, default=2.0, help="the surrogate's slope")
-    p.add_argument("--detach-reset", action="store_true", help="no gradient through the reset")
-    p.add_argument("--dt-us", type=int, default=None, help="frame width (default: the data's own framing)")
-    p.add_argument("--frames", type=int, default=None, help="instead of --dt-us: N equal frames per sample")
-    p.add_argument("--samples", type=int, default=None, help="the first N training samples")
-    p.add_argument("--resume", default=None, help="a checkpoint (MODEL.epochK.pt) to go on from")
+    for f in dataclasses.fields(TrainConfig):
+        flag = "--" + (f.name if f.name == "F" else f.name.replace("_", "-"))
+        if f.default is dataclasses.MISSING:
+            p.add_argument(flag, dest=f.name, required=True, help=HELP.get(f.name))
+        elif isinstance(f.default, bool):
+            p.add_argument(flag, dest=f.name, action="store_true", help=HELP.get(f.name))
+        else:
+            kind = str(f.type)
+            p.add_argument(flag, dest=f.name, default=f.default, help=HELP.get(f.name),
+                           type=float if "float" in kind else int if "int" in kind else str)
 
 
 def run_train(args) -> int:
     try:
-        from ..train import TrainConfig, train
+        from ..train import train
     except ImportError as exc:
         raise InputError("snnemu train", "torch", f"needs torch, the [train] extra ({exc})") from None
-    names = {f.name for f in dataclasses.fields(TrainConfig)}
-    cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
+    cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
     bar, bar_epoch = None, None
 
     def on_batch(epoch, k, n, loss, acc):

@@ -6,7 +6,7 @@ graph's forward passes (``forward.py``) are tested equal to the functional refer
 model runs on the chip as it was trained; see docs/design.md, "Architecture".
 """
 
-from .config import TRAIN_MODES, TrainConfig, parse_arch, validate_train
+from ..config import TRAIN_MODES, TrainConfig, parse_arch, validate_train
 from .forward import Layers, async_forward, layered_forward
 from .loop import TrainResult, evaluate, rate_loss, to_network, train
 from .surrogate import SURROGATES, atan, fast_sigmoid

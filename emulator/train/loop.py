@@ -23,10 +23,10 @@ import torch
 from traces.datasets import load_events
 from traces.framing import frame_counts, preprocess
 
+from ..config import TrainConfig, parse_arch, validate_train
 from ..errors import InputError
 from ..model import Conventions, Network, Population, Projection, save_nir
 from ..reports import plots
-from .config import TrainConfig, parse_arch, validate_train
 from .forward import Layers, async_forward, layered_forward
 from .surrogate import SURROGATES
 

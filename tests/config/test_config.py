@@ -115,3 +115,16 @@ def test_warnings_go_to_the_callback_or_to_python_warnings():
         warnings.simplefilter("always")
         run(cfg)
     assert [str(w.message) for w in caught] == seen
+
+
+def test_the_train_command_is_built_from_its_config():
+    """snnemu train's flags and defaults are TrainConfig's (declared once, without torch)."""
+    from emulator.config import TrainConfig
+
+    args = build_parser().parse_args(["train", "--arch", "64-10", "--out", "m.nir"])
+    from_cli = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+    assert from_cli == TrainConfig(arch="64-10", out="m.nir")
+    flags = build_parser().parse_args(["train", "--arch", "64-10", "--out", "m.nir", "--F", "4", "--mode", "async",
+                                       "--refrac-dropout", "0.5", "--detach-reset", "--max-seconds", "60"])
+    assert (flags.F, flags.mode, flags.refrac_dropout, flags.detach_reset, flags.max_seconds) == \
+        (4, "async", 0.5, True, 60.0)
