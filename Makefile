@@ -1,7 +1,7 @@
 # Two commands on a fresh machine with only python3:
 #   make demo   - create .venv, install snnemu, run the demo model (layered vs async on loihi)
-#   make test   - create .venv, install CPU torch, then snnemu with its test, datasets and interop extras,
-#                 and run the test suite
+#   make test   - create .venv, install CPU torch, then snnemu with its test, datasets, interop and train
+#                 extras (and Norse, without its dependencies), and run the test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

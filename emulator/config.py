@@ -18,7 +18,7 @@ CLI builds its flags without importing torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 
 from .errors import InputError
 from .model import DIALECT_NAMES
@@ -40,11 +40,12 @@ LOCAL_DATASET_NAMES = ("nmnist", "shd", "dvsgesture")  # NAME:ROOT, read from a 
 
 def _opt(default, help: str, *, flag: str | None = None, choices: tuple | None = None, at_least: int | None = None,
          probability: bool = False, engine: str | None = None, mode: str | None = None, group: str | None = None,
-         metavar: str | None = None):
-    """A field with its command-line face; ``engine``/``mode``: it applies only there."""
+         required: bool = False):
+    """A field with its command-line face; ``engine``/``mode``: it applies only there. ``default`` may be
+    ``dataclasses.MISSING`` (a field the caller must give); ``required``: the CLI requires the flag."""
     return field(default=default, metadata={
         "help": help, "flag": flag, "choices": choices, "at_least": at_least, "probability": probability,
-        "engine": engine, "mode": mode, "group": group, "metavar": metavar})
+        "engine": engine, "mode": mode, "group": group, "required": required or default is MISSING})
 
 
 FUNCTIONAL_GROUP = "functional engine only"
@@ -54,7 +55,7 @@ FUNCTIONAL_GROUP = "functional engine only"
 class RunConfig:
     """Everything that defines a run; the defaults are the CLI's."""
 
-    model: str | None = _opt(None, "NIR model file")
+    model: str | None = _opt(None, "NIR model file", required=True)
     hw: str = _opt("loihi", "bundled profile name or a profile .yaml")
     data: str = _opt("digits", "digits | nmnist-digits | spoken-digits | nmnist:ROOT | shd:ROOT | dvsgesture:ROOT "
                                "(add :train for the training split) | events .npz, .nir or .h5 (see snnemu data list)")
@@ -194,30 +195,33 @@ class TrainConfig:
     theta 0.3, F = 16, the random scheduler, refractory dropout 0.8 in training, no bias, xavier-uniform
     weights."""
 
-    arch: str  # dense layer sizes, input first: "64-128-10"
-    out: str  # the model's .nir file; the checkpoints, train_log.csv and the curves go beside it
-    data: str = "digits"  # a --data spec; its training split trains, its test split tests
-    mode: str = "layered"  # layered: BPTT, layer by layer; async: unlayered, the scheduler in the graph
-    scheduler: str = "random"
-    F: int = 16
-    refrac_dropout: float = 0.8
-    input_dropout: float = 0.0  # each input spike dropped with this probability in training
-    epochs: int = 10
-    batch: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 1e-5
-    theta: float = 0.3
-    beta: float = 0.9
-    surrogate: str = "atan"
-    slope: float = 2.0  # the surrogate's alpha (atan) or k (fast_sigmoid)
-    detach_reset: bool = False
-    dt_us: int | None = None  # the frame width (default: the data's own framing, else 1 ms)
-    frames: int | None = None
-    downsample: int = 1
-    seed: int = 0
-    resume: str | None = None  # a checkpoint to go on from
-    samples: int | None = None  # the first N training samples (default: all)
-    max_seconds: float | None = None  # stop after the epoch that passes this much training time
+    arch: str = _opt(MISSING, "dense layer sizes, input first, e.g. 64-128-10")
+    out: str = _opt(MISSING, "the model's .nir file (MODEL.epochK.pt, MODEL.train_log.csv and MODEL.curves.png "
+                             "go beside it)")
+    data: str = _opt("digits", "a dataset spec, as for snnemu run --data (its train split trains, its test split "
+                               "tests)")
+    mode: str = _opt("layered", "layered (BPTT) | async (unlayered: the scheduler in the training graph)")
+    scheduler: str = _opt("random", "async: random | momentum | fifo")
+    F: int = _opt(16, "async: spikes emitted per forward step")
+    refrac_dropout: float = _opt(0.8, "async: probability a fired neuron is not made refractory, in training")
+    input_dropout: float = _opt(0.0, "probability an input spike is dropped, in training")
+    epochs: int = _opt(10, "passes over the training split")
+    batch: int = _opt(64, "samples per step of the optimizer")
+    lr: float = _opt(1e-3, "Adam's learning rate")
+    weight_decay: float = _opt(1e-5, "Adam's weight decay")
+    theta: float = _opt(0.3, "every neuron's threshold")
+    beta: float = _opt(0.9, "every neuron's leak per step")
+    surrogate: str = _opt("atan", "atan (asynctorch's) | fast_sigmoid")
+    slope: float = _opt(2.0, "the surrogate's slope (alpha of atan, k of fast_sigmoid)")
+    detach_reset: bool = _opt(False, "no gradient through the reset")
+    dt_us: int | None = _opt(None, "frame width in microseconds (default: the data's own framing, else 1000)",
+                             flag="--dt-us")
+    frames: int | None = _opt(None, "instead of --dt-us: cut each sample into N equal frames")
+    downsample: int = _opt(1, "pool K x K sensor pixels into one input")
+    seed: int = _opt(0, "the initial weights, the batches and every random draw")
+    resume: str | None = _opt(None, "a checkpoint (MODEL.epochK.pt) to go on from")
+    samples: int | None = _opt(None, "the first N training samples (default: all)")
+    max_seconds: float | None = _opt(None, "stop after the epoch that passes this much training time")
 
 
 def parse_arch(spec: str) -> list[int]:

@@ -24,7 +24,7 @@ import numpy as np
 from hw_models.cost import CATEGORIES, price
 from hw_models.profile import HwProfile, load_profile
 from traces.datasets import load_events
-from traces.framing import frame_counts, input_shape, preprocess
+from traces.framing import frame_counts, frame_width_us, input_shape, preprocess
 
 from .chip import MODES, Chip, CoreCounters, Mapping, Topology, map_network
 from .config import RunConfig, check_network, validate
@@ -96,9 +96,7 @@ def load_inputs(cfg: RunConfig, warn: Warn | None = None) -> Inputs:
     for note in net.warnings:
         warn(f"{cfg.model}: {note}")
     events = preprocess(load_events(cfg.data), max_us=cfg.max_us, factor=cfg.downsample)
-    # A frame is one model step. Its width belongs to the data: --dt-us, else the data's own framing;
-    # the model's dt only turned its time constants into per-step factors.
-    frame_us = cfg.dt_us or events.frame_us or DEFAULT_FRAME_US
+    frame_us = frame_width_us(events, cfg.dt_us)  # the model's dt only turned its time constants into factors
     if cfg.frames is None:
         note = frame_mismatch(net, frame_us, "--dt-us" if cfg.dt_us else
                               f"{events.name}'s own" if events.frame_us else "the default")
@@ -118,9 +116,6 @@ def load_inputs(cfg: RunConfig, warn: Warn | None = None) -> Inputs:
         frames = frame_counts(events, frame_us, samples=slice(0, n))
     labels = None if events.labels is None else np.asarray(events.labels[:n])
     return Inputs(net, hw, frames, labels, None if cfg.frames is not None else frame_us * 1e-6)
-
-
-DEFAULT_FRAME_US = 1000  # frames of data that has no framing of its own (event files, local datasets)
 
 
 def frame_mismatch(net: Network, frame_us: int, why: str) -> str | None:

@@ -16,7 +16,15 @@ from emulator.errors import InputError
 
 from .events import EventSet, input_shape, make_events
 
-__all__ = ["clip_time", "downsample", "frame_counts", "input_shape", "preprocess"]
+__all__ = ["DEFAULT_FRAME_US", "clip_time", "downsample", "frame_counts", "frame_width_us", "input_shape", "preprocess"]
+
+DEFAULT_FRAME_US = 1000  # frames of data that has no framing of its own (event files, local datasets)
+
+
+def frame_width_us(events: EventSet, dt_us: int | None = None) -> int:
+    """The frames' width: ``--dt-us`` if given, else the data's own framing, else 1 ms. A frame is
+    one model step; the width belongs to the data, not to the model's dt."""
+    return dt_us or events.frame_us or DEFAULT_FRAME_US
 
 
 def preprocess(events: EventSet, max_us: int | None = None, factor: int = 1) -> EventSet:

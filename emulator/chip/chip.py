@@ -22,7 +22,7 @@ import heapq
 import numpy as np
 import simpy
 
-from ..model import predict
+from ..model import SUBTRACT, SUBTRACT_NEXT, predict
 from .counters import COUNTER_NAMES, CoreCounters
 from .noc import NOCS, Topology
 from .queues import QUEUES
@@ -75,6 +75,13 @@ class Core:
             setattr(self, name, 0)
 
 
+def _one_value(network: np.ndarray, every: np.ndarray):
+    """One Python value when the network neurons all agree, else the per-neuron array ``every``."""
+    if len(network) and (network == network[0]).all():
+        return bool(network[0]) if network.dtype == bool else int(network[0])
+    return every
+
+
 def _wake(timer: simpy.Event) -> None:
     ev = timer.value
     if not ev.triggered:
@@ -98,14 +105,15 @@ class Chip:
         self.cuba = net.has_synaptic_state  # CubaLIF layers: a synaptic current state S per neuron
         self.alpha, self.gain, self.ibias = net.global_synaptic()
         self.conventions = conv = net.global_conventions()  # per neuron
-        # the same, as one value where every neuron agrees (the common case, and the fast one)
-        self.conv = {k: (bool(a[0]) if a.dtype == bool else int(a[0])) if (a == a[0]).all() else a
-                     for k, a in conv.items()}
-        self.resets_next = bool((conv["reset"] == 2).any())  # snnTorch's subtract at the next step
-        self._step_conv: dict[tuple[int, int], dict] = {}
+        # The same, as one value where every network neuron agrees (the common case, and the fast one);
+        # input neurons never integrate, fire or reset, so their defaults do not count.
+        n_in = net.populations[0].size
+        self.conv = {k: _one_value(a[n_in:], a) for k, a in conv.items()}
+        self.resets_next = bool((conv["reset"] == SUBTRACT_NEXT).any())  # snnTorch's subtract at the next step
         self.drops_input = bool(conv["drop_input"].any())
-        resets = {bool(s) for p in net.populations[1:] for s in p.subtract}
-        self.subtract_all = resets.pop() if len(resets) == 1 else None  # None: the layers differ
+        reset = self.conv["reset"]
+        self.subtract_all = None if not np.isscalar(reset) else reset == SUBTRACT  # None: the layers differ
+        self._step_conv: dict[tuple[int, int], dict] = {}
         self.cores = [Core(c, mapping.neurons_of(c)) for c in range(n_cores)]
         self.used = np.flatnonzero(np.bincount(self.core_of, minlength=n_cores))
         self.tiles_used = len({c // hw.mesh.cores_per_tile for c in self.used})

@@ -40,9 +40,11 @@ def _add_option(target, f) -> None:
     elif isinstance(f.default, bool):  # --X turns on an option that is off, --no-X one that is on
         kwargs.update(action="store_false" if f.default else "store_true")
     else:
-        kwargs.update(default=f.default, type=_type_of(f), choices=meta["choices"])
-        if f.name == "model":
+        kwargs.update(type=_type_of(f), choices=meta["choices"])
+        if meta["required"]:
             kwargs["required"] = True
+        else:
+            kwargs["default"] = f.default
     target.add_argument(flag_of(f), **kwargs)
 
 
@@ -247,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the demo model in layered and async mode on loihi")
     demo.add_argument("--out", default="demo_out")
     demo.add_argument("--samples", type=int, default=None)
-    add_train_parser(sub)
+    add_train_parser(sub, _add_option)
     return parser
 
 

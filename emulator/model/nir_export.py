@@ -21,7 +21,7 @@ __all__ = ["EXPORT_LIMIT", "network_to_nir", "save_nir"]
 EXPORT_LIMIT = 50_000_000  # weights written densely per projection, at most
 
 
-def network_to_nir(net: Network) -> nir.NIRGraph:
+def network_to_nir(net: Network, metadata: dict | None = None) -> nir.NIRGraph:
     """Write the IR back as ``Input -> (Affine -> neuron layer [-> rec -> itself])+ -> Output``.
 
     Parameters are chosen so that the input scale is 1 (``r = tau/dt``, and
@@ -69,7 +69,7 @@ def network_to_nir(net: Network) -> nir.NIRGraph:
         meta["dt_source"] = net.dt_source
     if resets <= {"zero"} or resets <= {"subtract", "subtract-next"}:  # for other readers; mixed: not stated
         meta["reset"] = "zero" if resets <= {"zero"} else "subtract"
-    return nir.NIRGraph(nodes=nodes, edges=edges, type_check=False, metadata=meta)
+    return nir.NIRGraph(nodes=nodes, edges=edges, type_check=False, metadata={**meta, **(metadata or {})})
 
 
 def _neuron_node(pop: Population, dt: float):
@@ -94,10 +94,10 @@ def _neuron_node(pop: Population, dt: float):
     return nir.LIF(tau=tau, r=tau / dt, v_leak=np.zeros(n), v_threshold=pop.theta.copy(), v_reset=np.zeros(n))
 
 
-def save_nir(net: Network, path: str | Path) -> None:
-    """Write ``net`` as a ``.nir`` file (see :func:`network_to_nir`)."""
+def save_nir(net: Network, path: str | Path, metadata: dict | None = None) -> None:
+    """Write ``net`` as a ``.nir`` file (see :func:`network_to_nir`), with ``metadata`` added to the graph's."""
     try:
-        graph = network_to_nir(net)
+        graph = network_to_nir(net, metadata)
     except ValueError as exc:
         raise InputError(path, "model", str(exc).removeprefix("NIR export: ")) from None
     path = Path(path)

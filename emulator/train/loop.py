@@ -21,7 +21,7 @@ import scipy.sparse as sp
 import torch
 
 from traces.datasets import load_events
-from traces.framing import frame_counts, preprocess
+from traces.framing import frame_counts, frame_width_us, preprocess
 
 from ..config import TrainConfig, parse_arch, validate_train
 from ..errors import InputError
@@ -48,7 +48,7 @@ def load_split(cfg: TrainConfig, split: str):
     if events.labels is None:
         raise InputError(events.name, "labels", "training needs labelled samples")
     n = events.n_samples if cfg.samples is None or split == "test" else min(cfg.samples, events.n_samples)
-    width = None if cfg.frames is not None else (cfg.dt_us or events.frame_us or 1000)
+    width = None if cfg.frames is not None else frame_width_us(events, cfg.dt_us)
     frames = frame_counts(events, width, samples=slice(0, n)) if width else \
         frame_counts(events, bins=cfg.frames, samples=slice(0, n))
     return torch.tensor(frames, dtype=torch.float32), torch.tensor(np.asarray(events.labels[:n])), width
@@ -129,8 +129,9 @@ def train(cfg: TrainConfig, on_batch: Callable | None = None, on_epoch: Callable
                     "log": log}, out.with_suffix(f".epoch{epoch}.pt"))
     _write_log(out.with_suffix(".train_log.csv"), log)
     plots.training_curves(out.with_suffix(".curves.png"), log)
-    save_nir(to_network(layers, cfg, width), out)
-    _metadata(out, cfg, width)
+    save_nir(to_network(layers, cfg, width), out, metadata={
+        "trained_with": cfg.mode, "F": cfg.F, "scheduler": cfg.scheduler, "refrac_dropout": cfg.refrac_dropout,
+        "data": cfg.data, "framing": f"frames of {width} us" if width else f"{cfg.frames} frames", "seed": cfg.seed})
     return TrainResult(out, log, layers)
 
 
@@ -182,18 +183,6 @@ def to_network(layers: Layers, cfg: TrainConfig, width_us: int | None) -> Networ
                                conventions=Conventions()))
         projections.append(Projection(i - 1, i, sp.csr_matrix(layers.weights[i - 1].detach().double().numpy())))
     return Network(Path(cfg.out).stem, pops, projections, dt, (1, 1, sizes[0]))
-
-
-def _metadata(path: Path, cfg: TrainConfig, width_us: int | None) -> None:
-    """Add how the model was trained to the written graph's metadata."""
-    import nir
-
-    graph = nir.read(str(path), type_check=False)
-    graph.metadata.update({"trained_with": cfg.mode, "F": cfg.F, "scheduler": cfg.scheduler,
-                           "refrac_dropout": cfg.refrac_dropout, "data": cfg.data,
-                           "framing": f"frames of {width_us} us" if width_us else f"{cfg.frames} frames",
-                           "seed": cfg.seed})
-    nir.write(str(path), graph)
 
 
 def _write_log(path: Path, log: list[dict]) -> None:
