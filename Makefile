@@ -20,7 +20,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet torch==2.13.0  # the CPU build, on local disk: before anything needs torch
 	$(BIN)/python -m pip install --quiet -e ".[test,datasets,interop,train]"
 	$(BIN)/python -m pip install --quiet --no-deps norse==1.1.0  # its torchvision requirement would replace CPU torch
-	touch $(VENV)/.installed $@
+	touch $(VENV)/.installed $(VENV)/.installed-train $@
 
 demo: $(VENV)/.installed
 	$(BIN)/snnemu demo --out demo_out
@@ -34,11 +34,21 @@ lint: $(VENV)/.installed-test
 bench: $(VENV)/.installed
 	$(BIN)/python scripts/bench.py
 
-model: $(VENV)/.installed
-	$(BIN)/python scripts/build_demo_model.py
+$(VENV)/.installed-train: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet torch==2.13.0  # the CPU build, on local disk
+	$(BIN)/python -m pip install --quiet -e ".[train]"
+	touch $(VENV)/.installed $@
+
+# The bundled demo models, trained on digits (train split) with snnemu train: layer-synchronized (BPTT), and
+# unlayered (the scheduler in the training graph, random, F = 16). Checkpoints and curves stay in build/model.
+TRAIN_DEMO := $(BIN)/snnemu train --data digits --arch 64-64-10 --epochs 60 --seed 0
+model: $(VENV)/.installed-train
+	$(TRAIN_DEMO) --mode layered --out build/model/demo_digits.nir
+	$(TRAIN_DEMO) --mode async --out build/model/demo_digits_unlayered.nir
+	cp build/model/demo_digits.nir build/model/demo_digits_unlayered.nir emulator/data/
 
 study: $(VENV)/.installed
 	$(BIN)/python scripts/mismatch_study.py
 
 clean:
-	rm -rf $(VENV) demo_out bench_out .pytest_cache
+	rm -rf $(VENV) demo_out bench_out build .pytest_cache

@@ -20,7 +20,7 @@ _PUBLIC = {
     "run": "emulator.runner", "run_network": "emulator.runner", "load_inputs": "emulator.runner",
     "RunResult": "emulator.runner",
     "InputError": "emulator.errors", "DeadlockError": "emulator.errors",
-    "DEMO_MODEL": "emulator.model", "Network": "emulator.model", "load_nir": "emulator.model",
+    "DEMO_MODEL": "emulator.model", "DEMO_UNLAYERED_MODEL": "emulator.model", "Network": "emulator.model", "load_nir": "emulator.model",
     "save_nir": "emulator.model", "network_from_nir": "emulator.model", "network_to_nir": "emulator.model",
     "simulate": "emulator.functional", "FunctionalRun": "emulator.functional",
     "write_records": "emulator.records", "load_run": "emulator.records", "summarize": "emulator.records",

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import MISSING, dataclass, field, fields
 
 from .errors import InputError
-from .model import DIALECT_NAMES
+from .model import DIALECT_NAMES, parse_arch
 
 __all__ = ["DATASET_NAMES", "ENGINES", "INPUTS", "RESETS", "LOCAL_DATASET_NAMES", "MAPPER_NAMES", "MODE_NAMES", "NOC_NAMES",
            "QUEUE_NAMES", "TRAIN_MODES", "RunConfig", "TrainConfig", "check_network", "flag_of", "option_fields",
@@ -82,6 +82,10 @@ class RunConfig:
                                          "(default: refractory until the next)", flag="--no-refractory")
     realtime: bool = _opt(False, "async: frame k enters at k frame widths, not when the network has drained",
                           engine="chip", mode="async")
+    stop_on_output: int | None = _opt(None, "an early decision: the chip ends a sample K output spikes after its "
+                                            "first (async), or after the timestep in which that spike leaves "
+                                            "(layered, timestep); the functional reference (async only) K forward "
+                                            "steps after its first output spike", at_least=0)
     trace: bool = _opt(False, "also write events.parquet")
     engine: str = _opt("chip", "the emulated chip, or the NumPy functional reference (no hardware)", choices=ENGINES)
     # The functional reference's own options (its async mode works in forward steps).
@@ -92,8 +96,6 @@ class RunConfig:
                                   group=FUNCTIONAL_GROUP)
     refrac_dropout: float = _opt(0.0, "async: probability a fired neuron is not refractory", probability=True,
                                  engine="functional", mode="async", group=FUNCTIONAL_GROUP)
-    stop_on_output: int | None = _opt(None, "async: end a sample K forward steps after its first output spike",
-                                      at_least=0, engine="functional", mode="async", group=FUNCTIONAL_GROUP)
     max_steps: int | None = _opt(None, "async: forward steps per timestep at most; queued spikes carry over",
                                  at_least=1, engine="functional", mode="async", group=FUNCTIONAL_GROUP)
     momentum_noise: float = _opt(0.0, "async: tie-break noise of momentum", engine="functional", mode="async",
@@ -150,6 +152,9 @@ def validate(cfg: RunConfig) -> RunConfig:
             raise InputError(flag_of(f), f.name, f"applies only with --engine {meta['engine']}")
         if meta["mode"] is not None and cfg.mode != meta["mode"]:
             raise InputError(flag_of(f), f.name, f"applies only with --mode {meta['mode']}")
+    if cfg.stop_on_output is not None and cfg.engine == "functional" and cfg.mode != "async":
+        raise InputError("--stop-on-output", "stop_on_output", "applies only with --mode async on the "
+                                                               "functional engine")
     if cfg.dt_us is not None and cfg.dt_us <= 0:
         raise InputError("--dt-us", "dt_us", "must be a positive number of microseconds")
     if cfg.frames is not None and cfg.dt_us is not None:
@@ -187,6 +192,7 @@ def check_network(net, cfg: RunConfig, file: str) -> None:
 
 TRAIN_MODES = ("layered", "async")
 TRAIN_SCHEDULERS = ("random", "momentum", "fifo")  # the study's default first
+TRAIN_LOSSES = ("rate", "first-spike")
 
 
 @dataclass
@@ -195,13 +201,15 @@ class TrainConfig:
     theta 0.3, F = 16, the random scheduler, refractory dropout 0.8 in training, no bias, xavier-uniform
     weights."""
 
-    arch: str = _opt(MISSING, "dense layer sizes, input first, e.g. 64-128-10")
+    arch: str = _opt(MISSING, "the input, then the layers: dense sizes (578-128-10), or convolutions (Nc K, "
+                              "stride sS), pooling (pK) and a dense head (2x17x17-8c3-p2-10)")
     out: str = _opt(MISSING, "the model's .nir file (MODEL.epochK.pt, MODEL.train_log.csv and MODEL.curves.png "
                              "go beside it)")
     data: str = _opt("digits", "a dataset spec, as for snnemu run --data (its train split trains, its test split "
                                "tests)")
     mode: str = _opt("layered", "layered (BPTT) | async (unlayered: the scheduler in the training graph)")
     scheduler: str = _opt("random", "async: random | momentum | fifo")
+    momentum_noise: float = _opt(0.0, "async, momentum: tie-break noise (lambda of lambda*U)")
     F: int = _opt(16, "async: spikes emitted per forward step")
     refrac_dropout: float = _opt(0.8, "async: probability a fired neuron is not made refractory, in training")
     input_dropout: float = _opt(0.0, "probability an input spike is dropped, in training")
@@ -214,6 +222,9 @@ class TrainConfig:
     surrogate: str = _opt("atan", "atan (asynctorch's) | fast_sigmoid")
     slope: float = _opt(2.0, "the surrogate's slope (alpha of atan, k of fast_sigmoid)")
     detach_reset: bool = _opt(False, "no gradient through the reset")
+    loss: str = _opt("rate", "rate: cross-entropy of each timestep's output counts, averaged | first-spike: "
+                             "cross-entropy of minus each output neuron's first-spike timestep")
+    spike_penalty: float = _opt(0.0, "add this times the spikes per sample (all layers) to the loss")
     dt_us: int | None = _opt(None, "frame width in microseconds (default: the data's own framing, else 1000)",
                              flag="--dt-us")
     frames: int | None = _opt(None, "instead of --dt-us: cut each sample into N equal frames")
@@ -224,19 +235,6 @@ class TrainConfig:
     max_seconds: float | None = _opt(None, "stop after the epoch that passes this much training time")
 
 
-def parse_arch(spec: str) -> list[int]:
-    """``"64-128-10"`` -> ``[64, 128, 10]``: the input size, then each layer's neurons."""
-    try:
-        sizes = [int(tok) for tok in str(spec).split("-")]
-    except ValueError:
-        bad = next(t for t in str(spec).split("-") if not t.strip().isdigit())
-        raise InputError("--arch", "arch", f"unknown token {bad!r} in {spec!r}: give layer sizes, "
-                                           "input first, like 578-128-10") from None
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise InputError("--arch", "arch", f"{spec!r}: give at least an input size and one layer, each >= 1")
-    return sizes
-
-
 def validate_train(cfg: TrainConfig) -> TrainConfig:
     """Check every option; raises InputError naming the flag and the field."""
     if cfg.mode not in TRAIN_MODES:
@@ -244,6 +242,11 @@ def validate_train(cfg: TrainConfig) -> TrainConfig:
     if cfg.scheduler not in TRAIN_SCHEDULERS:
         raise InputError("--scheduler", "scheduler",
                          f"unknown scheduler {cfg.scheduler!r} (use {', '.join(TRAIN_SCHEDULERS)})")
+    if cfg.loss not in TRAIN_LOSSES:
+        raise InputError("--loss", "loss", f"unknown loss {cfg.loss!r} (use {', '.join(TRAIN_LOSSES)})")
+    for name in ("spike_penalty", "momentum_noise"):
+        if getattr(cfg, name) < 0:
+            raise InputError(f"--{name.replace('_', '-')}", name, f"must be at least 0, got {getattr(cfg, name)}")
     if cfg.surrogate not in ("atan", "fast_sigmoid"):
         raise InputError("--surrogate", "surrogate", f"unknown surrogate {cfg.surrogate!r} (use atan, fast_sigmoid)")
     for name in ("F", "epochs", "batch", "downsample"):

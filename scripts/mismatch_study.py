@@ -1,6 +1,6 @@
 """The mismatch study: a layer-trained model under asynchronous execution.
 
-Runs the demo model (trained layer-synchronized, see build_demo_model.py) on
+Runs the layer-trained demo model (``make model`` trains it) on
 the digits test split:
 
 1. in the functional reference's async mode with F (spikes per forward step)

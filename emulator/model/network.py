@@ -63,6 +63,10 @@ class Projection:
     dst: int
     weights: sp.csr_matrix
     delay: int = 0
+    # The stateless NIR nodes (Conv2d, SumPool2d, Linear, ...) that these synapses were folded from, kept
+    # so that the export writes a convolution as one; the export uses them only where they still
+    # compose to ``weights`` (and the layer's bias), else it writes one dense Affine.
+    nodes: tuple = ()
 
 
 @dataclass

@@ -210,7 +210,8 @@ def network_from_nir(graph: nir.NIRGraph, name: str = "model", file: str = "<gra
         conv, sources = reading.layer_conventions(nm, nodes[nm], loop is not None)
         pop, scale = _population(nodes[nm], nm, pending.out_shape, dt, conv, file, notes)
         pop.convention_sources = sources
-        projections.append(_projection(pending, scale, pop, len(pops) - 1, len(pops), 0))
+        projections.append(_projection(pending, scale, pop, len(pops) - 1, len(pops), 0,
+                                       tuple(nodes[link] for link in chain)))
         if loop is not None:
             back = LinearMap.identity(pop.shape)
             for link in loop:
@@ -228,9 +229,10 @@ def network_from_nir(graph: nir.NIRGraph, name: str = "model", file: str = "<gra
     return Network(name, pops, projections, dt, input_shape, dt_source, notes, dialect=reading.dialect)
 
 
-def _projection(m: LinearMap, scale: np.ndarray, pop: Population, src: int, dst: int, delay: int) -> Projection:
-    """The map ``m`` into ``pop`` as synapses, its bias (constant input) added to the neurons'
-    bias; both times the neurons' input scale."""
+def _projection(m: LinearMap, scale: np.ndarray, pop: Population, src: int, dst: int, delay: int,
+                nodes: tuple = ()) -> Projection:
+    """The map ``m`` (folded from ``nodes``) into ``pop`` as synapses, its bias (constant input) added
+    to the neurons' bias; both times the neurons' input scale."""
     if m.bias is not None and pop.alpha is not None:  # CubaLIF: a constant input into the current
         pop.ibias = pop.ibias + m.bias * scale
     elif m.bias is not None:
@@ -238,7 +240,7 @@ def _projection(m: LinearMap, scale: np.ndarray, pop: Population, src: int, dst:
     w = (m.matrix() @ sp.diags(scale)).tocsr()
     w.eliminate_zeros()
     w.sort_indices()
-    return Projection(src, dst, w, delay)
+    return Projection(src, dst, w, delay, nodes)
 
 
 def _without_batch(values: np.ndarray, file: str, field: str) -> tuple[int, ...]:

@@ -25,7 +25,7 @@ import scipy.sparse as sp
 
 from ..errors import InputError
 
-__all__ = ["LinearMap", "apply_node", "floats", "LINEAR_NODES"]
+__all__ = ["LinearMap", "apply_node", "floats", "fold_nodes", "LINEAR_NODES"]
 
 LINEAR_NODES = ("Affine", "Linear", "Conv1d", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten", "Scale")
 
@@ -228,3 +228,11 @@ def apply_node(m: LinearMap, node, name: str, file: str) -> LinearMap:
     """``m`` followed by the stateless NIR ``node``."""
     w, b, out = _BUILDERS[type(node).__name__](node, m.out_shape, name, file)
     return m.then(w, b, out)
+
+
+def fold_nodes(nodes, in_shape, file: str = "", names=None) -> LinearMap:
+    """A chain of stateless nodes applied to an input of ``in_shape``, as one map."""
+    m = LinearMap.identity(in_shape)
+    for k, node in enumerate(nodes):
+        m = apply_node(m, node, names[k] if names else f"{type(node).__name__}{k}", file)
+    return m

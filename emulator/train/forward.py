@@ -27,25 +27,50 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
-from ..functional import RANDOM, REFRAC, select, uniform
+from ..functional import NOISE, RANDOM, REFRAC, select, uniform
+from ..model import Arch, fold_nodes, layer_nodes
 
 __all__ = ["Layers", "async_forward", "layered_forward"]
 
 
 @dataclass
 class Layers:
-    """A feed-forward LIF network as the training graph holds it: ``weights[l]`` is ``(n_{l-1}, n_l)``."""
+    """A feed-forward LIF network as the training graph holds it. Without ``arch`` every layer is dense,
+    ``weights[l]`` of shape ``(n_{l-1}, n_l)``; with it, a convolution layer's weight is
+    ``(C_out, C_in, k, k)`` (see ``emulator.model.arch``)."""
 
     weights: list[torch.Tensor]
     beta: list[torch.Tensor]  # per neuron, per layer
     theta: list[torch.Tensor]
     subtract: bool = False  # subtract reset, else zero reset
+    arch: Arch | None = None
 
     @property
     def sizes(self) -> list[int]:
+        if self.arch is not None:
+            return self.arch.sizes
         return [self.weights[0].shape[0]] + [w.shape[1] for w in self.weights]
+
+    def project(self, i: int, s: torch.Tensor) -> torch.Tensor:
+        """The current that spikes (or input counts) ``s`` ``(B, n_{i-1})`` give layer ``i`` (from 0)."""
+        lay = self.arch.layers[i] if self.arch is not None else None
+        if lay is None or lay.kind == "dense":
+            return s @ self.weights[i]
+        x = torch.nn.functional.conv2d(s.reshape(len(s), *lay.in_shape), self.weights[i], stride=lay.stride)
+        if lay.pool > 1:  # a sum pooling, as the file's SumPool2d
+            x = torch.nn.functional.avg_pool2d(x, lay.pool, divisor_override=1)
+        return x.flatten(1)
+
+    def synapses(self, i: int) -> sp.csr_matrix:
+        """Layer ``i``'s synapses as the chip and the reference hold them: one sparse ``(n_in, n_out)``."""
+        w = self.weights[i].detach().double().numpy()
+        lay = self.arch.layers[i] if self.arch is not None else None
+        if lay is None or lay.kind == "dense":
+            return sp.csr_matrix(w)
+        return fold_nodes(layer_nodes(lay, w), lay.in_shape).matrix()
 
 
 def _reset(v: torch.Tensor, spikes: torch.Tensor, theta: torch.Tensor, subtract: bool, detach: bool) -> torch.Tensor:
@@ -64,8 +89,8 @@ def layered_forward(net: Layers, frames: torch.Tensor, spike_fn, detach_reset: b
     spikes = [[] for _ in net.weights]
     for t in range(T):
         s = frames[:, t]
-        for i, w in enumerate(net.weights):
-            v[i] = net.beta[i] * v[i] + s @ w
+        for i in range(len(net.weights)):
+            v[i] = net.beta[i] * v[i] + net.project(i, s)
             s = spike_fn(v[i] - net.theta[i])
             v[i] = _reset(v[i], s, net.theta[i], net.subtract, detach_reset)
             spikes[i].append(s)
@@ -75,7 +100,7 @@ def layered_forward(net: Layers, frames: torch.Tensor, spike_fn, detach_reset: b
 
 def async_forward(net: Layers, frames: torch.Tensor, spike_fn, F: int | None, scheduler: str = "random",
                   refrac_dropout: float = 0.0, seed: int = 0, first_sample: int = 0, detach_reset: bool = False,
-                  max_steps: int = 10_000):
+                  max_steps: int = 10_000, momentum_noise: float = 0.0):
     """Unlayered forward steps (see the module docstring), with the frame's input as one current.
     Returns ``(out, spikes, steps)``: the output layer's spikes per timestep ``(T, B, n_out)``, every
     layer's ``[layer](T, B, n)`` (summed over the timestep's forward steps) and the forward steps per
@@ -93,14 +118,14 @@ def async_forward(net: Layers, frames: torch.Tensor, spike_fn, F: int | None, sc
     key = np.full((B, n_q), np.inf)
     steps = np.zeros(B, np.int64)
     step_no = 0
-    fanout = [(w.detach().numpy() != 0).sum(axis=1).astype(float) for w in net.weights]  # synapses per source
+    fanout = [np.diff(net.synapses(i).indptr).astype(float) for i in range(L)]  # synapses per source
     per_step = [[] for _ in range(L)]
     for t in range(T):
         pending = [frames.new_zeros(B, n) for n in sizes[1:]]
         for i in range(L):
             v[i] = net.beta[i] * v[i]
             refr[i] = torch.zeros_like(refr[i])
-        pending[0] = pending[0] + frames[:, t] @ net.weights[0]
+        pending[0] = pending[0] + net.project(0, frames[:, t])
         syn_pending = frames[:, t].numpy() @ fanout[0]  # synaptic events behind the pending current
         spiked = [frames.new_zeros(B, n) for n in sizes[1:]]
         active = _lifted(v, net.theta) | _busy(count, syn_pending, pending)
@@ -111,10 +136,12 @@ def async_forward(net: Layers, frames: torch.Tensor, spike_fn, F: int | None, sc
             for i in range(L):
                 v[i] = v[i] + torch.where(refr[i] | ~act, 0.0, pending[i])
                 pending[i] = torch.where(act, 0.0, pending[i])
-                fired = (v[i] > net.theta[i]) & ~refr[i] & act
-                if not fired.any():
-                    continue
-                s = spike_fn(v[i] - net.theta[i]) * fired  # 1 where fired (the reference's spike), with gradient
+                can_fire = ~refr[i] & act
+                fired = (v[i] > net.theta[i]) & can_fire
+                # 1 where fired (the reference's spike), 0 elsewhere, and the surrogate's gradient at every
+                # neuron that could fire: masking by `fired` instead would leave a silent neuron no gradient
+                # to start firing with (an output class that never fires would never be learnt)
+                s = spike_fn(v[i] - net.theta[i]) * can_fire
                 overshoot = (v[i] - net.theta[i]).detach().numpy()
                 v[i] = _reset(v[i], s, net.theta[i], net.subtract, detach_reset)
                 keep = fired
@@ -130,8 +157,11 @@ def async_forward(net: Layers, frames: torch.Tensor, spike_fn, F: int | None, sc
                 if scheduler == "fifo":
                     k = np.broadcast_to(step_no * n_q + lo[i] + np.arange(sizes[i + 1], dtype=float), f.shape)
                     key[:, lo[i]:lo[i + 1]] = np.where(new, k, key[:, lo[i]:lo[i + 1]])
-                elif scheduler == "momentum":
-                    key[:, lo[i]:lo[i + 1]] = np.where(new, -overshoot, key[:, lo[i]:lo[i + 1]])
+                elif scheduler == "momentum":  # largest overshoot first, ties broken by lambda * U
+                    k = -overshoot
+                    if momentum_noise > 0:
+                        k = k - momentum_noise * uniform(seed, NOISE * 1000 + i + 1, ids, steps, sizes[i + 1])
+                    key[:, lo[i]:lo[i + 1]] = np.where(new, k, key[:, lo[i]:lo[i + 1]])
             if scheduler == "random":  # fresh priorities every step, the reference's draws
                 key = np.where(count > 0, uniform(seed, RANDOM * 1000, ids, steps, n_q), np.inf)
             sel = select(count, key, F) * active[:, None]
@@ -142,7 +172,7 @@ def async_forward(net: Layers, frames: torch.Tensor, spike_fn, F: int | None, sc
                 emitted = queued[i] * torch.as_tensor(share[:, lo[i]:lo[i + 1]], dtype=queued[i].dtype)
                 queued[i] = queued[i] - emitted
                 if i + 1 < L:  # output spikes drive nothing
-                    pending[i + 1] = pending[i + 1] + emitted @ net.weights[i + 1]
+                    pending[i + 1] = pending[i + 1] + net.project(i + 1, emitted)
                     syn_pending += sel[:, lo[i]:lo[i + 1]] @ fanout[i + 1]
             steps += active
             step_no += 1

@@ -17,20 +17,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 
 from traces.datasets import load_events
-from traces.framing import frame_counts, frame_width_us, preprocess
+from traces.framing import frame_counts, frame_width_us, input_shape, preprocess
 
 from ..config import TrainConfig, parse_arch, validate_train
 from ..errors import InputError
-from ..model import Conventions, Network, Population, Projection, save_nir
+from ..functional import INPUT, drop
+from ..model import Arch, ArchLayer, Conventions, Network, Population, Projection, layer_nodes, save_nir
 from ..reports import plots
 from .forward import Layers, async_forward, layered_forward
 from .surrogate import SURROGATES
 
-__all__ = ["TrainResult", "load_split", "train"]
+__all__ = ["LOSSES", "TrainResult", "evaluate", "first_spike_loss", "load_split", "objective", "rate_loss", "train"]
 
 LOG_FIELDS = ("epoch", "loss", "train_accuracy", "test_accuracy", "spikes_per_sample", "forward_steps", "seconds")
 
@@ -43,7 +43,8 @@ class TrainResult:
 
 
 def load_split(cfg: TrainConfig, split: str):
-    """``(frames (N, T, n_in) float32, labels (N,), frame width in us or None)`` of one split of the data."""
+    """``(frames (N, T, n_in) float32, labels (N,), frame width in us or None, input shape (C, H, W))`` of
+    one split of the data."""
     events = preprocess(load_events(cfg.data.removesuffix(":train"), split=split), factor=cfg.downsample)
     if events.labels is None:
         raise InputError(events.name, "labels", "training needs labelled samples")
@@ -51,19 +52,35 @@ def load_split(cfg: TrainConfig, split: str):
     width = None if cfg.frames is not None else frame_width_us(events, cfg.dt_us)
     frames = frame_counts(events, width, samples=slice(0, n)) if width else \
         frame_counts(events, bins=cfg.frames, samples=slice(0, n))
-    return torch.tensor(frames, dtype=torch.float32), torch.tensor(np.asarray(events.labels[:n])), width
+    return (torch.tensor(frames, dtype=torch.float32), torch.tensor(np.asarray(events.labels[:n])), width,
+            input_shape(events.sensor_size))
 
 
-def _initial(sizes: list[int], cfg: TrainConfig) -> Layers:
+def _initial(arch: Arch, cfg: TrainConfig) -> Layers:
     gen = torch.Generator().manual_seed(cfg.seed)
-    weights = [torch.nn.init.xavier_uniform_(torch.empty(a, b), generator=gen).requires_grad_()
-               for a, b in zip(sizes[:-1], sizes[1:])]
+    weights = [torch.nn.init.xavier_uniform_(torch.empty(*_weight_shape(lay)), generator=gen).requires_grad_()
+               for lay in arch.layers]
+    sizes = arch.sizes
     return Layers(weights, [torch.full((n,), cfg.beta) for n in sizes[1:]],
-                  [torch.full((n,), cfg.theta) for n in sizes[1:]])
+                  [torch.full((n,), cfg.theta) for n in sizes[1:]], arch=arch)
+
+
+def _weight_shape(lay: ArchLayer) -> tuple[int, ...]:
+    if lay.kind == "dense":
+        return lay.n_in, lay.size
+    return lay.channels, lay.in_shape[0], lay.kernel, lay.kernel
+
+
+def _check_input(arch: Arch, n_in: int, shape: tuple[int, int, int]) -> None:
+    """The architecture's input must be the data's: its size, and for a convolution its C x H x W."""
+    fits = arch.input_shape == tuple(shape) if len(arch.input_shape) == 3 else arch.sizes[0] == n_in
+    if not fits:
+        raise InputError("--arch", "arch", f"the input {'x'.join(map(str, arch.input_shape))} does not fit the "
+                                           f"data's {n_in} inputs ({'x'.join(map(str, shape))})")
 
 
 def forward(layers: Layers, x: torch.Tensor, cfg: TrainConfig, first_sample: int = 0, training: bool = True):
-    """``(output spikes (T, B, n_out), spikes per sample, forward steps per sample)``."""
+    """``(output spikes (T, B, n_out), every layer's spikes [layer](T, B, n), forward steps per sample)``."""
     spike = SURROGATES[cfg.surrogate](cfg.slope)
     if cfg.mode == "layered":
         out, spikes = layered_forward(layers, x, spike, cfg.detach_reset)
@@ -71,14 +88,37 @@ def forward(layers: Layers, x: torch.Tensor, cfg: TrainConfig, first_sample: int
     else:
         out, spikes, steps = async_forward(layers, x, spike, cfg.F, cfg.scheduler,
                                            cfg.refrac_dropout if training else 0.0, cfg.seed, first_sample,
-                                           cfg.detach_reset)
-    per_sample = sum(s.detach().sum(dim=(0, 2)) for s in spikes)
-    return out, per_sample, steps
+                                           cfg.detach_reset, momentum_noise=cfg.momentum_noise)
+    return out, spikes, steps
+
+
+def spikes_per_sample(spikes: list[torch.Tensor]) -> torch.Tensor:
+    """``(B,)``: every layer's spikes of each sample, over all timesteps (with gradient)."""
+    return sum(s.sum(dim=(0, 2)) for s in spikes)
 
 
 def rate_loss(out: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """The cross-entropy of each timestep's output counts, averaged over timesteps."""
     return torch.stack([torch.nn.functional.cross_entropy(o, labels) for o in out]).mean()
+
+
+def first_spike_loss(out: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The cross-entropy of minus each output neuron's first-spike timestep, counted as the timesteps
+    before its first spike (T if it never fires): ``sum_t prod_{t' <= t} (1 - s_t')``, a product of
+    spikes, so the surrogate gradient reaches it. The earliest neuron is the most likely class."""
+    silent_so_far = torch.cumprod(1.0 - out.clamp(max=1.0), dim=0)  # (T, B, n): 1 until the first spike
+    return torch.nn.functional.cross_entropy(-silent_so_far.sum(dim=0), labels)
+
+
+LOSSES = {"rate": rate_loss, "first-spike": first_spike_loss}
+
+
+def objective(out: torch.Tensor, spikes: list[torch.Tensor], labels: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
+    """The loss trained on: the chosen loss, plus the spike-count penalty."""
+    loss = LOSSES[cfg.loss](out, labels)
+    if cfg.spike_penalty > 0:
+        loss = loss + cfg.spike_penalty * spikes_per_sample(spikes).mean()
+    return loss
 
 
 def train(cfg: TrainConfig, on_batch: Callable | None = None, on_epoch: Callable | None = None) -> TrainResult:
@@ -87,12 +127,11 @@ def train(cfg: TrainConfig, on_batch: Callable | None = None, on_epoch: Callable
     validate_train(cfg)
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)  # the same sums in the same order, whatever the machine has
-    x, y, width = load_split(cfg, "train")
-    xt, yt, _ = load_split(cfg, "test")
-    sizes = parse_arch(cfg.arch)
-    if sizes[0] != x.shape[2]:
-        raise InputError("--arch", "arch", f"the input size {sizes[0]} does not fit the data's {x.shape[2]} inputs")
-    layers = _initial(sizes, cfg)
+    x, y, width, shape = load_split(cfg, "train")
+    xt, yt, _, _ = load_split(cfg, "test")
+    arch = parse_arch(cfg.arch)
+    _check_input(arch, x.shape[2], shape)
+    layers = _initial(arch, cfg)
     opt = torch.optim.Adam(layers.weights, lr=cfg.lr, weight_decay=cfg.weight_decay)
     out = Path(cfg.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -108,14 +147,14 @@ def train(cfg: TrainConfig, on_batch: Callable | None = None, on_epoch: Callable
         losses, correct = [], 0
         for k, lo in enumerate(range(0, len(x), cfg.batch)):
             idx = torch.as_tensor(order[lo:lo + cfg.batch])
-            xb = _input_dropout(x[idx], cfg, epoch, lo)
-            spikes, _, _ = forward(layers, xb, cfg, first_sample=lo)
-            loss = rate_loss(spikes, y[idx])
+            xb = _input_dropout(x[idx], cfg, lo)
+            out_spikes, spikes, _ = forward(layers, xb, cfg, first_sample=lo)
+            loss = objective(out_spikes, spikes, y[idx], cfg)
             opt.zero_grad()
             loss.backward()
             opt.step()
             losses.append(loss.item())
-            correct += int((spikes.detach().sum(0).argmax(1) == y[idx]).sum())
+            correct += int((out_spikes.detach().sum(0).argmax(1) == y[idx]).sum())
             if on_batch is not None:
                 on_batch(epoch, k + 1, -(-len(x) // cfg.batch), float(np.mean(losses)), correct / (lo + len(idx)))
         acc, spk, steps = evaluate(layers, xt, yt, cfg)
@@ -131,6 +170,7 @@ def train(cfg: TrainConfig, on_batch: Callable | None = None, on_epoch: Callable
     plots.training_curves(out.with_suffix(".curves.png"), log)
     save_nir(to_network(layers, cfg, width), out, metadata={
         "trained_with": cfg.mode, "F": cfg.F, "scheduler": cfg.scheduler, "refrac_dropout": cfg.refrac_dropout,
+        "momentum_noise": cfg.momentum_noise, "loss": cfg.loss, "spike_penalty": cfg.spike_penalty,
         "data": cfg.data, "framing": f"frames of {width} us" if width else f"{cfg.frames} frames", "seed": cfg.seed})
     return TrainResult(out, log, layers)
 
@@ -140,7 +180,8 @@ def evaluate(layers: Layers, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
     correct, spikes, steps = 0, 0.0, 0.0
     with torch.no_grad():
         for lo in range(0, len(x), batch):
-            out, per_sample, st = forward(layers, x[lo:lo + batch], cfg, first_sample=lo, training=False)
+            out, every, st = forward(layers, x[lo:lo + batch], cfg, first_sample=lo, training=False)
+            per_sample = spikes_per_sample(every)
             counts = out.sum(0)
             pred = torch.where(counts.any(1), counts.argmax(1), -1)  # the readout of both engines
             correct += int((pred == y[lo:lo + batch]).sum())
@@ -149,12 +190,15 @@ def evaluate(layers: Layers, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
     return correct / len(x), spikes / len(x), steps / len(x)
 
 
-def _input_dropout(xb: torch.Tensor, cfg: TrainConfig, epoch: int, lo: int) -> torch.Tensor:
-    """Real input dropout (the study's code throws its masked tensor away): each spike kept with 1 - p."""
+def _input_dropout(xb: torch.Tensor, cfg: TrainConfig, first_sample: int) -> torch.Tensor:
+    """Real input dropout (the study's code throws its masked tensor away): each spike kept with 1 - p,
+    drawn as the reference draws its ``input_dropout`` (keyed by seed, sample and timestep)."""
     if cfg.input_dropout <= 0:
         return xb
-    keep = np.random.default_rng([cfg.seed, epoch, lo]).random(xb.shape) >= cfg.input_dropout
-    return xb * torch.as_tensor(keep, dtype=xb.dtype)
+    ids = first_sample + np.arange(len(xb))
+    x = xb.numpy()
+    kept = np.stack([drop(x[:, t], cfg.input_dropout, cfg.seed, INPUT * 1000, ids, t) for t in range(x.shape[1])], 1)
+    return torch.as_tensor(kept, dtype=xb.dtype)
 
 
 def _resume(path: str, layers: Layers, opt) -> tuple[int, list]:
@@ -172,17 +216,21 @@ def _resume(path: str, layers: Layers, opt) -> tuple[int, list]:
 
 
 def to_network(layers: Layers, cfg: TrainConfig, width_us: int | None) -> Network:
-    """The trained network in the IR: one model step per frame, zero reset, V > theta, no bias."""
-    sizes = layers.sizes
+    """The trained network in the IR: one model step per frame, zero reset, V > theta, no bias. Each
+    projection keeps its NIR nodes, so a convolution is written as a ``Conv2d``."""
+    arch = layers.arch
     dt = (width_us or 1000) * 1e-6
-    pops = [Population("input", sizes[0], shape=(sizes[0],), kind="Input")]
+    n_in = arch.sizes[0]
+    pops = [Population("input", n_in, shape=arch.input_shape, kind="Input")]
     projections = []
-    for i, n in enumerate(sizes[1:], start=1):
-        pops.append(Population(f"lif{i}", n, beta=layers.beta[i - 1].double().numpy(),
-                               theta=layers.theta[i - 1].double().numpy(), bias=np.zeros(n), shape=(n,),
+    for i, lay in enumerate(arch.layers, start=1):
+        pops.append(Population(f"lif{i}", lay.size, beta=layers.beta[i - 1].double().numpy(),
+                               theta=layers.theta[i - 1].double().numpy(), bias=np.zeros(lay.size), shape=lay.shape,
                                conventions=Conventions()))
-        projections.append(Projection(i - 1, i, sp.csr_matrix(layers.weights[i - 1].detach().double().numpy())))
-    return Network(Path(cfg.out).stem, pops, projections, dt, (1, 1, sizes[0]))
+        weight = layers.weights[i - 1].detach().double().numpy()
+        projections.append(Projection(i - 1, i, layers.synapses(i - 1), nodes=tuple(layer_nodes(lay, weight))))
+    in_shape = (1, 1, n_in) if len(arch.input_shape) == 1 else arch.input_shape
+    return Network(Path(cfg.out).stem, pops, projections, dt, in_shape)
 
 
 def _write_log(path: Path, log: list[dict]) -> None:

@@ -1,4 +1,5 @@
-"""Build the demo model: a 64-64-10 LIF network for the ``digits`` dataset.
+"""A recipe: a 64-64-10 LIF network for the ``digits`` dataset by ANN-to-SNN conversion (the demo
+model before ``snnemu train`` made it; ``make model`` trains it now).
 
 How: a small ReLU MLP without biases (64-64-10) is trained with NumPy (full
 batch, Adam, softmax cross-entropy) on the digits training split, then
@@ -11,7 +12,7 @@ layered-mode run of the functional reference. The result is written as NIR with 
 ``reset`` in the metadata, and its accuracy is measured on the chip in
 layered mode on the test split.
 
-Run: ``python scripts/build_demo_model.py [--out emulator/data/demo_digits.nir]``
+Run: ``python scripts/convert_ann_model.py [--out build/converted_digits.nir]``
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def to_nir(w1, w2, th1, th2, beta) -> nir.NIRGraph:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "emulator" / "data" / "demo_digits.nir"))
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "build" / "converted_digits.nir"))
     args = ap.parse_args(argv)
     x_tr, y_tr = digits_arrays("train")
     x_te, y_te = digits_arrays("test")
