@@ -178,6 +178,13 @@ def run_network(net: Network, hw: HwProfile, frames: np.ndarray, labels, cfg: Ru
                      chip.synapses_per_core, layer_spikes, chip.topo, tracer, frame_s=frame_s)
 
 
+NAN = float("nan")  # one object: rows with no output compare equal (a dict compares nan by identity first)
+
+
+def _since(t: float, t_in: float) -> float:
+    return t - t_in if np.isfinite(t) else NAN
+
+
 def _tracer(net: Network, mapping: Mapping, cfg: RunConfig) -> Tracer | None:
     return Tracer([p.name for p in net.populations], net.offsets, mapping.core_of) if cfg.trace else None
 
@@ -185,7 +192,7 @@ def _tracer(net: Network, mapping: Mapping, cfg: RunConfig) -> Tracer | None:
 def _make_chip(context) -> Chip:
     net, hw, mapping, _, _, cfg, frame_s = context
     return Chip(net, hw, mapping, noc=cfg.noc, queue=cfg.queue, seed=cfg.seed, refractory=cfg.refractory_on,
-                frame_s=frame_s)
+                frame_s=frame_s, stop_on_output=cfg.stop_on_output)
 
 
 def _run_samples(chip: Chip, context, task: tuple[int, int]):
@@ -224,7 +231,13 @@ def _run_samples(chip: Chip, context, task: tuple[int, int]):
             "packets": int(counts.packets_out.sum()),
             "hops": int(counts.hops_ew.sum() + counts.hops_ns.sum()),
             "latency_s": elapsed - t_in,
-            "first_output_s": chip.out_first - t_in if np.isfinite(chip.out_first) else float("nan"),
+            "first_output_s": _since(chip.out_first, t_in),
+            "first_correct_s": NAN if label is None or not 0 <= label < len(chip.out_first_by)
+            else _since(chip.out_first_by[label], t_in),
             "energy_j": float(energy.sum()),
+            # the decision: the early stop (stop_on_output), else the sample's end, and the energy until then
+            "decision_s": elapsed - t_in,
+            "decision_energy_j": float(energy.sum()),
+            "stopped": int(chip.decided.triggered or chip.decision_reached()),
         }, counts, energy, chip.link_packets(), spikes, elapsed))
     return out, ({} if chip.tracer is None else chip.tracer.cols)

@@ -71,6 +71,7 @@ class Core:
         self.intake_at: float | None = None  # when a held packet is next let in
         self.batch_left, self.batch_seen = 0, []  # frame input: parts still to come, targets so far
         self.sent: dict[int, int] = {}  # packets per destination core
+        self.owed: list = []  # async, with an early decision: the counts of the service under way
         for name in COUNTER_NAMES:
             setattr(self, name, 0)
 
@@ -92,8 +93,12 @@ class Chip:
     """A network mapped onto a hardware profile, ready to run samples."""
 
     def __init__(self, net, hw, mapping, noc: str = "analytic", queue: str = "fifo",
-                 seed: int = 0, refractory: bool = True, frame_s: float | None = None):
+                 seed: int = 0, refractory: bool = True, frame_s: float | None = None,
+                 stop_on_output: int | None = None):
         self.net, self.hw, self.mapping = net, hw, mapping
+        # an early decision: a sample ends at its output spike number stop_on_output + 1 (async), or after
+        # the timestep in which it leaves (the tick modes); None: every sample runs all its frames
+        self.stop_on_output = stop_on_output
         self.noc_kind, self.queue_kind, self.seed = noc, queue, seed
         self.topo = Topology(hw)
         self.refractory = refractory
@@ -150,6 +155,10 @@ class Chip:
         self.S = np.zeros(len(self.V))  # CubaLIF synaptic currents
         self.spike_count[:] = 0
         self.out_first = np.inf
+        n_out = self.net.output.size
+        self.out_counts = np.zeros(n_out, np.int64)  # output spikes that have left, per output neuron
+        self.out_first_by = np.full(n_out, np.inf)  # when each output neuron's first spike left
+        self.decided = self.env.event()  # fires at the early decision (stop_on_output)
         self.t_first_input: float | None = None  # when the first input spike was injected
         self.incoming = (np.zeros(len(self.cores)), np.zeros(len(self.cores)))  # tick modes: (packets, synapses)
         self.pending = 0
@@ -300,6 +309,7 @@ class Chip:
         """A packet's service ended: its spikes leave now, in neuron order."""
         cid, fired, fired_list, overshoot = ev.value
         now = self.env.now
+        self.spike_count[fired] += 1  # a spike counts once it has left (an early decision may come first)
         net = fired < self.out_lo
         self.record_output(fired[~net], now)
         if self.tracer is not None:
@@ -318,11 +328,26 @@ class Chip:
             self.t_first_input = t
 
     def record_output(self, neurons: np.ndarray, t: float) -> None:
-        """Output-layer spikes make no packets: they are recorded here."""
+        """Output-layer spikes make no packets: they are recorded here (``neurons`` global, one
+        entry per spike, all leaving at ``t``)."""
         if len(neurons):
-            self.out_first = min(self.out_first, t)
+            self.note_outputs(neurons, np.full(len(neurons), t))
             if self.tracer is not None:
                 self.trace_spikes(neurons, t)
+
+    def note_outputs(self, neurons: np.ndarray, times: np.ndarray) -> None:
+        """Count output spikes (global ``neurons``, one entry per spike) leaving at ``times``; in async
+        mode the one that makes the early decision ends the sample (see ``stop_on_output``)."""
+        local = neurons - self.out_lo
+        np.add.at(self.out_counts, local, 1)
+        np.minimum.at(self.out_first_by, local, times)
+        self.out_first = min(self.out_first, float(times.min()))
+        if self.decision_reached() and not self.decided.triggered:
+            self.decided.succeed()
+
+    def decision_reached(self) -> bool:
+        """The output has fired ``stop_on_output + 1`` spikes: K after its first."""
+        return self.stop_on_output is not None and int(self.out_counts.sum()) > self.stop_on_output
 
     def trace_spikes(self, neurons: np.ndarray, t: float) -> None:
         """Trace rows for spikes of global ``neurons`` leaving at ``t`` (tracing on)."""
@@ -336,9 +361,9 @@ class Chip:
                 self.tracer.packet(s, src_core, d, t, route(src_core, d).hops, sample=self.sample, step=self.step)
 
     def prediction(self) -> int:
-        """The sample's class, by the network's readout (-1: no output spike)."""
+        """The sample's class, by the network's readout of the output spikes that have left (-1: none)."""
         out = slice(self.out_lo, None)
-        return int(predict(self.spike_count[None, out], self.V[None, out], self.net.readout)[0])
+        return int(predict(self.out_counts[None, :], self.V[None, out], self.net.readout)[0])
 
     def stuck(self) -> str:
         parts = [f"core {c.id} ({len(c.queue)} queued, {len(c.inbox)} held in the network)"

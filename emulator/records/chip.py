@@ -14,13 +14,15 @@ from hw_models.cost import CATEGORIES
 from .folder import write_folder, write_json
 from .summary import chip_summary
 
-__all__ = ["per_core_table", "per_link_table", "per_sample_table", "write_chip_records"]
+__all__ = ["PER_SAMPLE_COLUMNS", "per_core_table", "per_link_table", "per_sample_table", "write_chip_records"]
+
+PER_SAMPLE_COLUMNS = ["sample", "label", "prediction", "correct", "spikes", "synaptic_events", "packets", "hops",
+                      "latency_s", "first_output_s", "first_correct_s", "energy_j", "decision_s",
+                      "decision_energy_j", "stopped"]
 
 
 def per_sample_table(res) -> pd.DataFrame:
-    cols = ["sample", "label", "prediction", "correct", "spikes", "synaptic_events", "packets",
-            "hops", "latency_s", "first_output_s", "energy_j"]
-    df = pd.DataFrame(res.per_sample, columns=cols)
+    df = pd.DataFrame(res.per_sample, columns=PER_SAMPLE_COLUMNS)
     for c in ("label", "correct"):
         df[c] = df[c].astype("Int64")
     return df

@@ -72,15 +72,20 @@ def chip_summary(res) -> dict:
         engine=res.engine, cfg=cfg, net=res.network, hw=res.hw, samples=len(rows),
         options={"queue": cfg.queue_in_effect, "input": cfg.input, "refractory": cfg.refractory_on,
                  "realtime": cfg.realtime if cfg.mode == "async" else None, "noc": cfg.noc,
-                 "mapping": res.mapping.strategy + (" (packed)" if res.mapping.packed else "")},
+                 "mapping": res.mapping.strategy + (" (packed)" if res.mapping.packed else ""),
+                 "stop_on_output": cfg.stop_on_output},
         accuracy={"accuracy": (sum(correct) / len(correct)) if correct else None},
         spikes=spikes_block(res.network, [res.spikes_per_layer[p.name] for p in res.network.populations]),
         counts={"synaptic_events": int(c.synaptic_events.sum()), "neuron_updates": int(c.neuron_updates.sum()),
                 "packets": int(c.packets_out.sum()), "hops": int(c.hops_ew.sum() + c.hops_ns.sum())},
         timing={"latency_s": stats(r["latency_s"] for r in rows),
-                "first_output_s": stats(r["first_output_s"] for r in rows)},
+                "first_output_s": stats(r["first_output_s"] for r in rows),
+                "first_correct_s": stats(r["first_correct_s"] for r in rows),
+                "decision_s": stats(r["decision_s"] for r in rows)},
         energy_j={"total": float(res.per_core_energy.sum()), **energy},
-        extra={}, wall_s=res.wall_s, frame_s=res.frame_s)
+        extra={"decision_energy_per_inference_j": sum(r["decision_energy_j"] for r in rows) / max(len(rows), 1),
+               "stopped": sum(r["stopped"] for r in rows)},
+        wall_s=res.wall_s, frame_s=res.frame_s)
 
 
 def functional_summary(run) -> dict:
@@ -99,8 +104,11 @@ def functional_summary(run) -> dict:
                   "accuracy_first_spike": None if labels is None else float((r.pred_first == labels).mean())},
         spikes=spikes_block(run.network, r.spikes.sum(axis=0).tolist()),
         counts={"synaptic_events": int(r.sops.sum()), "neuron_updates": None, "packets": None, "hops": None},
-        timing={"latency_s": NULL_STATS, "first_output_s": NULL_STATS},
+        timing={"latency_s": NULL_STATS, "first_output_s": NULL_STATS, "first_correct_s": NULL_STATS,
+                "decision_s": NULL_STATS},
         energy_j=None,
-        extra={"forward_steps": stats(r.forward_steps.astype(float)),
-               "latency_forward_steps": stats(r.latency_steps)},
+        extra={"decision_energy_per_inference_j": None, "stopped": None,
+               "forward_steps": stats(r.forward_steps.astype(float)),
+               "latency_forward_steps": stats(r.latency_steps),
+               "latency_forward_steps_correct": stats(r.latency_steps_correct)},
         wall_s=run.wall_s, frame_s=run.frame_s)

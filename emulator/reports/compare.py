@@ -38,14 +38,20 @@ METRICS = {
     "latency_mean_s": lambda s, n: s["latency_s"]["mean"],
     "latency_p95_s": lambda s, n: s["latency_s"]["p95"],
     "first_output_mean_s": lambda s, n: s["first_output_s"]["mean"],
+    # the early-decision fields (older run folders have none)
+    "first_correct_mean_s": lambda s, n: (s.get("first_correct_s") or {}).get("mean"),
+    "decision_mean_s": lambda s, n: (s.get("decision_s") or {}).get("mean"),
     "energy_per_inference_j": lambda s, n: s["energy_per_inference_j"],
+    "decision_energy_per_inference_j": lambda s, n: s.get("decision_energy_per_inference_j"),
     "edp_js": lambda s, n: s["edp_js"],
 }
 
 METRIC_NAMES = {"accuracy": "accuracy", "spikes_per_inference": "spikes", "sops_per_inference": "SOPs",
                 "packets_per_inference": "packets", "hops_per_inference": "hops", "latency_mean_s": "mean latency",
                 "latency_p95_s": "p95 latency", "first_output_mean_s": "first output",
-                "energy_per_inference_j": "energy", "edp_js": "EDP"}
+                "first_correct_mean_s": "first correct output", "decision_mean_s": "decision time",
+                "energy_per_inference_j": "energy", "decision_energy_per_inference_j": "decision energy",
+                "edp_js": "EDP"}
 
 
 def comparison_table(runs: list[RunFolder], baseline: int = 0) -> pd.DataFrame:
@@ -108,7 +114,10 @@ def write_comparison(folders: list[str | Path], out: str | Path, baseline: int |
         "mean latency (ns)": [_fmt(x, 1e9) for x in df.latency_mean_s],
         "p95 latency (ns)": [_fmt(x, 1e9) for x in df.latency_p95_s],
         "first output (ns)": [_fmt(x, 1e9) for x in df.first_output_mean_s],
+        "first correct (ns)": [_fmt(x, 1e9) for x in df.first_correct_mean_s],
+        "decision (ns)": [_fmt(x, 1e9) for x in df.decision_mean_s],
         "energy / inf. (pJ)": [_fmt(x, 1e12) for x in df.energy_per_inference_j],
+        "decision energy / inf. (pJ)": [_fmt(x, 1e12) for x in df.decision_energy_per_inference_j],
         "EDP (pJ·ns)": [_fmt(x, 1e21, ".4e") for x in df.edp_js],
     }))
     doc.heading(f"Ratios to the baseline ({labels[base]})")

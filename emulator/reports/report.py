@@ -103,6 +103,11 @@ def header_rows(run: RunFolder) -> list[tuple[str, str]]:
                  ("mean latency (ns)", _ns(s["latency_s"]["mean"])),
                  ("p95 latency (ns)", _ns(s["latency_s"]["p95"])),
                  ("mean time to first output (ns)", _ns(s["first_output_s"]["mean"])),
+                 ("mean time to first correct output (ns)", _ns((s.get("first_correct_s") or {}).get("mean"))),
+                 ("early decision", _decision(s)),
+                 ("mean decision time (ns)", _ns((s.get("decision_s") or {}).get("mean"))),
+                 ("decision energy per inference (pJ)", _fmt(None if s.get("decision_energy_per_inference_j") is None
+                                                             else s["decision_energy_per_inference_j"] * 1e12)),
                  ("EDP (pJ·ns)", _fmt(None if s["edp_js"] is None else s["edp_js"] * 1e21, ".4e")),
                  ("spikes per inference", _fmt(s["spikes"]["total"] / run.n, ",.2f")),
                  ("SOPs per inference", _fmt(s["synaptic_events"] / run.n, ",.2f")),
@@ -243,6 +248,14 @@ def _mesh_section(doc: Document, run: RunFolder, out: Path) -> None:
                           mesh["cores_per_tile"], run.n),
                "The mesh, tiles in their positions and cores inside them: energy per core, utilization, "
                "and packets per link.")
+
+
+def _decision(s: dict) -> str:
+    """The early-decision option and how many samples it stopped."""
+    k = s.get("stop_on_output")
+    if k is None:
+        return "none (each sample runs all its frames)"
+    return f"{k} output spikes after the first ({s.get('stopped', 0)} of {s['samples']} samples stopped early)"
 
 
 def _latency_section(doc: Document, run: RunFolder, out: Path) -> None:

@@ -288,3 +288,67 @@ def test_realtime_frames_enter_on_the_clock():
     assert list(first_input.index) == [0, 1, 2, 3]
     assert all(t >= k * 1e-6 - 1e-15 for k, t in first_input.items())
     assert first_input[1] < drained.tracer.table().to_pandas().query("kind == 'spike' and layer == 'input' and step == 1").t_s.min()
+
+
+def two_paths_run(mode="async", stop=None, frames=None):
+    """input a -> h0 -> out0 and input b -> h1 -> out1 (weights 2, theta 1), one layer per core on the 3x1
+    mesh; by default one frame in which a and b both spike, then two frames in which only a does."""
+    w1 = np.array([[2.0, 0.0], [0.0, 2.0]])
+    net = network_from_nir(nir_chain([w1, w1], beta=1.0 - 1e-9))
+    if frames is None:
+        frames = np.array([[[1, 1], [1, 0], [1, 0]]])
+    return run_network(net, profile(), frames, np.array([1]),
+                       RunConfig(model="paths", mode=mode, stop_on_output=stop))
+
+
+def test_async_early_decision_by_hand():
+    """K = 0: the sample ends when out0 fires. Input a leaves at 18 ns, b at 36; h serves a 38 -> 74 (h0
+    fires) and b 74 -> 110 (h1 fires); out0 is served 94 -> 119 and fires: the stop. h1's packet, sent at
+    110, arrives at 130: in flight at the stop, never integrated; the next frames never enter."""
+    res = two_paths_run(stop=0)
+    row = res.per_sample[0]
+    t = 119
+    assert (L_SPK + L_OUT) + HOP_EW + (L_IN + L_SYN + L_UPD + L_SPK + L_OUT) + HOP_EW + (L_IN + L_SYN + L_UPD + L_SPK) == t
+    assert row["decision_s"] == row["latency_s"] == pytest.approx(t * 1e-9, rel=1e-12) and row["stopped"] == 1
+    assert row["first_output_s"] == pytest.approx(t * 1e-9, rel=1e-12)
+    assert np.isnan(row["first_correct_s"])  # the label is 1: out1 never fired
+    assert row["prediction"] == 0 and row["correct"] == 0
+    assert row["synaptic_events"] == 3 and row["packets"] == 4 and row["hops"] == 4 and row["spikes"] == 3
+    dyn_pj = (5 * E_SPK + 3 * E_SYN + 3 * E_UPD + 3 * E_IN + 4 * E_OUT + 4 * EHOP_EW)
+    static = t * 1e-9 * 3 * (P_CORE + P_ROUTER)
+    assert row["decision_energy_j"] == row["energy_j"] == pytest.approx(dyn_pj * 1e-12 + static, rel=1e-12)
+    e = dict(zip(CATEGORIES, res.per_core_energy.sum(axis=0)))
+    assert e["static"] == pytest.approx(static, rel=1e-12)
+    assert e["synaptic"] == pytest.approx(3 * E_SYN * 1e-12) and e["spike_out"] == pytest.approx(5 * E_SPK * 1e-12)
+
+
+def test_async_early_decision_after_k_more_output_spikes():
+    """K = 1: out1 fires at 110 + 20 + 25 = 155 ns, the second output spike: the stop, in frame 0."""
+    row = two_paths_run(stop=1).per_sample[0]
+    assert row["decision_s"] == pytest.approx(155e-9, rel=1e-12) and row["stopped"] == 1
+    assert row["first_correct_s"] == pytest.approx(155e-9, rel=1e-12)
+    assert row["synaptic_events"] == 4 and row["spikes"] == 4
+
+
+def test_layered_early_decision_ends_after_the_timestep():
+    """K = 0 in layered mode: the output fires in timestep 0, whose phases end the sample."""
+    bar = 150
+    # two input spikes, one packet each to h's core: a train of two over one hop takes two hop times
+    input_phase = 2 * (L_SPK + L_OUT) + 2 * HOP_EW
+    h_phase = 2 * (L_IN + L_SYN + L_UPD + L_SPK + L_OUT) + 2 * HOP_EW
+    out_busy = 2 * (L_IN + L_SYN + L_UPD + L_SPK)
+    row = two_paths_run("layered", stop=0).per_sample[0]
+    assert row["decision_s"] == pytest.approx((input_phase + h_phase + out_busy + 3 * bar) * 1e-9, rel=1e-12)
+    assert row["stopped"] == 1 and row["spikes"] == 4 and row["synaptic_events"] == 4
+
+
+@pytest.mark.parametrize("mode", ["async", "layered", "timestep"])
+def test_an_early_decision_that_never_comes_changes_nothing(mode):
+    net = random_net([6, 8, 3], seed=5)
+    frames = random_frames(3, 5, 6, 0.5, seed=6)
+    runs = [run_network(net, load_profile("loihi"), frames, np.arange(3), RunConfig(model="r", mode=mode,
+                                                                                     stop_on_output=k))
+            for k in (None, 10_000)]
+    for a, b in zip(runs[0].per_sample, runs[1].per_sample):
+        assert a == b and a["stopped"] == 0
+    assert np.array_equal(runs[0].per_core_energy, runs[1].per_core_energy)

@@ -280,11 +280,13 @@ def test_hw_show_bad_profile_file(tmp_path, capsys):
 
 
 SUMMARY_KEYS = {"schema", "model", "hw", "mode", "queue", "samples", "accuracy", "spikes", "synaptic_events",
-                "neuron_updates", "packets", "hops", "latency_s", "first_output_s", "energy_j", "edp_js", "wall_s"}
+                "neuron_updates", "packets", "hops", "latency_s", "first_output_s", "first_correct_s", "decision_s",
+                "energy_j", "edp_js", "decision_energy_per_inference_j", "stopped", "wall_s"}
 STATS = {"mean", "p50", "p95", "max"}
 ENERGY = {"total", "synaptic", "neuron", "spike_out", "noc", "barrier", "static"}
 PER_SAMPLE = ["sample", "label", "prediction", "correct", "spikes", "synaptic_events", "packets", "hops",
-              "latency_s", "first_output_s", "energy_j"]
+              "latency_s", "first_output_s", "first_correct_s", "energy_j", "decision_s", "decision_energy_j",
+              "stopped"]
 PER_CORE = {"core", "tile_x", "tile_y", "neurons", "synapses", "packets_in", "packets_out", "synaptic_events",
             "busy_s", "utilization", "energy_j"}
 TRACE = ["t_s", "sample", "kind", "layer", "neuron", "core", "dst_core", "hops", "queue_wait_s", "step"]

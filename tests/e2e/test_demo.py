@@ -42,7 +42,7 @@ def test_demo_command_writes_the_three_runs(tmp_path, capsys):
     assert [(s["model"], s["mode"]) for s in summaries] == [("demo_digits", "layered"), ("demo_digits", "async"),
                                                             ("demo_digits_unlayered", "async")]
     assert "accuracy" in out and "energy / inference" in out and "demo_digits_unlayered" in out
-    for folder in ("layered", "async", "unlayered-async"):
+    for folder in ("layered", "async", "unlayered-async-decision"):
         assert (tmp_path / "demo" / folder / "summary.json").is_file()
         assert (tmp_path / "demo" / folder / "report.html").is_file()
     html = tmp_path / "demo" / "comparison" / "comparison.html"

@@ -28,6 +28,8 @@ def _async_core(chip, core, realtime: bool):
     # A busy period is computed in one go only when nothing else can change the
     # core's neurons meanwhile; with realtime input a frame's leak can.
     whole_runs = q.serves_busy_period_whole and not realtime
+    # An early decision ends the sample at once: a service is then counted when it starts, never ahead.
+    whole_runs = whole_runs and chip.stop_on_output is None
     while True:
         if inbox:
             chip.intake(core)
@@ -51,6 +53,8 @@ def _async_core(chip, core, realtime: bool):
         if inbox:
             chip.intake(core)  # a slot freed as this service started
         yield env.timeout(t - env.now)
+        if core.owed:  # an early decision can come: a service counts once it has ended
+            _count(chip, core, *core.owed.pop())
         starts.clear()
         chip.done(n)
 
@@ -121,8 +125,7 @@ def _threshold(chip, idx, vv):
         chip.V[fired] = -np.inf
     else:
         chip.V[fired] = after
-    chip.spike_count[fired] += 1
-    return fired, overshoot
+    return fired, overshoot  # counted in chip.spike_count when they leave (Chip.emit)
 
 
 def _next_step_resets(chip, fired: np.ndarray, v: np.ndarray, after):
@@ -147,6 +150,20 @@ def _finish(chip, core, pkt, t_start, n_in, n_syn, n_upd, fired, overshoot) -> f
         n_fired = len(fired_list)
         n_out = sum(chip.n_dst_list[s] for s in fired_list)
     service = n_in * l_in + n_syn * l_syn + n_upd * l_upd + n_fired * l_spk + n_out * l_out
+    counts = (pkt, t_start, n_in, n_syn, n_upd, n_fired, n_out, service)
+    if pkt is not None and chip.stop_on_output is not None:
+        core.owed.append(counts)  # counted when the service ends (_async_core): a stop may come first
+    else:
+        _count(chip, core, *counts)
+    t_end = t_start + service
+    if n_fired:
+        chip.pending += 1
+        ev = chip.env.timeout(t_end - chip.env.now, (core.id, fired, fired_list, overshoot.tolist()))
+        ev.callbacks.append(chip.emit)
+    return t_end
+
+
+def _count(chip, core, pkt, t_start, n_in, n_syn, n_upd, n_fired, n_out, service) -> None:
     core.messages_in += n_in
     core.synaptic_events += n_syn
     core.neuron_updates += n_upd
@@ -157,12 +174,6 @@ def _finish(chip, core, pkt, t_start, n_in, n_syn, n_upd, fired, overshoot) -> f
         pkt.t_served = t_start
         if chip.tracer is not None:
             chip.tracer.served(pkt.row, t_start - pkt.t_arrival)
-    t_end = t_start + service
-    if n_fired:
-        chip.pending += 1
-        ev = chip.env.timeout(t_end - chip.env.now, (core.id, fired, fired_list, overshoot.tolist()))
-        ev.callbacks.append(chip.emit)
-    return t_end
 
 
 def _leak(chip) -> None:
@@ -246,12 +257,12 @@ def _inject(chip, frame: np.ndarray, batch: bool) -> None:
         mine = active[chip.core_of[active] == c]
         counts = frame[mine].astype(np.int64)
         n_spk = int(counts.sum())
-        core.spikes_out += n_spk
-        chip.spike_count[mine] += counts
         t = max(core.free_at, now) - now  # after the core's own leak work
         chip.input_injected(now + t)
         t0 = t
         if batch:
+            core.spikes_out += n_spk
+            chip.spike_count[mine] += counts
             dsts = sorted({d for s in mine.tolist() for d in chip.dst_cores[s]})
             t += n_spk * lat.spike_out
             if chip.tracer is not None:
@@ -261,16 +272,27 @@ def _inject(chip, frame: np.ndarray, batch: bool) -> None:
                 b = _batch(chip, mine, counts, d)
                 _at(chip, t, lambda d=d, b=b, c=c: chip.send(-1, c, d, np.inf, b))
             core.packets_out += len(dsts)
-        else:
+            core.busy_s += t - t0
+        else:  # each input spike is counted as it leaves, so that an early decision stops its cost too
             for s, k in zip(mine.tolist(), counts.tolist()):
                 for _ in range(k):
                     t += lat.spike_out + chip.n_dst[s] * lat.message_out
-                    _at(chip, t, lambda s=s, c=c: [chip.send(s, c, d, np.inf) for d in chip.dst_cores[s]])
+                    _at(chip, t, lambda s=s, c=c: _input_spike(chip, s, c))
                     if chip.tracer is not None:
                         chip.trace_spikes(np.array([s]), now + t)
-            core.packets_out += int((chip.n_dst[mine] * counts).sum())
-        core.busy_s += t - t0
         core.free_at = now + t  # a core that also holds neurons serves packets after this
+
+
+def _input_spike(chip, s: int, c: int) -> None:
+    """Event input: input spike ``s`` leaves its core ``c`` now, having cost ``spike_out`` and
+    ``message_out`` per destination core."""
+    core, n_dst = chip.cores[c], chip.n_dst_list[s]
+    core.spikes_out += 1
+    core.packets_out += n_dst
+    core.busy_s += chip.lat[3] + n_dst * chip.lat[4]  # spike_out, message_out
+    chip.spike_count[s] += 1
+    for d in chip.dst_cores[s]:
+        chip.send(s, c, d, np.inf)
 
 
 def _release(chip) -> None:
@@ -328,7 +350,9 @@ def run_async(chip, frames: np.ndarray, cfg):
         env.process(_async_core(chip, core, realtime))
     for k, frame in enumerate(frames):
         if realtime and env.now < k * chip.frame_s:
-            yield env.timeout(k * chip.frame_s - env.now)
+            yield env.timeout(k * chip.frame_s - env.now) | chip.decided
+        if chip.decided.triggered:
+            return  # an early decision (stop_on_output): what is queued or in flight is never integrated
         chip.step = k
         _leak(chip)
         _release(chip)
@@ -339,7 +363,9 @@ def run_async(chip, frames: np.ndarray, cfg):
 
 
 def _drain(chip):
-    yield chip.wait_drained()
+    yield chip.wait_drained() | chip.decided
+    if chip.decided.triggered:
+        return
     busy_until = max(chip.cores[c].free_at for c in chip.used)
     if busy_until > chip.env.now:  # work that made no packets (a leak sweep) still takes time
-        yield chip.env.timeout(busy_until - chip.env.now)
+        yield chip.env.timeout(busy_until - chip.env.now) | chip.decided

@@ -57,6 +57,8 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
                 changed |= chip.S[lo:hi] != 0
             touched = update[changed]
             upd_count = np.bincount(chip.core_of[touched], minlength=n_cores).astype(float)
+    if send and chip.stop_on_output is not None:  # the tick of an early decision sends nothing: none follows
+        send = chip.spike_count[chip.out_lo:].sum() + s_out[chip.out_lo:].sum() <= chip.stop_on_output
     spiking = np.flatnonzero(s_out)
     counts = s_out[spiking]
     src_core = chip.core_of[spiking]
@@ -102,7 +104,8 @@ def _send_trains(chip, busy, active, spiking, counts, per_pair, send: bool, pair
     end = t0 + busy.max()
     outs = spiking[spiking >= chip.out_lo]
     if len(outs):  # output spikes are recorded when their core's phase work ends
-        chip.out_first = min(chip.out_first, t0 + busy[chip.core_of[outs]].min())
+        per_spike = np.repeat(outs, counts[spiking >= chip.out_lo].astype(np.int64))
+        chip.note_outputs(per_spike, t0 + busy[chip.core_of[per_spike]])
     if chip.tracer is not None:
         src_core = chip.core_of[spiking]
         for c in active.tolist():
@@ -162,6 +165,8 @@ def run_timestep(chip, frames: np.ndarray, _cfg=None):  # the tick modes take no
         s_input = frames[k] if k < len(frames) else None
         s_prev, end = _phase(chip, s_prev, hidden, s_input, send=k < n_ticks - 1, s_rec=s_prev)
         yield from _barrier(chip, end)
+        if chip.decision_reached():  # an early decision: the sample ends with this tick
+            return
 
 
 def run_layered(chip, frames: np.ndarray, _cfg=None):
@@ -179,4 +184,6 @@ def run_layered(chip, frames: np.ndarray, _cfg=None):
             if step is not None:
                 step += s
             yield from _barrier(chip, end)
+        if chip.decision_reached():  # an early decision: the sample ends with this timestep
+            return
         last = step
