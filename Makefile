@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench lint model study clean
+.PHONY: demo test bench lint model study paper clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ model: $(VENV)/.installed-train
 
 study: $(VENV)/.installed
 	$(BIN)/python scripts/mismatch_study.py
+
+# The study of docs/study.md: trains its models and runs every condition (build/study), then writes the document.
+paper: $(VENV)/.installed-train
+	$(BIN)/python scripts/paper_study.py
 
 clean:
 	rm -rf $(VENV) demo_out bench_out build .pytest_cache

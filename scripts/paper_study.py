@@ -23,6 +23,7 @@ Run: ``python scripts/paper_study.py [--out build/study] [--doc docs/study.md] [
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -56,7 +57,7 @@ class Dataset:
 
 # The built-in datasets (offline, what CI has); the real ones when $SNNEMU_DATA holds them (--real).
 DATASETS = {"nmnist-digits": Dataset("nmnist-digits", "578-128-10", downsample=2, dt_us=10_000),
-            "spoken-digits": Dataset("spoken-digits", "128-128-10")}
+            "spoken-digits": Dataset("spoken-digits", "128-128-10", dt_us=20_000)}
 REAL = {"nmnist": Dataset("nmnist", "578-128-10", downsample=2, dt_us=10_000),
         "shd": Dataset("shd", "700-128-20", dt_us=10_000)}
 
@@ -70,10 +71,10 @@ class Plan:
     F: int = 16  # the training F (the study's default)
     refrac_dropout: float = 0.8  # in training (the study's default)
     epochs_layered: int = 60
-    epochs_unlayered: int = 15
+    epochs_unlayered: int = 40
     train_samples: int | None = None  # all
     functional_samples: int | None = None  # the whole test split
-    chip_samples: int = 100  # the chip conditions run on the first N test samples
+    chip_samples: int | None = None  # the chip conditions on the first N test samples (None: all)
     stop_on_output: int = 8  # the early decision: K output spikes after the first
     profiles: tuple[str, ...] = ("loihi", "seneca")
     workers: int = 2
@@ -152,7 +153,11 @@ def _slug(spec: str) -> str:
 # -- the table, from the run folders alone --
 
 METRICS = ("accuracy", "spikes", "sops", "first_output_steps", "first_correct_steps", "first_output_us",
-           "first_correct_us", "decision_us", "decision_energy_nj", "energy_nj", "dynamic_energy_nj", "edp_nj_us")
+           "first_correct_us", "decision_us", "decision_energy_nj", "energy_nj", "dynamic_energy_nj",
+           "neuron_energy_nj", "static_energy_nj", "edp_nj_us")
+FUNCTIONAL_COLUMNS = ("accuracy", "spikes", "sops", "first_output_steps", "first_correct_steps")
+CHIP_COLUMNS = ("accuracy", "spikes", "sops", "first_output_us", "first_correct_us", "decision_us",
+                "decision_energy_nj", "energy_nj", "dynamic_energy_nj", "edp_nj_us")
 
 
 def metrics_of(folder: Path) -> dict:
@@ -178,6 +183,8 @@ def metrics_of(folder: Path) -> dict:
         else s["decision_energy_per_inference_j"] * 1e9,
         "energy_nj": None if energy is None else energy * 1e9,
         "dynamic_energy_nj": None if energy is None else (s["energy_j"]["total"] - s["energy_j"]["static"]) / n * 1e9,
+        "neuron_energy_nj": None if energy is None else s["energy_j"]["neuron"] / n * 1e9,
+        "static_energy_nj": None if energy is None else s["energy_j"]["static"] / n * 1e9,
         "edp_nj_us": None if s["edp_js"] is None else s["edp_js"] * 1e15,
     }
 
@@ -202,6 +209,15 @@ def table_from_runs(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 # -- the figures --
 
 COLORS = {"layered": "tab:blue", "unlayered-random": "tab:orange", "unlayered-momentum": "tab:green"}
+LABELS = {"layered": "layer-trained", "unlayered-random": "unlayered (random)",
+          "unlayered-momentum": "unlayered (momentum)"}
+
+
+def _short(condition: str, hw: str) -> str:
+    """A chip condition as a point label: L, F, M (layered, async fifo, async momentum), + for the stop."""
+    c = condition.removeprefix(f"chip {hw} ")
+    return {"layered": "L", "async fifo": "F", "async momentum": "M"}[c.removesuffix(" stop")] + \
+        ("+" if c.endswith(" stop") else "")
 
 
 def figures(runs: pd.DataFrame, table: pd.DataFrame, plan: Plan, out: Path, figs: Path) -> list[Path]:
@@ -225,7 +241,9 @@ def figures(runs: pd.DataFrame, table: pd.DataFrame, plan: Plan, out: Path, figs
     def accuracy_vs_decision(ax, ds):
         for kind, g in chip[chip.dataset == ds].groupby("kind"):
             ax.errorbar(g.decision_us, g.accuracy, xerr=g.decision_us_std, yerr=g.accuracy_std, fmt="o",
-                        color=COLORS[kind], label=kind, capsize=2)
+                        color=COLORS[kind], label=LABELS[kind], capsize=2)
+            for x, y, c in zip(g.decision_us, g.accuracy, g.condition):
+                ax.annotate(_short(c, hw), (x, y), xytext=(3, 3), textcoords="offset points", fontsize=6)
         ax.set_xscale("log")
         ax.set(xlabel=f"decision time on {hw} (us, log)", ylabel="accuracy (%)")
         ax.legend(fontsize=7)
@@ -236,7 +254,7 @@ def figures(runs: pd.DataFrame, table: pd.DataFrame, plan: Plan, out: Path, figs
         x = np.arange(len(conds))
         for i, kind in enumerate(KINDS):
             g = sub[sub.kind == kind].set_index("condition").reindex(conds)
-            ax.bar(x + (i - 1) * 0.27, g.spikes, 0.27, yerr=g.spikes_std, color=COLORS[kind], label=kind)
+            ax.bar(x + (i - 1) * 0.27, g.spikes, 0.27, yerr=g.spikes_std, color=COLORS[kind], label=LABELS[kind])
         ax.set_xticks(x, conds, rotation=60, ha="right", fontsize=7)
         ax.set(ylabel="spikes per inference")
         ax.legend(fontsize=7)
@@ -251,7 +269,7 @@ def figures(runs: pd.DataFrame, table: pd.DataFrame, plan: Plan, out: Path, figs
                 sums = [load_run(f).summary for f in folders if (f / "summary.json").is_file()]
                 if not sums:
                     continue
-                labels.append(f"{kind}\n{cond.removeprefix(f'chip {hw} ')}")
+                labels.append(f"{LABELS[kind]}\n{cond.removeprefix(f'chip {hw} ')}")
                 parts.append([np.mean([s["energy_j"][c] / s["samples"] * 1e9 for s in sums]) for c in cats])
         parts = np.array(parts).T
         bottom = np.zeros(len(labels))
@@ -271,14 +289,17 @@ def figures(runs: pd.DataFrame, table: pd.DataFrame, plan: Plan, out: Path, figs
             values = np.sort(values[np.isfinite(values)])
             if len(values):
                 ax.step(values, np.arange(1, len(values) + 1) / len(values), where="post", color=COLORS[kind],
-                        label=kind)
-        ax.set(xlabel=f"time to the first correct output, {cond} (us)", ylabel="fraction of samples")
+                        label=LABELS[kind])
+        ax.set_xscale("log")
+        ax.set(xlabel=f"time to the first correct output, {cond} (us, log)", ylabel="fraction of samples")
         ax.legend(fontsize=7)
 
     def pareto(ax, ds):
         sub = chip[chip.dataset == ds].dropna(subset=["decision_energy_nj", "accuracy"])
         for kind, g in sub.groupby("kind"):
-            ax.scatter(g.decision_energy_nj, g.accuracy, color=COLORS[kind], label=kind)
+            ax.scatter(g.decision_energy_nj, g.accuracy, color=COLORS[kind], label=LABELS[kind])
+            for x, y, c in zip(g.decision_energy_nj, g.accuracy, g.condition):
+                ax.annotate(_short(c, hw), (x, y), xytext=(3, 3), textcoords="offset points", fontsize=6)
         pts = sub.sort_values("decision_energy_nj")
         front = pts[pts.accuracy >= pts.accuracy.cummax()]
         ax.plot(front.decision_energy_nj, front.accuracy, "k--", lw=1, label="Pareto front")
@@ -297,25 +318,25 @@ def figures(runs: pd.DataFrame, table: pd.DataFrame, plan: Plan, out: Path, figs
 # -- the claims, point by point, from the table --
 
 def claims(table: pd.DataFrame, plan: Plan) -> list[str]:
-    """The paper's claims beside the measured figures; each sentence's numbers come from ``table``."""
+    """The paper's claims beside the measured figures; each sentence's numbers come from ``table``. Each
+    setting is compared with the layer-trained model in layered mode on the same engine and samples."""
     lines = []
 
     def get(ds, cond, kind, col):
         row = table[(table.dataset == ds) & (table.condition == cond) & (table.kind == kind)]
         return float(row[col].iloc[0]) if len(row) and pd.notna(row[col].iloc[0]) else float("nan")
 
-    settings = [(f"functional async F{plan.F} random", "forward steps", "first_correct_steps")]
-    settings += [(f"chip {hw} async fifo", "us", "first_correct_us") for hw in plan.profiles]
+    settings = [(f"functional async F{plan.F} random", "functional layered", "forward steps", "first_correct_steps")]
+    settings += [(f"chip {hw} async fifo", f"chip {hw} layered", "us", "first_correct_us") for hw in plan.profiles]
     for ds in table.dataset.unique():
         lines.append(f"### {ds}\n")
-        base_acc = get(ds, "functional layered", "layered", "accuracy")
-        lines.append(f"The layer-trained model's accuracy in layered mode (the reference): {base_acc:.1f} %.\n")
-        for cond, unit, lat in settings:
+        for cond, base, unit, lat in settings:
+            base_acc = get(ds, base, "layered", "accuracy")
             lay = {c: get(ds, cond, "layered", c) for c in ("accuracy", "spikes", lat)}
-            lines.append(f"**{cond}**:\n")
+            lines.append(f"**{cond}** (against the layer-trained model in {base}: {base_acc:.1f} %):\n")
             lines.append(f"- layer-trained models lose accuracy or gain nothing: {lay['accuracy']:.1f} % here, "
-                         f"{lay['accuracy'] - base_acc:+.1f} points against layered "
-                         f"({'holds' if lay['accuracy'] <= base_acc else 'does not hold'}).")
+                         f"{lay['accuracy'] - base_acc:+.1f} points "
+                         f"({'holds' if lay['accuracy'] <= base_acc else 'does not hold: it gains'}).")
             for kind in KINDS[1:]:
                 u = {c: get(ds, cond, kind, c) for c in ("accuracy", "spikes", lat)}
                 spikes, speed = _ratio(u["spikes"], lay["spikes"]), _ratio(lay[lat], u[lat])
@@ -324,8 +345,49 @@ def claims(table: pd.DataFrame, plan: Plan) -> list[str]:
                              f"against {lay[lat]:.1f}, {speed:.2f}x as fast (claim: up to 2x); accuracy "
                              f"{u['accuracy']:.1f} %, {u['accuracy'] - lay['accuracy']:+.1f} points (claim: up to "
                              f"+10).")
+            if cond.startswith("chip"):
+                stop = {kind: {c: get(ds, f"{cond} stop", kind, c)
+                               for c in ("accuracy", "decision_us", "decision_energy_nj")} for kind in KINDS}
+                lay_s = stop["layered"]
+                lines.append(f"- with the early decision (K = {plan.stop_on_output}), the layer-trained model: "
+                             f"{lay_s['accuracy']:.1f} % in {lay_s['decision_us']:.1f} µs and "
+                             f"{lay_s['decision_energy_nj']:.1f} nJ; " + "; ".join(
+                                 f"{kind}: {stop[kind]['accuracy']:.1f} % in {stop[kind]['decision_us']:.1f} µs "
+                                 f"({_ratio(lay_s['decision_us'], stop[kind]['decision_us']):.2f}x as fast) and "
+                                 f"{stop[kind]['decision_energy_nj']:.1f} nJ" for kind in KINDS[1:]) + ".")
             lines.append("")
     return lines
+
+
+def why(table: pd.DataFrame, plan: Plan) -> list[str]:
+    """The mechanisms behind the chip's figures, with their sizes from ``table``."""
+    lines = []
+
+    def get(ds, cond, kind, col):
+        row = table[(table.dataset == ds) & (table.condition == cond) & (table.kind == kind)]
+        return float(row[col].iloc[0]) if len(row) and pd.notna(row[col].iloc[0]) else float("nan")
+
+    for ds in table.dataset.unique():
+        for hw in plan.profiles:
+            lay, asy = f"chip {hw} layered", f"chip {hw} async fifo"
+            e_l, e_a = get(ds, lay, "layered", "energy_nj"), get(ds, asy, "layered", "energy_nj")
+            st_a = get(ds, asy, "layered", "static_energy_nj")
+            n_l, n_a = get(ds, lay, "layered", "neuron_energy_nj"), get(ds, asy, "layered", "neuron_energy_nj")
+            t_l, t_a = get(ds, lay, "layered", "decision_us"), get(ds, asy, "layered", "decision_us")
+            stop = get(ds, f"{asy} stop", "unlayered-random", "decision_energy_nj")
+            full = get(ds, asy, "unlayered-random", "energy_nj")
+            share = _ratio(st_a, e_a)
+            energy_rule = ("so energy follows the time a sample takes" if share > 0.5 else
+                           "so energy follows the work done, not the time")
+            updates = ("since an async packet pays an update per target where a layer phase updates each "
+                       "neuron once" if n_a > n_l else "fewer than layered here")
+            lines.append(
+                f"- {ds} on {hw}, the layer-trained model: async takes {t_a:.1f} µs per sample against "
+                f"{t_l:.1f} layered and {e_a:.1f} nJ against {e_l:.1f}. Static power is {100 * share:.0f} % of "
+                f"the async energy, {energy_rule}; neuron updates cost {n_a:.1f} nJ async against {n_l:.1f} "
+                f"layered, {updates}. The early decision takes the unlayered-random model from {full:.1f} to "
+                f"{stop:.1f} nJ per inference: it ends the sample, its work and its static power.")
+    return lines + [""]
 
 
 def _ratio(a: float, b: float) -> float:
@@ -341,7 +403,9 @@ def write_document(runs, table, plan: Plan, out: Path, doc: Path, figs: list[Pat
     show = table.copy()
     for m in METRICS:
         show[m] = [_pm(a, b) for a, b in zip(table[m], table[f"{m}_std"])]
-    show = show[["dataset", "condition", "kind", *METRICS]]
+    on_chip = show.condition.str.startswith("chip")
+    functional = show[~on_chip][["dataset", "condition", "kind", *FUNCTIONAL_COLUMNS]]
+    chip = show[on_chip][["dataset", "condition", "kind", *CHIP_COLUMNS]]
     lines = [
         "# The study: layer-trained and unlayered-trained models under asynchrony and hardware timing",
         "",
@@ -350,35 +414,55 @@ def write_document(runs, table, plan: Plan, out: Path, doc: Path, figs: list[Pat
         "",
         f"- command: `{command}`",
         f"- commit: `{commit}`{' (with uncommitted changes)' if dirty else ''}",
-        f"- wall time of the whole study: {'not measured (table rebuilt from existing folders)' if wall_s is None else f'{wall_s / 60:.1f} min'}"
-        f" on this machine ({os.cpu_count()} cores)",
+        f"- wall time of the whole study (training and every run): "
+        f"{'not measured' if wall_s is None else f'{wall_s / 60:.1f} min'} on this machine ({os.cpu_count()} cores)",
         f"- seeds: {', '.join(map(str, plan.seeds))} (the initial weights, batches and draws of training, and "
         "the runs' draws)",
         f"- training: F = {plan.F}, refractory dropout {plan.refrac_dropout}, {plan.epochs_layered} epochs "
         f"layered and {plan.epochs_unlayered} unlayered, the study's other defaults (`snnemu train`)",
         f"- datasets: {', '.join(f'{d.spec} ({d.arch})' for d in plan.datasets)}",
         f"- samples: the functional conditions on {plan.functional_samples or 'all'} test samples, the chip "
-        f"conditions on the first {plan.chip_samples} (a subset, for time)",
+        f"conditions on {f'the first {plan.chip_samples} (a subset, for time)' if plan.chip_samples else 'all'}",
         f"- early decision (`stop`): `--stop-on-output {plan.stop_on_output}` on the chip; chip async runs take "
         "each frame's input as one batch (`--input frame`), as the models were trained",
         "",
-        "Columns, per inference, mean ± std over seeds: accuracy (%), spikes, SOPs, latency to the first and to "
-        "the first correct output in forward steps (functional) and in simulated µs (chip), decision time (µs) "
-        "and energy (nJ), energy (nJ, total and dynamic) and EDP (nJ·µs).",
+        "Per inference, mean ± std over seeds. Functional reference: accuracy (%), spikes, SOPs, and the "
+        "latency to the first and to the first correct output in forward steps (network spikes processed "
+        "before it).",
         "",
-        _markdown(show),
+        _markdown(functional),
+        "",
+        "On the chip: accuracy (%), spikes, SOPs, the time to the first and to the first correct output (µs, "
+        "simulated), the decision time (µs) and energy (nJ), the energy per inference (nJ, total and "
+        "dynamic) and EDP (nJ·µs).",
+        "",
+        _markdown(chip),
         "",
         "## Figures",
         "",
-        *[f"![{p.stem}]({os.path.relpath(p, doc.parent)})\n" for p in figs],
+        *[f"![{p.stem}]({os.path.relpath(p, doc.parent)})\n\n{CAPTIONS[p.stem].format(hw=plan.profiles[0])}\n"
+          for p in figs],
         "## The paper's claims beside the measurements",
         "",
         *claims(table, plan),
+        "## Why hardware timing changes the picture",
+        "",
+        *why(table, plan),
     ]
     doc.parent.mkdir(parents=True, exist_ok=True)
     doc.write_text("\n".join(lines) + "\n")
     runs.to_csv(out / "runs.csv", index=False)
     table.to_csv(out / "table.csv", index=False)
+
+
+KEY = "Points: L layered, F async fifo, M async momentum; + with the early decision."
+CAPTIONS = {
+    "study_accuracy_vs_decision": "Accuracy against the decision time on {hw}, mean and std over seeds. " + KEY,
+    "study_spikes": "Spikes per inference under each condition without an early decision.",
+    "study_energy": "Energy per inference on {hw} by category, mean over seeds.",
+    "study_latency_cdf": "The time to the first correct output on {hw}, async fifo, every sample of every seed.",
+    "study_pareto": "Accuracy against the energy per decision on {hw}; the dashed line is the Pareto front. " + KEY,
+}
 
 
 def _markdown(df: pd.DataFrame) -> str:
@@ -417,11 +501,16 @@ def main(argv=None) -> int:
     if not args.table_only:
         models = train_models(plan, out, log)
         evaluate(plan, models, out, log)
+    command = ("python scripts/paper_study.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
+    made = out / "study_run.json"  # the full run's own command and wall time, for a later --table-only
+    if args.table_only:
+        run_info = json.loads(made.read_text()) if made.is_file() else {"command": command, "wall_s": None}
+    else:
+        run_info = {"command": command, "wall_s": time.perf_counter() - t0}
+        made.write_text(json.dumps(run_info))
     runs, table = table_from_runs(out)
     figs = figures(runs, table, plan, out, doc.parent / "figures")
-    command = "python scripts/paper_study.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    write_document(runs, table, plan, out, doc, figs, command.strip(),
-                   None if args.table_only else time.perf_counter() - t0)
+    write_document(runs, table, plan, out, doc, figs, run_info["command"], run_info["wall_s"])
     log(f"{len(runs)} runs -> {doc}")
     return 0
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from builders import (
+    SETTINGS,
     chip_spikes,
     nir_chain,
     oracle_async_fifo,
@@ -15,6 +16,8 @@ from builders import (
     random_frames,
     random_net,
 )
+from hypothesis import given
+from hypothesis import strategies as st
 
 from emulator.config import RunConfig
 from emulator.model import network_from_nir
@@ -352,3 +355,23 @@ def test_an_early_decision_that_never_comes_changes_nothing(mode):
     for a, b in zip(runs[0].per_sample, runs[1].per_sample):
         assert a == b and a["stopped"] == 0
     assert np.array_equal(runs[0].per_core_energy, runs[1].per_core_energy)
+
+
+@SETTINGS
+@given(st.integers(0, 10_000), st.sampled_from(["async", "layered", "timestep"]), st.integers(0, 6),
+       st.sampled_from(["event", "frame"]))
+def test_an_early_decision_never_costs_more_than_the_whole_sample(seed, mode, k, input_mode):
+    """Over random networks: a stop only takes work away. Time, energy, synaptic events and spikes are at
+    most the whole sample's, and a sample that stops has fired K + 1 output spikes by then."""
+    net = random_net([5, 7, 3], seed=seed)
+    frames = random_frames(2, 4, 5, 0.6, seed=seed + 1)
+    hw = load_profile("loihi")
+    kw = dict(model="r", mode=mode, input=input_mode if mode == "async" else "event")
+    whole = run_network(net, hw, frames, np.arange(2), RunConfig(**kw))
+    early = run_network(net, hw, frames, np.arange(2), RunConfig(**kw, stop_on_output=k))
+    for a, b in zip(whole.per_sample, early.per_sample):
+        assert b["decision_s"] <= a["latency_s"] + 1e-15 and b["energy_j"] <= a["energy_j"] * (1 + 1e-12)
+        assert b["synaptic_events"] <= a["synaptic_events"] and b["spikes"] <= a["spikes"]
+        if not b["stopped"]:
+            assert b == {**a, "stopped": 0}
+    assert (early.per_core_energy <= whole.per_core_energy * (1 + 1e-12) + 1e-30).all()

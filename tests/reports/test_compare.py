@@ -42,6 +42,9 @@ def test_csv_equals_the_summaries_and_ratios_are_to_the_first_row(compared):
         assert row.hops_per_inference == pytest.approx(s["hops"] / n)
         assert row.energy_static_per_inference_j == pytest.approx(s["energy_j"]["static"] / n, rel=1e-12)
         assert row.edp_js == pytest.approx(s["edp_js"], rel=1e-12)
+        assert row.decision_mean_s == pytest.approx(s["decision_s"]["mean"], rel=1e-12)
+        assert row.first_correct_mean_s == pytest.approx(s["first_correct_s"]["mean"], rel=1e-12)
+        assert row.decision_energy_per_inference_j == pytest.approx(s["decision_energy_per_inference_j"], rel=1e-12)
     for col in ("energy_per_inference_j", "latency_mean_s", "spikes_per_inference"):
         assert list(df[f"{col}_ratio"]) == pytest.approx(list(df[col] / df[col].iloc[0]))
     assert df.energy_per_inference_j_ratio.iloc[0] == 1.0
@@ -54,6 +57,7 @@ def test_markdown_table_equals_the_csv(compared):
     assert [num(v) for v in runs["energy / inf. (pJ)"]] == pytest.approx(list(df.energy_per_inference_j * 1e12), abs=0.05)
     assert [num(v) for v in runs["mean latency (ns)"]] == pytest.approx(list(df.latency_mean_s * 1e9), abs=0.05)
     assert [num(v) / 100 for v in runs["accuracy (%)"]] == pytest.approx(list(df.accuracy), abs=5e-5)
+    assert [num(v) for v in runs["decision (ns)"]] == pytest.approx(list(df.decision_mean_s * 1e9), abs=0.05)
     html = (compared / "comparison.html").read_text()
     assert html.count("data:image/png;base64,") == 4 == len(list(compared.glob("compare_*.png")))
 

@@ -84,6 +84,23 @@ def test_header_equals_summary_and_per_sample(run_dir, md):
     assert num(head["energy 95% interval low (pJ)"]) == pytest.approx((statistics.mean(e) - half) * 1e12, abs=0.05)
     assert num(head["energy 95% interval high (pJ)"]) == pytest.approx((statistics.mean(e) + half) * 1e12, abs=0.05)
     assert "custom (test profile)" in head["profile"]
+    assert head["early decision"] == "none (each sample runs all its frames)"
+    assert num(head["mean decision time (ns)"]) == pytest.approx(s["decision_s"]["mean"] * 1e9, abs=0.05)
+    assert num(head["mean time to first correct output (ns)"]) == pytest.approx(s["first_correct_s"]["mean"] * 1e9,
+                                                                                 abs=0.05)
+
+
+def test_the_header_says_how_many_samples_an_early_decision_stopped(tmp_path):
+    net = random_net([12, 10, 4], seed=3)
+    frames = random_frames(5, 5, 12, 0.5, seed=4)
+    res = run_network(net, profile(), frames, np.arange(5) % 4,
+                      RunConfig(model="r", mode="async", stop_on_output=1))
+    out = write_records(res, tmp_path / "run")
+    write_report(out)
+    head = dict(table_with(md_tables((out / "report.md").read_text()), "figure").values.tolist())
+    stopped = sum(r["stopped"] for r in res.per_sample)
+    assert 0 < stopped and head["early decision"] == f"1 output spikes after the first ({stopped} of 5 samples stopped early)"
+    assert num(head["decision energy per inference (pJ)"]) == pytest.approx(summary(out)["decision_energy_per_inference_j"] * 1e12, abs=0.05)
 
 
 def test_energy_tables_equal_summary_and_cores(run_dir, md):

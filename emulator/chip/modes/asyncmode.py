@@ -28,7 +28,8 @@ def _async_core(chip, core, realtime: bool):
     # A busy period is computed in one go only when nothing else can change the
     # core's neurons meanwhile; with realtime input a frame's leak can.
     whole_runs = q.serves_busy_period_whole and not realtime
-    # An early decision ends the sample at once: a service is then counted when it starts, never ahead.
+    # An early decision ends the sample at once: the core then serves one packet per timeout, and each
+    # service is counted when it ends (_finish), so that one under way at the stop is not counted.
     whole_runs = whole_runs and chip.stop_on_output is None
     while True:
         if inbox:
