@@ -238,6 +238,6 @@ def _run_samples(chip: Chip, context, task: tuple[int, int]):
             # the decision: the early stop (stop_on_output), else the sample's end, and the energy until then
             "decision_s": elapsed - t_in,
             "decision_energy_j": float(energy.sum()),
-            "stopped": int(chip.decided.triggered or chip.decision_reached()),
+            "stopped": int(chip.decision_reached()),
         }, counts, energy, chip.link_packets(), spikes, elapsed))
     return out, ({} if chip.tracer is None else chip.tracer.cols)

@@ -138,7 +138,8 @@ def evaluate(plan: Plan, models: dict, out: Path, log) -> None:
             samples = plan.functional_samples if kw.get("engine") == "functional" else plan.chip_samples
             cfg = RunConfig(model=str(model), data=ds.spec, downsample=ds.downsample, dt_us=ds.dt_us,
                             samples=samples, seed=seed, workers=plan.workers, **kw)
-            write_records(run(cfg, warn=lambda m: None), folder)
+            where = f"{spec} {kind} seed {seed}, {name}"
+            write_records(run(cfg, warn=lambda m, where=where: log(f"{where}: {m}")), folder)
         log(f"evaluated {spec} {kind} seed {seed}: {len(conds)} conditions, {time.perf_counter() - t0:.0f} s")
 
 
@@ -220,7 +221,7 @@ def _short(condition: str, hw: str) -> str:
         ("+" if c.endswith(" stop") else "")
 
 
-def figures(runs: pd.DataFrame, table: pd.DataFrame, plan: Plan, out: Path, figs: Path) -> list[Path]:
+def figures(table: pd.DataFrame, plan: Plan, out: Path, figs: Path) -> list[Path]:
     figs.mkdir(parents=True, exist_ok=True)
     datasets = list(table.dataset.unique())
     hw = plan.profiles[0]
@@ -317,14 +318,20 @@ def figures(runs: pd.DataFrame, table: pd.DataFrame, plan: Plan, out: Path, figs
 
 # -- the claims, point by point, from the table --
 
+def _cell(table: pd.DataFrame):
+    """``get(dataset, condition, kind, column)``: one figure of the table (NaN where there is none)."""
+    def get(ds, cond, kind, col):
+        row = table[(table.dataset == ds) & (table.condition == cond) & (table.kind == kind)]
+        return float(row[col].iloc[0]) if len(row) and pd.notna(row[col].iloc[0]) else float("nan")
+    return get
+
+
 def claims(table: pd.DataFrame, plan: Plan) -> list[str]:
     """The paper's claims beside the measured figures; each sentence's numbers come from ``table``. Each
     setting is compared with the layer-trained model in layered mode on the same engine and samples."""
     lines = []
 
-    def get(ds, cond, kind, col):
-        row = table[(table.dataset == ds) & (table.condition == cond) & (table.kind == kind)]
-        return float(row[col].iloc[0]) if len(row) and pd.notna(row[col].iloc[0]) else float("nan")
+    get = _cell(table)
 
     settings = [(f"functional async F{plan.F} random", "functional layered", "forward steps", "first_correct_steps")]
     settings += [(f"chip {hw} async fifo", f"chip {hw} layered", "us", "first_correct_us") for hw in plan.profiles]
@@ -363,9 +370,7 @@ def why(table: pd.DataFrame, plan: Plan) -> list[str]:
     """The mechanisms behind the chip's figures, with their sizes from ``table``."""
     lines = []
 
-    def get(ds, cond, kind, col):
-        row = table[(table.dataset == ds) & (table.condition == cond) & (table.kind == kind)]
-        return float(row[col].iloc[0]) if len(row) and pd.notna(row[col].iloc[0]) else float("nan")
+    get = _cell(table)
 
     for ds in table.dataset.unique():
         for hw in plan.profiles:
@@ -509,7 +514,7 @@ def main(argv=None) -> int:
         run_info = {"command": command, "wall_s": time.perf_counter() - t0}
         made.write_text(json.dumps(run_info))
     runs, table = table_from_runs(out)
-    figs = figures(runs, table, plan, out, doc.parent / "figures")
+    figs = figures(table, plan, out, doc.parent / "figures")
     write_document(runs, table, plan, out, doc, figs, run_info["command"], run_info["wall_s"])
     log(f"{len(runs)} runs -> {doc}")
     return 0

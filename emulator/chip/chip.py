@@ -158,6 +158,7 @@ class Chip:
         n_out = self.net.output.size
         self.out_counts = np.zeros(n_out, np.int64)  # output spikes that have left, per output neuron
         self.out_first_by = np.full(n_out, np.inf)  # when each output neuron's first spike left
+        self.out_total = 0
         self.decided = self.env.event()  # fires at the early decision (stop_on_output)
         self.t_first_input: float | None = None  # when the first input spike was injected
         self.incoming = (np.zeros(len(self.cores)), np.zeros(len(self.cores)))  # tick modes: (packets, synapses)
@@ -327,27 +328,28 @@ class Chip:
         if self.t_first_input is None or t < self.t_first_input:
             self.t_first_input = t
 
-    def record_output(self, neurons: np.ndarray, t: float) -> None:
-        """Output-layer spikes make no packets: they are recorded here (``neurons`` global, one
-        entry per spike, all leaving at ``t``)."""
+    def record_output(self, neurons: np.ndarray, t: float, counts=1) -> None:
+        """Output-layer spikes make no packets: they are recorded here (``counts`` each of the distinct
+        global ``neurons``, all leaving at ``t``)."""
         if len(neurons):
-            self.note_outputs(neurons, np.full(len(neurons), t))
+            self.note_outputs(neurons, counts, t)
             if self.tracer is not None:
-                self.trace_spikes(neurons, t)
+                self.trace_spikes(neurons if np.isscalar(counts) else np.repeat(neurons, counts), t)
 
-    def note_outputs(self, neurons: np.ndarray, times: np.ndarray) -> None:
-        """Count output spikes (global ``neurons``, one entry per spike) leaving at ``times``; in async
-        mode the one that makes the early decision ends the sample (see ``stop_on_output``)."""
+    def note_outputs(self, neurons: np.ndarray, counts, t) -> None:
+        """Count output spikes: ``counts`` each of the distinct global ``neurons``, leaving at ``t`` (one
+        time, or one per neuron); in async mode the one that makes the early decision ends the sample."""
         local = neurons - self.out_lo
-        np.add.at(self.out_counts, local, 1)
-        np.minimum.at(self.out_first_by, local, times)
-        self.out_first = min(self.out_first, float(times.min()))
+        self.out_counts[local] += counts
+        self.out_first_by[local] = np.minimum(self.out_first_by[local], t)
+        self.out_first = min(self.out_first, float(np.min(t)))
+        self.out_total += counts * len(local) if np.isscalar(counts) else int(np.sum(counts))
         if self.decision_reached() and not self.decided.triggered:
             self.decided.succeed()
 
     def decision_reached(self) -> bool:
         """The output has fired ``stop_on_output + 1`` spikes: K after its first."""
-        return self.stop_on_output is not None and int(self.out_counts.sum()) > self.stop_on_output
+        return self.stop_on_output is not None and self.out_total > self.stop_on_output
 
     def trace_spikes(self, neurons: np.ndarray, t: float) -> None:
         """Trace rows for spikes of global ``neurons`` leaving at ``t`` (tracing on)."""

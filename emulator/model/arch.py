@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import nir
 import numpy as np
 
 from ..errors import InputError
@@ -117,8 +118,6 @@ def parse_arch(spec: str) -> Arch:
 def layer_nodes(layer: ArchLayer, weight: np.ndarray) -> list:
     """The stateless NIR nodes of one layer's synapses, in order, without bias: a dense ``weight`` is
     ``(n_in, n_out)`` (``x @ weight``), a convolution's ``(C_out, C_in, k, k)``."""
-    import nir
-
     weight = np.asarray(weight, float)
     if layer.kind == "dense":
         nodes = [nir.Flatten(input_type={"input": np.array(layer.in_shape)}, start_dim=0)] \

@@ -151,11 +151,10 @@ def _finish(chip, core, pkt, t_start, n_in, n_syn, n_upd, fired, overshoot) -> f
         n_fired = len(fired_list)
         n_out = sum(chip.n_dst_list[s] for s in fired_list)
     service = n_in * l_in + n_syn * l_syn + n_upd * l_upd + n_fired * l_spk + n_out * l_out
-    counts = (pkt, t_start, n_in, n_syn, n_upd, n_fired, n_out, service)
-    if pkt is not None and chip.stop_on_output is not None:
-        core.owed.append(counts)  # counted when the service ends (_async_core): a stop may come first
+    if pkt is not None and chip.stop_on_output is not None:  # counted when the service ends: a stop may come first
+        core.owed.append((pkt, t_start, n_in, n_syn, n_upd, n_fired, n_out, service))
     else:
-        _count(chip, core, *counts)
+        _count(chip, core, pkt, t_start, n_in, n_syn, n_upd, n_fired, n_out, service)
     t_end = t_start + service
     if n_fired:
         chip.pending += 1

@@ -58,7 +58,7 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
             touched = update[changed]
             upd_count = np.bincount(chip.core_of[touched], minlength=n_cores).astype(float)
     if send and chip.stop_on_output is not None:  # the tick of an early decision sends nothing: none follows
-        send = chip.spike_count[chip.out_lo:].sum() + s_out[chip.out_lo:].sum() <= chip.stop_on_output
+        send = chip.out_total + s_out[chip.out_lo:].sum() <= chip.stop_on_output
     spiking = np.flatnonzero(s_out)
     counts = s_out[spiking]
     src_core = chip.core_of[spiking]
@@ -104,8 +104,7 @@ def _send_trains(chip, busy, active, spiking, counts, per_pair, send: bool, pair
     end = t0 + busy.max()
     outs = spiking[spiking >= chip.out_lo]
     if len(outs):  # output spikes are recorded when their core's phase work ends
-        per_spike = np.repeat(outs, counts[spiking >= chip.out_lo].astype(np.int64))
-        chip.note_outputs(per_spike, t0 + busy[chip.core_of[per_spike]])
+        chip.note_outputs(outs, counts[spiking >= chip.out_lo].astype(np.int64), t0 + busy[chip.core_of[outs]])
     if chip.tracer is not None:
         src_core = chip.core_of[spiking]
         for c in active.tolist():
@@ -133,7 +132,7 @@ def _phase_send(chip, c: int, neurons: np.ndarray, s_out: np.ndarray, send: bool
     """Router NoC: core c finished its phase work; its spikes leave now, in neuron order."""
     now = chip.env.now
     outs = neurons[neurons >= chip.out_lo]
-    chip.record_output(np.repeat(outs, s_out[outs].astype(np.int64)), now)  # several spikes: one row each
+    chip.record_output(outs, now, s_out[outs].astype(np.int64))  # several spikes: one trace row each
     if chip.tracer is not None:
         net = neurons[neurons < chip.out_lo]
         chip.trace_spikes(np.repeat(net, s_out[net].astype(np.int64)), now)
