@@ -9,10 +9,10 @@ model".
 from .chip import Chip, Core, Packet
 from .counters import COUNTER_NAMES, CoreCounters
 from .mapping import MAPPERS, Mapping, map_network
-from .modes import MODES, Mode
+from .modes import MODES, Mode, Unsafe
 from .noc import NOCS, Route, Topology
 from .queues import QUEUES
 from .synapses import Synapses, synapses_per_core
 
 __all__ = ["COUNTER_NAMES", "Chip", "Core", "CoreCounters", "MAPPERS", "MODES", "Mapping", "Mode", "NOCS", "Packet",
-           "QUEUES", "Route", "Synapses", "Topology", "map_network", "synapses_per_core"]
+           "QUEUES", "Route", "Synapses", "Topology", "Unsafe", "map_network", "synapses_per_core"]

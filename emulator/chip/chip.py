@@ -169,6 +169,9 @@ class Chip:
         self.held: list[tuple[int, int]] = []  # async: (spike, core) for the recurrent synapses, next timestep
         self.debt = np.zeros(len(self.V)) if self.resets_next else None  # theta owed by last step's spikes
         self.dropped = np.zeros(len(self.V), bool) if self.drops_input else None  # lose this step's input
+        # async mode's packet transport; its fast path (modes.async_fast) puts its own in for the sample
+        self.schedule_emit, self.send_spike = self.emit_at, self.send_input_spike
+        self.general_only = False  # async: the fast path gave up on this sample (its rerun)
 
     def step_state(self, lo: int, hi: int) -> dict:
         """The conventions and per-step state of neurons ``lo:hi``, as ``model.timestep`` takes them."""
@@ -306,6 +309,12 @@ class Chip:
             self.drained.succeed()
         return self.drained
 
+    def emit_at(self, cid: int, t: float, fired: np.ndarray, fired_list: list, overshoot: list) -> None:
+        """Core ``cid``'s spikes ``fired`` leave at ``t``, when their service ends (:meth:`emit`)."""
+        self.pending += 1
+        ev = self.env.timeout(t - self.env.now, (cid, fired, fired_list, overshoot))
+        ev.callbacks.append(self.emit)
+
     def emit(self, ev: simpy.Event) -> None:
         """A packet's service ended: its spikes leave now, in neuron order."""
         cid, fired, fired_list, overshoot = ev.value
@@ -323,6 +332,11 @@ class Chip:
         if self.has_recurrent:  # recurrent synapses get these spikes at the next timestep
             self.held += [(s, cid) for s in fired_list if self.n_dst_rec_list[s]]
         self.done()
+
+    def send_input_spike(self, s: int, src_core: int) -> None:
+        """Event input: input spike ``s`` leaves ``src_core`` now, one packet per destination core."""
+        for dst in self.dst_cores[s]:
+            self.send(s, src_core, dst, np.inf)
 
     def input_injected(self, t: float) -> None:
         if self.t_first_input is None or t < self.t_first_input:

@@ -129,17 +129,24 @@ class AnalyticNoC:
         self.busy: list[list[tuple[float, float]]] = [[] for _ in range(topo.n_links)]
 
     def send(self, pkt, route: Route) -> float:
-        """Reserve the links for ``pkt`` leaving now; returns its arrival time.
+        """Reserve the links for ``pkt`` leaving now; returns its arrival time."""
+        return self.send_at(route, self.env.now)
+
+    def send_at(self, route: Route, now: float) -> float:
+        """Reserve the links for a packet leaving at ``now`` on ``route``; returns its arrival time.
 
         On each link the packet takes the first slot, at or after it gets
         there, that overlaps no reservation (slots that ended are dropped).
         """
-        now = self.env.now
         t = now
         for link, lat in zip(route.links, route.latencies):
             slots = self.busy[link]
             while slots and slots[0][1] <= now:
                 del slots[0]
+            if not slots or slots[-1][1] <= t:  # free from t on (the slots are in order): the common case
+                slots.append((t, t + lat))
+                t += lat
+                continue
             pos = 0
             for a, b in slots:
                 if b <= t:

@@ -15,7 +15,10 @@ when the sample has ended.
   Frame k enters once the network has drained, or with ``realtime`` at k
   frame widths, whatever is still in flight.
 
-The tick modes live in ``ticks.py``, async mode in ``asyncmode.py``. A mode
+The tick modes live in ``ticks.py``, async mode in ``asyncmode.py`` (the
+reference) and ``async_fast.py`` (its fast path, with the same records; a
+sample it cannot keep exact raises ``Unsafe`` and runs again on the
+reference). A packet's service is ``service.py``. A mode
 is a :class:`Mode`: its process, which reads the options it needs from the run's
 config, and the packet transport it needs from the chip (``ticked``: packets
 only carry timing, the phases integrate from spike vectors). The chip takes
@@ -28,10 +31,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .async_fast import Unsafe
 from .asyncmode import run_async
 from .ticks import run_layered, run_timestep
 
-__all__ = ["MODES", "Mode", "run_timestep", "run_layered", "run_async"]
+__all__ = ["MODES", "Mode", "Unsafe", "run_timestep", "run_layered", "run_async"]
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...model import SUBTRACT_NEXT, after_spike, fire, integrate, leak, pay_debt, receive
+from ...model import fire, integrate, leak, pay_debt, receive
+from .async_fast import plan, timeout_until
+from .service import count, finish, threshold
 
 __all__ = ["run_async"]
 
 
-def _async_core(chip, core, realtime: bool):
+def _async_core(chip, core, realtime: bool, intake=None, serve_run=None):
     """A core in async mode: serve the queue one packet at a time.
 
     Each packet is integrated, its targets' thresholds are evaluated at once,
@@ -25,6 +27,7 @@ def _async_core(chip, core, realtime: bool):
     policies choose again before every packet.
     """
     env, q, inbox = chip.env, core.queue, core.inbox
+    intake, serve_run = intake or chip.intake, serve_run or _serve_run  # the fast path's light packets, or Packets
     # A busy period is computed in one go only when nothing else can change the
     # core's neurons meanwhile; with realtime input a frame's leak can.
     whole_runs = q.serves_busy_period_whole and not realtime
@@ -33,7 +36,7 @@ def _async_core(chip, core, realtime: bool):
     whole_runs = whole_runs and chip.stop_on_output is None
     while True:
         if inbox:
-            chip.intake(core)
+            intake(core)
         if not len(q):
             core.wake = env.event()
             core.sleep_until = inbox[0][0] if inbox else float("inf")
@@ -45,19 +48,24 @@ def _async_core(chip, core, realtime: bool):
         if core.free_at > env.now:
             yield env.timeout(core.free_at - env.now)
             continue
-        t = env.now
         n = len(q) if whole_runs else 1
-        starts = core.run_starts
-        for _ in range(n):
-            starts.append(t)
-            t = _serve(chip, core, q.pop(), t)
+        t = serve_run(chip, core, n, env.now)
         if inbox:
-            chip.intake(core)  # a slot freed as this service started
+            intake(core)  # a slot freed as this service started
         yield env.timeout(t - env.now)
         if core.owed:  # an early decision can come: a service counts once it has ended
-            _count(chip, core, *core.owed.pop())
-        starts.clear()
+            count(chip, core, *core.owed.pop())
+        core.run_starts.clear()
         chip.done(n)
+
+
+def _serve_run(chip, core, n: int, t: float) -> float:
+    """Serve the next ``n`` packets of the queue back to back from ``t``; returns when the last ends."""
+    starts, pop = core.run_starts, core.queue.pop
+    for _ in range(n):
+        starts.append(t)
+        t = _serve(chip, core, pop(), t)
+    return t
 
 
 def _serve(chip, core, pkt, t_start: float) -> float:
@@ -96,84 +104,8 @@ def _serve(chip, core, pkt, t_start: float) -> float:
             idx = np.unique(np.concatenate(core.batch_seen))
             core.batch_seen = []
             vv = V[idx]
-    fired, overshoot = _threshold(chip, idx, vv) if idx is not None else (None, None)
-    return _finish(chip, core, pkt, t_start, 1, n_syn, n_upd, fired, overshoot)
-
-
-def _threshold(chip, idx, vv):
-    """Fire the neurons of ``idx`` (slice or indices; potentials ``vv``) above threshold.
-
-    Returns (fired neurons, their overshoot ``V - theta`` before the reset), or
-    (None, None); the overshoot is the spikes' priority under ``momentum``.
-    With refractory-until-next-timestep a fired neuron's potential is parked
-    at -inf (its reset value kept in ``chip.parked``), so later input is
-    discarded and it cannot fire again, with no masking on the hot path.
-    """
-    theta, conv = chip.theta, chip.conv
-    at = conv["at_threshold"]
-    f = fire(vv, theta[idx], at if np.isscalar(at) else at[idx])
-    if not np.count_nonzero(f):
-        return None, None
-    loc = f.nonzero()[0]
-    fired = idx.start + loc if isinstance(idx, slice) else idx[loc]
-    overshoot = vv[loc] - theta[fired]
-    subtract = chip.subtract_all  # True or False when one reset rule holds for every neuron
-    after = after_spike(overshoot, chip.subtract[fired] if subtract is None else subtract)
-    if chip.resets_next or chip.drops_input:
-        after = _next_step_resets(chip, fired, vv[loc], after)
-    if chip.refractory:
-        chip.parked[fired] = after
-        chip.V[fired] = -np.inf
-    else:
-        chip.V[fired] = after
-    return fired, overshoot  # counted in chip.spike_count when they leave (Chip.emit)
-
-
-def _next_step_resets(chip, fired: np.ndarray, v: np.ndarray, after):
-    """Resets that act at the next timestep: a ``subtract-next`` neuron keeps its potential and
-    owes ``theta`` to the next leak; a zero reset that drops the next input blocks the neuron
-    through the next timestep (see :func:`_leak`). Returns the potential each fired neuron keeps."""
-    later = chip.conventions["reset"][fired] == SUBTRACT_NEXT
-    if later.any():
-        chip.debt[fired[later]] += chip.theta[fired[later]]
-        after = np.where(later, v, after)
-    if chip.drops_input:
-        chip.dropped[fired[chip.conventions["drop_input"][fired]]] = True
-    return after
-
-
-def _finish(chip, core, pkt, t_start, n_in, n_syn, n_upd, fired, overshoot) -> float:
-    """Price a service with the pipeline formula, count it, and schedule its spikes."""
-    l_in, l_syn, l_upd, l_spk, l_out = chip.lat
-    n_fired = n_out = 0
-    if fired is not None:
-        fired_list = fired.tolist()
-        n_fired = len(fired_list)
-        n_out = sum(chip.n_dst_list[s] for s in fired_list)
-    service = n_in * l_in + n_syn * l_syn + n_upd * l_upd + n_fired * l_spk + n_out * l_out
-    if pkt is not None and chip.stop_on_output is not None:  # counted when the service ends: a stop may come first
-        core.owed.append((pkt, t_start, n_in, n_syn, n_upd, n_fired, n_out, service))
-    else:
-        _count(chip, core, pkt, t_start, n_in, n_syn, n_upd, n_fired, n_out, service)
-    t_end = t_start + service
-    if n_fired:
-        chip.pending += 1
-        ev = chip.env.timeout(t_end - chip.env.now, (core.id, fired, fired_list, overshoot.tolist()))
-        ev.callbacks.append(chip.emit)
-    return t_end
-
-
-def _count(chip, core, pkt, t_start, n_in, n_syn, n_upd, n_fired, n_out, service) -> None:
-    core.messages_in += n_in
-    core.synaptic_events += n_syn
-    core.neuron_updates += n_upd
-    core.spikes_out += n_fired
-    core.packets_out += n_out
-    core.busy_s += service
-    if pkt is not None:
-        pkt.t_served = t_start
-        if chip.tracer is not None:
-            chip.tracer.served(pkt.row, t_start - pkt.t_arrival)
+    fired, overshoot = threshold(chip, idx, vv) if idx is not None else (None, None)
+    return finish(chip, core, pkt, t_start, 1, n_syn, n_upd, fired, overshoot)
 
 
 def _leak(chip) -> None:
@@ -207,9 +139,9 @@ def _leak(chip) -> None:
         core.free_at = now
         if chip.hw.core.update_all_neurons:
             n = int((core.neurons >= n_in).sum())
-            core.free_at = _finish(chip, core, None, now, 0, 0, n, None, None)
+            core.free_at = finish(chip, core, None, now, 0, 0, n, None, None)
         elif live is not None and live[c]:
-            core.free_at = _finish(chip, core, None, now, 0, 0, int(live[c]), None, None)
+            core.free_at = finish(chip, core, None, now, 0, 0, int(live[c]), None, None)
 
 
 def _fire_lifted(chip) -> None:
@@ -228,9 +160,9 @@ def _fire_lifted(chip) -> None:
         if core.batch_left:
             core.batch_seen.append(mine)
             continue
-        fired, overshoot = _threshold(chip, mine, chip.V[mine])
+        fired, overshoot = threshold(chip, mine, chip.V[mine])
         t = max(core.free_at, chip.env.now)
-        core.free_at = _finish(chip, core, None, t, 0, 0, 0 if update_all else len(fired), fired, overshoot)
+        core.free_at = finish(chip, core, None, t, 0, 0, 0 if update_all else len(fired), fired, overshoot)
 
 
 def _inject(chip, frame: np.ndarray, batch: bool) -> None:
@@ -291,8 +223,7 @@ def _input_spike(chip, s: int, c: int) -> None:
     core.packets_out += n_dst
     core.busy_s += chip.lat[3] + n_dst * chip.lat[4]  # spike_out, message_out
     chip.spike_count[s] += 1
-    for d in chip.dst_cores[s]:
-        chip.send(s, c, d, np.inf)
+    chip.send_spike(s, c)
 
 
 def _release(chip) -> None:
@@ -344,10 +275,14 @@ def run_async(chip, frames: np.ndarray, cfg):
     ``cfg.input == "frame"`` a frame's input reaches each core as one batch."""
     env = chip.env
     realtime, batch_input = cfg.realtime, cfg.input == "frame"
+    fast = plan(chip, cfg)  # the fast path (async_fast), or None: this one, the reference
     for c in chip.used.tolist():
         core = chip.cores[c]
         core.rows, core.rows_rec = chip.synapses.rows_of_core(c)  # what its packets integrate
-        env.process(_async_core(chip, core, realtime))
+        if fast is None:
+            env.process(_async_core(chip, core, realtime))
+        elif fast.processes(core):
+            env.process(_async_core(chip, core, realtime, fast.intake, fast.serve_run))
     for k, frame in enumerate(frames):
         if realtime and env.now < k * chip.frame_s:
             yield env.timeout(k * chip.frame_s - env.now) | chip.decided
@@ -359,13 +294,19 @@ def run_async(chip, frames: np.ndarray, cfg):
         _inject(chip, frame, batch_input)
         _fire_lifted(chip)
         if not realtime or k == len(frames) - 1:
-            yield from _drain(chip)
+            yield from _drain(chip, fast)
+    if fast is not None:
+        fast.fold_sends()
 
 
-def _drain(chip):
+def _drain(chip, fast):
     yield chip.wait_drained() | chip.decided
     if chip.decided.triggered:
         return
+    if fast is not None:  # the sink cores' packets are served now, and the clock moves to where they end
+        end = fast.serve_sinks()
+        if end > chip.env.now:
+            yield from timeout_until(chip.env, end)
     busy_until = max(chip.cores[c].free_at for c in chip.used)
     if busy_until > chip.env.now:  # work that made no packets (a leak sweep) still takes time
         yield chip.env.timeout(busy_until - chip.env.now) | chip.decided

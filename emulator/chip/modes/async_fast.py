@@ -1,0 +1,454 @@
+"""Async mode's fast path: the general path's records, bit for bit, with far fewer SimPy events.
+
+``asyncmode`` is the reference; this path runs instead when :func:`blockers`
+finds nothing in the way (FIFO queues, the analytic NoC, event input, LIF
+neurons, no recurrent projection, no trace, no realtime input, no early
+decision). It changes three things and keeps SimPy's order of what is left:
+
+- **Light packets.** A packet is ``(arrival, seq, source)`` in its core's inbox
+  and a source index in its queue, not a :class:`~emulator.chip.chip.Packet`.
+  Hops, same-tile transfers and packets per link are not counted per packet:
+  every spike of a neuron sends one packet to each of its destination cores,
+  so they are folded from the spike counts when the sample ends.
+- **Sink cores have no process.** A core none of whose neurons sends a packet
+  (the output layer's) changes nothing but its own neurons, counters and the
+  output records. Its packets are written down as they are sent, and when the
+  rest of the network has drained, :func:`replay_sink` serves them through a
+  copy of the process loop: the same intake, sleep, wake-timer and busy-period
+  steps, with SimPy's ``now + (t - now)`` arithmetic for every timeout the
+  process would have made. Removing events that make no other event leaves the
+  order of the rest unchanged.
+- **The sample's clock** then moves to the last busy-period end of the sink
+  cores, exactly (:func:`timeout_until`), where the general path's drain lands.
+
+The replay needs every packet to arrive strictly after it was sent (then, at
+any step of the loop, the packets that have arrived are exactly those whatever
+SimPy's order of equal-time events). Routes with a positive latency give that;
+a sample where float rounding breaks it raises :class:`Unsafe`, and the runner
+reruns that sample on the general path.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+
+import numpy as np
+import simpy
+
+from ...model import after_spike, fire
+from .kernels import compiled
+from .service import service_time, threshold
+
+__all__ = ["ENABLED", "FastPath", "Unsafe", "blockers", "plan", "replay_sink", "timeout_until"]
+
+ENABLED = True  # off: every sample runs on the general path (the identity tests compare the two)
+
+
+class Unsafe(Exception):
+    """The fast path cannot keep this sample exact; it runs again on the general path."""
+
+
+def blockers(chip, cfg) -> list[str]:
+    """Why the fast path cannot run this configuration (empty: it can). The one place its
+    preconditions are checked; each has a test that shows the general path taking over."""
+    topo = chip.topo
+    reasons = [why for bad, why in (
+        (not ENABLED, "switched off"),
+        (chip.general_only, "a rerun on the general path"),
+        (chip.queue_kind != "fifo", f"queue {chip.queue_kind}: only fifo serves whole busy periods"),
+        (chip.noc_kind != "analytic", f"noc {chip.noc_kind}: only the analytic NoC knows arrivals at sending"),
+        (cfg.input != "event", f"input {cfg.input}: frame input arrives as batches"),
+        (cfg.realtime, "realtime input: a frame can enter while the last is in flight"),
+        (chip.stop_on_output is not None, "an early decision: the output spikes' order across cores counts"),
+        (chip.tracer is not None, "a trace: it records every packet"),
+        (chip.cuba, "CubaLIF neurons: they carry a synaptic current"),
+        (chip.has_recurrent, "recurrent projections: their spikes are held to the next timestep"),
+        (min(topo.lat_ew, topo.lat_ns, topo.lat_local) <= 0, "a route without latency: arrivals could tie with sends"),
+    ) if bad]
+    return reasons
+
+
+def plan(chip, cfg) -> FastPath | None:
+    """The fast path for this sample, or None when the general path must run it."""
+    return None if blockers(chip, cfg) else FastPath(chip)
+
+
+class FastPath:
+    """One sample's light transport: sends, emissions, and the sink cores' packets."""
+
+    def __init__(self, chip):
+        self.chip = chip
+        n_in = chip.net.populations[0].size
+        sends = chip.n_dst > 0
+        self.sink = np.zeros(len(chip.cores), bool)
+        for c in chip.used.tolist():
+            mine = chip.cores[c].neurons
+            self.sink[c] = not sends[mine].any() and not (mine < n_in).any()
+        self.sunk: dict[int, list] = {c: [] for c in np.flatnonzero(self.sink).tolist()}  # (arrival, sent, source)
+        self._sink = self.sink.tolist()
+        out_lo = chip.out_lo
+        self.outputs = [bool((chip.cores[c].neurons >= out_lo).any()) for c in range(len(chip.cores))]
+        self.spiked: list = []  # the fired neurons of each emission, counted when the sample ends
+        self.defers = _deferring_cores(chip, self.sink)
+        self.calendar: list = []  # deferred emissions: (time, creation order, core, fired neurons)
+        chip.schedule_emit, chip.send_spike = self.schedule_emit, self.send_spike
+
+    def processes(self, core) -> bool:
+        """Whether ``core`` runs a SimPy process (sink cores are replayed instead)."""
+        return not self._sink[core.id]
+
+    # -- packets ---------------------------------------------------------------------
+    def send_spike(self, s: int, c: int, now: float | None = None) -> None:
+        """Spike ``s`` leaves core ``c`` now (or at ``now``: a deferred emission): one light packet to
+        each destination core."""
+        chip = self.chip
+        route, noc_send, sink = chip.topo.route, chip.noc.send_at, self._sink
+        if now is None:
+            now = chip.env.now
+        for d in chip.dst_cores[s]:
+            t = noc_send(route(c, d), now)
+            if sink[d]:
+                if not t > now:  # the replay needs it (see the module's docstring)
+                    raise Unsafe(f"a packet from core {c} to core {d} arrives when it is sent")
+                self.sunk[d].append((t, now, s))
+                continue
+            chip.pending += 1
+            chip._seq += 1
+            core = chip.cores[d]
+            heapq.heappush(core.inbox, (t, chip._seq, s))
+            if core.wake is not None and t < core.sleep_until:
+                core.sleep_until = t
+                chip.wake_at(core.wake, t)
+
+    def emit(self, ev: simpy.Event) -> None:
+        """A service ended: its spikes leave now, in neuron order (as ``Chip.emit``)."""
+        chip = self.chip
+        cid, fired, _, _ = ev.value
+        self.spiked.append(fired)
+        if self.outputs[cid]:
+            chip.record_output(fired[fired >= chip.out_lo], chip.env.now)
+        n_dst, out_lo = chip.n_dst_list, chip.out_lo
+        for s in fired.tolist():
+            if s < out_lo and n_dst[s]:
+                self.send_spike(s, cid)
+        chip.done()
+
+    def intake(self, core) -> None:
+        """``Chip.intake`` for light packets: the arrived ones enter the queue while it has space."""
+        inbox, q, now, cap = core.inbox, core.queue, self.chip.env.now, self.chip.capacity
+        while inbox and inbox[0][0] <= now and (cap is None or core.waiting() < cap):
+            q.push(heapq.heappop(inbox)[2])
+            core.packets_received += 1
+
+    def serve_run(self, chip, core, n: int, t: float) -> float:
+        """``asyncmode._serve_run`` for light packets: the next ``n`` in the queue, back to back from ``t``."""
+        pop, starts = core.queue.pop, core.run_starts
+        fired, services = serve(chip, core, [pop() for _ in range(n)])
+        for f, service in zip(fired, services):
+            starts.append(t)
+            t = t + service
+            if f is not None:  # its spikes leave when its service ends (as asyncmode's finish)
+                self.schedule_emit(core.id, t, f, None, None)
+        return t
+
+    def schedule_emit(self, cid: int, t: float, fired: np.ndarray, fired_list, overshoot) -> None:
+        """``Chip.emit_at``: a timeout for :meth:`emit`, or for a deferring core an entry in the calendar
+        with the time that timeout would fire at and its place among the timeouts made before."""
+        chip = self.chip
+        if self.defers[cid]:
+            now = chip.env.now
+            self.calendar.append((now + (t - now), len(self.calendar), cid, fired))
+            return
+        chip.pending += 1
+        ev = chip.env.timeout(t - chip.env.now, (cid, fired, None, None))
+        ev.callbacks.append(self.emit)
+
+    # -- the end of a frame and of the sample -----------------------------------------------
+    def serve_sinks(self) -> float:
+        """Serve the packets the sink cores got since the last drain; returns when the last of
+        their busy periods ends, when the general path's drain would fire (-inf: none)."""
+        self.calendar.sort()  # by time, then by when the timeout would have been made: SimPy's order
+        chip, out_lo = self.chip, self.chip.out_lo
+        for t, _, c, fired in self.calendar:
+            self.spiked.append(fired)
+            if self.outputs[c]:
+                chip.record_output(fired[fired >= out_lo], t)
+            for s in fired.tolist():
+                if s < out_lo:
+                    self.send_spike(s, c, t)
+        self.calendar.clear()
+        end = -np.inf
+        for c, sunk in self.sunk.items():
+            if sunk:
+                end = max(end, replay_sink(self.chip, self.chip.cores[c], sunk))
+                sunk.clear()
+        return end
+
+    def fold_sends(self) -> None:
+        """The spike counts, then hops, same-tile transfers and packets per destination core from them."""
+        chip = self.chip
+        if self.spiked:
+            np.add.at(chip.spike_count, np.concatenate(self.spiked), 1)
+        pairs = chip.synapses.pairs_ff
+        n_pairs = len(pairs.src_list)
+        per_pair = np.asarray(chip.spike_count @ pairs.fan)[:n_pairs].round().astype(np.int64).tolist()
+        for s, d, n, route in zip(pairs.src_list, pairs.dst_list, per_pair, pairs.routes):
+            if n:
+                core = chip.cores[s]
+                core.hops_ew += n * route.hops_ew
+                core.hops_ns += n * route.hops_ns
+                core.local += n * route.local
+                core.sent[d] = n
+
+
+def _deferring_cores(chip, sink: np.ndarray) -> list[bool]:
+    """The cores whose emissions can wait for the drain (built once per chip): every spike of theirs
+    goes to sink cores only, those sinks get packets from no other core, and no other sender's
+    route shares a link with theirs. Then the order of their sends among themselves, by time and
+    then by creation (SimPy's order of their timeouts), is all that the NoC and the sinks see."""
+    cached = getattr(chip, "deferring", None)
+    if cached is not None:
+        return cached
+    pairs = chip.synapses.pairs_ff
+    sends_to = {}
+    for a, b in zip(pairs.src_list, pairs.dst_list):
+        sends_to.setdefault(a, set()).add(b)
+    n_in = chip.net.populations[0].size
+    inputs = set(np.unique(chip.core_of[:n_in]).tolist())
+    defers = {c for c, dsts in sends_to.items() if c not in inputs and all(sink[d] for d in dsts)}
+    links = {True: set(), False: set()}
+    fed = {True: set(), False: set()}
+    for a, b, route in zip(pairs.src_list, pairs.dst_list, pairs.routes):
+        links[a in defers].update(route.links)
+        fed[a in defers].add(b)
+    if links[True] & links[False] or fed[True] & fed[False]:
+        defers = set()
+    chip.deferring = [c in defers for c in range(len(chip.cores))]
+    return chip.deferring
+
+
+def replay_sink(chip, core, sunk: list) -> float:
+    """Serve a sink core's packets of one frame as its process in ``asyncmode._async_core`` would
+    have; returns the time of its last busy-period end.
+
+    ``sunk`` holds (arrival, send time, source) in the order they were sent. The
+    packets are served in arrival order, whenever each is served, so they are
+    integrated and priced first, all together (:func:`serve`); then the loop's
+    steps are the process's: take in what has arrived (while the queue has
+    room), sleep until the first timer for the inbox fires, wait out
+    ``free_at``, serve the whole queue, and each timeout lands at
+    ``now + (t - now)``.
+    """
+    n = len(sunk)
+    arrival, sent = [p[0] for p in sunk], [p[1] for p in sunk]
+    order = sorted(range(n), key=arrival.__getitem__)  # stable: ties keep their sending order
+    rank = [0] * n
+    for r, j in enumerate(order):
+        rank[j] = r
+    t_in = [arrival[j] for j in order]  # arrival times in serving order
+    fired, services = serve(chip, core, [sunk[j][2] for j in order])
+    cap, starts, out, out_t = chip.capacity, [], [], []
+    head = nxt = 0  # the queue: packets head:nxt of the serving order
+    inbox, seen = [], 0  # a heap of the ranks of packets sent and not taken in; how many were sent
+    now = last = -np.inf  # asleep with nothing in its inbox since the last drain
+    while True:
+        nxt = _take_in(t_in, nxt, now, cap, nxt - head, starts)
+        if head == nxt:
+            if nxt == n:
+                break
+            while seen < n and sent[seen] <= now:  # what is in its inbox as it goes to sleep
+                heapq.heappush(inbox, rank[seen])
+                seen += 1
+            while inbox and inbox[0] < nxt:
+                heapq.heappop(inbox)
+            now = _wake_time(arrival, sent, seen, now, t_in[inbox[0]] if inbox else np.inf)
+            continue
+        if core.free_at > now:
+            now = now + (core.free_at - now)
+            continue
+        t = now
+        for i in range(head, nxt):
+            starts.append(t)
+            t = t + services[i]
+            if fired[i] is not None:  # its emission timeout, made now, would fire at now + (t - now)
+                out.append(fired[i])
+                out_t.append(now + (t - now))
+        head = nxt
+        nxt = _take_in(t_in, nxt, now, cap, 0, starts)  # a slot freed as the first service started
+        now = last = now + (t - now)
+        starts.clear()
+    core.packets_received += n
+    _record(chip, out, out_t)
+    return last
+
+
+def _take_in(t_in: list, nxt: int, now: float, cap, queued: int, starts: list) -> int:
+    """``Chip.intake``: the packets that have arrived join the queue while it has room (``Core.waiting``:
+    ``queued`` plus the services of the busy period not started yet); returns the new ``nxt``."""
+    lo = nxt
+    while nxt < len(t_in) and t_in[nxt] <= now and (
+            cap is None or queued + nxt - lo + len(starts) - bisect.bisect_right(starts, now) < cap):
+        nxt += 1
+    return nxt
+
+
+def _wake_time(arrival: list, sent: list, seen: int, x: float, first: float) -> float:
+    """When a core that goes to sleep at ``x`` wakes: ``first`` is the earliest arrival in its inbox
+    (inf: none), and the packets from ``seen`` on (in sending order) are sent after ``x``.
+
+    Going to sleep, it sets a timer for ``first``; each packet sent later, before
+    the core wakes, that arrives before the current timer's target sets one more
+    (``Chip.arrive``). It wakes when the first timer fires. (A packet sent exactly
+    at ``x`` gives the same first timer whichever of the two SimPy runs first,
+    and one sent exactly when it wakes sets a timer that changes nothing.)
+    """
+    target, wake = first, (x + (first - x) if first < np.inf else np.inf)
+    for j in range(seen, len(sent)):
+        s = sent[j]
+        if s >= wake:
+            break
+        if arrival[j] < target:
+            target = arrival[j]
+            wake = min(wake, s + (target - s))
+    return wake
+
+
+def _record(chip, fired: list, times: list) -> None:
+    """A sink's spikes leave (``Chip.emit``): counted, and recorded as output at their times."""
+    if not fired:
+        return
+    neurons = np.concatenate(fired)
+    np.add.at(chip.spike_count, neurons, 1)
+    if len(np.unique(neurons)) < len(neurons):  # a neuron fired twice (not refractory): one time at a time
+        for f, when in zip(fired, times):
+            chip.record_output(f[f >= chip.out_lo], when)
+        return
+    out = neurons >= chip.out_lo
+    chip.record_output(neurons[out], np.repeat(times, [len(f) for f in fired])[out])
+
+
+def serve(chip, core, srcs: list) -> tuple[list, list]:
+    """Serve the packets of neurons ``srcs`` on ``core`` in that order as the general path serves each:
+    integrate, threshold, price and count. Returns per packet the neurons it fired (None: none) and
+    its service time."""
+    n_syn, fired, n_fired, n_out = integrate(chip, core, srcs)
+    services = service_time(chip, 1, n_syn, n_syn, n_fired, n_out)
+    core.messages_in += len(srcs)
+    core.synaptic_events += int(n_syn.sum())
+    core.neuron_updates += int(n_syn.sum())
+    core.spikes_out += int(n_fired.sum())
+    core.packets_out += int(n_out.sum())
+    core.busy_s = float(np.cumsum(np.concatenate(([core.busy_s], services)))[-1])  # in order, one by one
+    return fired, services.tolist()
+
+
+def integrate(chip, core, srcs: list) -> tuple[np.ndarray, list, np.ndarray, np.ndarray]:
+    """Integrate the packets of neurons ``srcs`` on ``core``, in that order, each followed by its
+    targets' threshold (``service.threshold``); returns per packet its synapses, the neurons it
+    fired (None: none), how many, and the packets they send.
+
+    When every packet targets the same neurons (a dense layer) and a fired neuron stays refractory
+    to the timestep's end, the packets go in at once: the potentials after each packet are one
+    running sum (``np.cumsum`` adds in order, as packet after packet would), and a neuron fires at
+    the first packet that takes it over threshold. Otherwise packet by packet.
+    """
+    block = _block(core)
+    n = len(srcs)
+    kernels = compiled()
+    if block is not None and kernels and not (chip.resets_next or chip.drops_input):
+        return _integrate_compiled(kernels["integrate_rows"], chip, block, srcs)
+    if block is None or n < 2 or not chip.refractory or chip.resets_next or chip.drops_input:
+        one = [_integrate_one(chip, core, s) for s in srcs]
+        fired = [f for _, f in one]
+        return (np.array([k for k, _ in one], np.int64), fired, np.array([0 if f is None else len(f) for f in fired]),
+                np.array([0 if f is None else int(chip.n_dst[f].sum()) for f in fired]))
+    idx, weights, row_of = block
+    k = weights.shape[1]
+    acc = np.empty((n + 1, k))
+    acc[0] = chip.V[idx]
+    acc[1:] = weights[row_of[srcs]]
+    np.cumsum(acc, axis=0, out=acc)
+    at = chip.conv["at_threshold"]
+    over = fire(acc[1:], chip.theta[idx], at if np.isscalar(at) else at[idx])
+    chip.V[idx] = acc[n]
+    fired: list = [None] * n
+    n_fired = n_out = np.zeros(n, np.int64)
+    cols = np.flatnonzero(over.any(axis=0))
+    if len(cols):
+        first = over[:, cols].argmax(axis=0)  # the packet at which each of them fires
+        neurons = idx.start + cols if isinstance(idx, slice) else idx[cols]
+        overshoot = acc[first + 1, cols] - chip.theta[neurons]
+        subtract = chip.subtract_all
+        chip.parked[neurons] = after_spike(overshoot, chip.subtract[neurons] if subtract is None else subtract)
+        chip.V[neurons] = -np.inf
+        by_packet = np.argsort(first, kind="stable")  # neuron order within a packet, as threshold gives it
+        bounds = np.searchsorted(first[by_packet], np.arange(n + 1))
+        n_fired = np.diff(bounds)
+        for i in np.flatnonzero(n_fired).tolist():
+            fired[i] = neurons[by_packet[bounds[i]:bounds[i + 1]]]
+        n_out = np.bincount(first, chip.n_dst[neurons], minlength=n).astype(np.int64)  # whole numbers
+    return np.full(n, k, np.int64), fired, n_fired, n_out
+
+
+def _integrate_compiled(kernel, chip, block, srcs: list) -> tuple[np.ndarray, list, np.ndarray, np.ndarray]:
+    """:func:`integrate` by the compiled loop (``kernels.integrate_rows``)."""
+    idx, weights, row_of = block
+    per_neuron = getattr(chip, "kernel_params", None)
+    if per_neuron is None:  # the thresholds' rules, one value per neuron, built once per chip
+        n = len(chip.V)
+        at, subtract = chip.conv["at_threshold"], chip.subtract
+        per_neuron = chip.kernel_params = (np.broadcast_to(np.asarray(at, bool), (n,)).copy(),
+                                           np.broadcast_to(np.asarray(subtract, bool), (n,)).copy(),
+                                           np.ascontiguousarray(chip.n_dst, np.int64))
+    at, subtract, n_dst = per_neuron
+    targets = np.arange(idx.start, idx.stop) if isinstance(idx, slice) else idx
+    flat, start, n_out = kernel(chip.V, chip.parked, chip.theta, at, subtract, chip.refractory, targets, weights,
+                                row_of[srcs], n_dst)
+    n_fired = np.diff(start)
+    fired: list = [None] * len(srcs)
+    for i in np.flatnonzero(n_fired).tolist():
+        fired[i] = flat[start[i]:start[i + 1]]
+    return np.full(len(srcs), weights.shape[1], np.int64), fired, n_fired, n_out
+
+
+def _integrate_one(chip, core, src: int) -> tuple[int, np.ndarray | None]:
+    """``asyncmode._serve``'s integration of one light packet from neuron ``src``."""
+    idx, w = core.rows[src]
+    vv = chip.V[idx]
+    vv += w
+    if not isinstance(idx, slice):
+        chip.V[idx] = vv
+    return len(w), threshold(chip, idx, vv)[0]
+
+
+def _block(core):
+    """``(targets, weights per source row, row of each source)`` when all the packets ``core`` can get
+    target the same neurons, else None; built once per core."""
+    if not hasattr(core, "block"):
+        rows = list(core.rows.items())
+        idx = rows[0][1][0] if rows else None
+        same = all(_same(r[0], idx) for _, r in rows)
+        core.block = None
+        if rows and same:
+            row_of = np.full(max(s for s, _ in rows) + 1, -1)
+            row_of[[s for s, _ in rows]] = np.arange(len(rows))
+            core.block = (idx, np.stack([r[1] for _, r in rows]), row_of)
+    return core.block
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, slice) or isinstance(b, slice):
+        return a == b
+    return len(a) == len(b) and bool((a == b).all())
+
+
+def timeout_until(env: simpy.Environment, t: float):
+    """Move the clock to exactly ``t`` (> now). SimPy adds a timeout's delay to now, which can
+    round, and some ``t`` no single delay reaches; but from anywhere in ``[t/2, t]`` the delay
+    ``t - now`` is exact (Sterbenz's lemma) and so is the sum. So: first near ``0.75 t``, then there."""
+    if env.now < t / 2:
+        yield env.timeout(0.75 * t - env.now)
+    yield env.timeout(t - env.now)
+    if env.now != t:  # cannot happen by the lemma; checked, as exactness is this module's promise
+        raise Unsafe(f"the clock reached {env.now!r}, not {t!r}")

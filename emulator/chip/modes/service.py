@@ -1,0 +1,98 @@
+"""One packet's service on a core in async mode: threshold its targets, price it, count it, send its spikes.
+
+Shared by async mode's general path (``asyncmode``) and its fast path
+(``async_fast``), so that both do the same floating-point work in the same order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...model import SUBTRACT_NEXT, after_spike, fire
+
+__all__ = ["threshold", "price", "service_time", "finish", "count"]
+
+
+def threshold(chip, idx, vv):
+    """Fire the neurons of ``idx`` (slice or indices; potentials ``vv``) above threshold.
+
+    Returns (fired neurons, their overshoot ``V - theta`` before the reset), or
+    (None, None); the overshoot is the spikes' priority under ``momentum``.
+    With refractory-until-next-timestep a fired neuron's potential is parked
+    at -inf (its reset value kept in ``chip.parked``), so later input is
+    discarded and it cannot fire again, with no masking on the hot path.
+    """
+    theta, conv = chip.theta, chip.conv
+    at = conv["at_threshold"]
+    f = fire(vv, theta[idx], at if np.isscalar(at) else at[idx])
+    if not np.count_nonzero(f):
+        return None, None
+    loc = f.nonzero()[0]
+    fired = idx.start + loc if isinstance(idx, slice) else idx[loc]
+    overshoot = vv[loc] - theta[fired]
+    subtract = chip.subtract_all  # True or False when one reset rule holds for every neuron
+    after = after_spike(overshoot, chip.subtract[fired] if subtract is None else subtract)
+    if chip.resets_next or chip.drops_input:
+        after = next_step_resets(chip, fired, vv[loc], after)
+    if chip.refractory:
+        chip.parked[fired] = after
+        chip.V[fired] = -np.inf
+    else:
+        chip.V[fired] = after
+    return fired, overshoot  # counted in chip.spike_count when they leave (Chip.emit)
+
+
+def next_step_resets(chip, fired: np.ndarray, v: np.ndarray, after):
+    """Resets that act at the next timestep: a ``subtract-next`` neuron keeps its potential and
+    owes ``theta`` to the next leak; a zero reset that drops the next input blocks the neuron
+    through the next timestep (see :func:`_leak`). Returns the potential each fired neuron keeps."""
+    later = chip.conventions["reset"][fired] == SUBTRACT_NEXT
+    if later.any():
+        chip.debt[fired[later]] += chip.theta[fired[later]]
+        after = np.where(later, v, after)
+    if chip.drops_input:
+        chip.dropped[fired[chip.conventions["drop_input"][fired]]] = True
+    return after
+
+
+def price(chip, n_in, n_syn, n_upd, fired) -> tuple[list, int, int, float]:
+    """A service by the pipeline formula: (fired neurons as a list, spikes, packets out, seconds)."""
+    fired_list, n_fired, n_out = [], 0, 0
+    if fired is not None:
+        fired_list = fired.tolist()
+        n_fired = len(fired_list)
+        n_out = sum(chip.n_dst_list[s] for s in fired_list)
+    return fired_list, n_fired, n_out, service_time(chip, n_in, n_syn, n_upd, n_fired, n_out)
+
+
+def service_time(chip, n_in, n_syn, n_upd, n_fired, n_out):
+    """The pipeline formula: seconds of one service (numbers), or of each of several (arrays, the same
+    operations in the same order element by element)."""
+    l_in, l_syn, l_upd, l_spk, l_out = chip.lat
+    return n_in * l_in + n_syn * l_syn + n_upd * l_upd + n_fired * l_spk + n_out * l_out
+
+
+def finish(chip, core, pkt, t_start, n_in, n_syn, n_upd, fired, overshoot) -> float:
+    """Price a service with the pipeline formula, count it, and schedule its spikes."""
+    fired_list, n_fired, n_out, service = price(chip, n_in, n_syn, n_upd, fired)
+    if pkt is not None and chip.stop_on_output is not None:  # counted when the service ends: a stop may come first
+        core.owed.append((pkt, t_start, n_in, n_syn, n_upd, n_fired, n_out, service))
+    else:
+        count(chip, core, pkt, t_start, n_in, n_syn, n_upd, n_fired, n_out, service)
+    t_end = t_start + service
+    if n_fired:
+        chip.schedule_emit(core.id, t_end, fired, fired_list, overshoot.tolist())
+    return t_end
+
+
+def count(chip, core, pkt, t_start, n_in, n_syn, n_upd, n_fired, n_out, service) -> None:
+    core.messages_in += n_in
+    core.synaptic_events += n_syn
+    core.neuron_updates += n_upd
+    core.spikes_out += n_fired
+    core.packets_out += n_out
+    core.busy_s += service
+    if pkt is not None:
+        pkt.t_served = t_start
+        if chip.tracer is not None:
+            chip.tracer.served(pkt.row, t_start - pkt.t_arrival)
