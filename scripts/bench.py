@@ -1,16 +1,28 @@
 """Benchmark: host time per synaptic event and per packet, and peak memory.
 
-Workload (fixed, seeded): random dense feed-forward LIF networks of
-100-200-10 and 213-426-43 neurons (weights N(0, (2/sqrt(fan_in))^2), theta 1,
-beta 0.5, zero reset), input spike probability 0.2 per input per step, 200
-steps, one sample, ``spread:2`` mapping on the ``loihi`` profile. Each mode runs
-in its own fresh process, so its peak RSS is its own; the time covers
+Workloads (fixed, seeded): random dense feed-forward LIF networks named by
+their sizes (``213-426-43``, the reference workload; ``213-426-426-43``;
+``100-200-10``; ``2312-64-10``, an N-MNIST-sized MLP): weights
+N(0, (2/sqrt(fan_in))^2), theta 1, beta 0.5, zero reset, input spike
+probability 0.2 per input per step, 200 steps, one sample; and ``demo``, the
+bundled demo model on the first 20 digits test samples (1 ms frames). All run
+with the ``spread:2`` mapping on the ``loihi`` profile (``spread:3`` for 2312-64-10). Each mode runs in its
+own fresh process, so its peak RSS is its own; the time covers
 ``run_network`` (mapping, chip construction and the simulation), not imports
 or file I/O, and is the fastest of ``--repeat`` runs (default 3).
 
-The functional reference (``mode:functional``) runs the same workload on a
-batch of 256 samples (async with F = 16), and the ratio of the chip's time
-per synaptic event to the reference's is printed.
+Modes are ``mode:noc``; ``async:analytic:numpy`` runs async mode's fast path
+with ``SNNEMU_NO_NUMBA=1`` (its NumPy fallback). The functional reference
+(``mode:functional``) runs the same workload on a batch of 256 samples (async
+with F = 16), and the ratio of the chip's time per synaptic event to the
+reference's is printed.
+
+The peer: where SANA-FE 2.2.9 is installed (``pip install sanafe==2.2.9``),
+``scripts/sanafe_peer.py`` runs its Loihi model (detailed timing) on the same
+random networks, inputs and placement, and every row's time per synaptic event
+is divided by SANA-FE's simulation time per synaptic event, measured in the
+same run (its chip construction, about 1 s, is left out of that figure, so
+the ratio is the stricter one). Without it the ratios are skipped with a note.
 
 Run: ``python scripts/bench.py`` (all) or ``--sizes 213-426-43 --modes async:analytic``;
 ``--versus REV`` runs them on git revision REV and on this tree, alternating (before/after a change).
@@ -20,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -29,7 +42,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-CONFIGS = ["timestep:analytic", "layered:analytic", "async:analytic", "async:routers"]
+CONFIGS = ["timestep:analytic", "layered:analytic", "async:analytic", "async:analytic:numpy", "async:routers"]
+SIZES = ["213-426-43", "213-426-426-43", "100-200-10", "2312-64-10", "demo"]
+PEER_SIZES = ("213-426-43", "213-426-426-43", "100-200-10")  # SANA-FE's Loihi has 1024 input units per core
+MAPPING = {"2312-64-10": "spread:3"}  # 2312 inputs do not fit 2 Loihi cores of 1024 neurons
 FUNCTIONAL = ["layered:functional", "async:functional"]  # async with F = 16, batch of 256 samples
 
 
@@ -55,15 +71,30 @@ def build(sizes: list[int], seed: int = 0, samples: int = 1):
     return net, frames
 
 
+def workload(name: str, samples: int = 1):
+    """(network, frames) of a named workload (see the module's docstring)."""
+    if name != "demo":
+        return build([int(s) for s in name.split("-")], samples=samples)
+    from emulator import DEMO_MODEL, load_nir
+    from traces.datasets import load_events
+    from traces.framing import frame_counts
+
+    return load_nir(DEMO_MODEL), frame_counts(load_events("digits"), 1000)[:20]
+
+
 def one(sizes: str, config: str, repeat: int) -> dict:
-    mode, noc = config.split(":")
+    mode, noc, *variant = config.split(":")
     if noc == "functional":
         return one_functional(sizes, mode, repeat)
+    if variant == ["numpy"]:
+        os.environ["SNNEMU_NO_NUMBA"] = "1"
     from emulator import RunConfig, run_network
     from hw_models.profile import load_profile
 
-    net, frames = build([int(s) for s in sizes.split("-")])
-    cfg = RunConfig(model="bench", mode=mode, noc=noc, mapping="spread:2")
+    net, frames = workload(sizes)
+    cfg = RunConfig(model="bench", mode=mode, noc=noc, mapping=MAPPING.get(sizes, "spread:2"))
+    if mode == "async":  # numba's import and first compile or cache load belong to a process, not to a run
+        run_network(net, load_profile("loihi"), frames[:1, :1], None, cfg)
     walls = []
     for _ in range(repeat):  # the best of a few: this machine's timings are noisy
         t0 = time.perf_counter()
@@ -72,16 +103,27 @@ def one(sizes: str, config: str, repeat: int) -> dict:
     wall = min(walls)
     syn = float(res.counters.synaptic_events.sum())
     packets = float(res.counters.packets_out.sum())
-    return {"network": sizes, "mode": mode, "noc": noc, "wall_s": wall, "synaptic_events": int(syn),
-            "packets": int(packets), "ns_per_syn": wall / syn * 1e9, "us_per_packet": wall / packets * 1e6,
+    return {"network": sizes, "mode": mode, "noc": ":".join([noc, *variant]), "wall_s": wall,
+            "synaptic_events": int(syn), "packets": int(packets), "ns_per_syn": wall / syn * 1e9,
+            "us_per_packet": wall / packets * 1e6,
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def peer(sizes: str, repeat: int) -> dict | None:
+    """SANA-FE on workload ``sizes`` in a fresh process (its Loihi chip takes about 1.8 GB), or None."""
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "sanafe_peer.py"), "--sizes", sizes, "--repeat",
+                          str(repeat)], capture_output=True, text=True)
+    if out.returncode:
+        print(f"SANA-FE on {sizes} failed: {(out.stderr or out.stdout).strip().splitlines()[-1:]}", flush=True)
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def one_functional(sizes: str, mode: str, repeat: int, batch: int = 256) -> dict:
     """The functional reference on a batch of 256 samples of the same workload."""
     from emulator import RunConfig, simulate
 
-    net, frames = build([int(s) for s in sizes.split("-")], samples=batch)
+    net, frames = workload(sizes, samples=batch)
     cfg = RunConfig(mode=mode, F=16 if mode == "async" else None)
     walls = []
     for _ in range(repeat):
@@ -294,7 +336,7 @@ def versus(rev: str, sizes_list: list[str], configs: list[str], repeat: int, rou
                                              text=True, cwd=tree).stdout
                         r = json.loads(out.strip().splitlines()[-1])
                         best[tree] = min(best.get(tree, r["ns_per_syn"]), r["ns_per_syn"])
-                mode, noc = config.split(":")
+                mode, noc = config.split(":", 1)
                 print(f"{sizes:<12} {mode:<9} {noc:<9} {best[old]:>16.1f} {best[ROOT]:>17.1f} "
                       f"{best[ROOT] / best[old]:>6.2f}", flush=True)
     finally:
@@ -304,12 +346,13 @@ def versus(rev: str, sizes_list: list[str], configs: list[str], repeat: int, rou
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", nargs="+", default=["100-200-10", "213-426-43"])
+    ap.add_argument("--sizes", nargs="+", default=SIZES, help="workloads: sizes of a random network, or demo")
     ap.add_argument("--modes", nargs="+", default=CONFIGS + FUNCTIONAL,
                     help="mode:noc pairs; mode:functional for the NumPy reference")
     ap.add_argument("--repeat", type=int, default=3, help="runs per mode; the fastest counts")
     ap.add_argument("--one", nargs=2, metavar=("SIZES", "MODE:NOC"), help=argparse.SUPPRESS)
     ap.add_argument("--json", help="also write the rows to this file")
+    ap.add_argument("--no-peer", action="store_true", help="skip SANA-FE even where it is installed")
     evals = {"dataset_eval": (dataset_eval, "only time the reference on 10,000 samples of a 2312-64-64-64-10 network"),
              "data_eval": (data_eval, "only time loading and framing 10,000 N-MNIST samples from files in the real format"),
              "import_eval": (import_eval, "only time importing the DVS-Gesture-sized CNN (2x32x32, two convolutions)"),
@@ -330,18 +373,31 @@ def main() -> None:
     if args.one:
         print(json.dumps(one(*args.one, args.repeat)))
         return
-    rows = []
-    print(f"{'network':<12} {'mode':<9} {'noc':<9} {'syn. events':>11} {'packets':>8} "
-          f"{'ns/syn':>8} {'us/packet':>9} {'peak MiB':>8}")
+    rows, peers = [], {}
+    missing = None if args.no_peer else _peer_missing()
+    if missing:
+        print(f"note: no SANA-FE ratios ({missing})", flush=True)
+    print(f"{'network':<15} {'mode':<9} {'noc':<15} {'syn. events':>11} {'packets':>8} "
+          f"{'ns/syn':>8} {'us/packet':>9} {'peak MiB':>8} {'/SANA-FE':>8}")
     for sizes in args.sizes:
+        if not args.no_peer and not missing and sizes in PEER_SIZES:
+            peers[sizes] = peer(sizes, args.repeat)
+            if peers[sizes]:
+                q = peers[sizes]
+                print(f"{sizes:<15} {'SANA-FE':<9} {'detailed':<15} {q['synaptic_events']:>11} {q['packets']:>8} "
+                      f"{q['sim_ns_per_syn']:>8.1f} {'':>9} {'':>8} {1.0:>8.2f}   (simulation only; with its chip "
+                      f"construction {q['ns_per_syn']:.1f} ns/syn)", flush=True)
         for config in args.modes:
             out = subprocess.run([sys.executable, __file__, "--one", sizes, config, "--repeat", str(args.repeat)],
                                  check=True,
                                  capture_output=True, text=True).stdout
             r = json.loads(out.strip().splitlines()[-1])
+            q = peers.get(sizes)
+            r["vs_sanafe"] = r["ns_per_syn"] / q["sim_ns_per_syn"] if q else None
             rows.append(r)
-            print(f"{r['network']:<12} {r['mode']:<9} {r['noc']:<9} {r['synaptic_events']:>11} {r['packets']:>8} "
-                  f"{r['ns_per_syn']:>8.1f} {r['us_per_packet']:>9.2f} {r['peak_rss_mib']:>8.0f}", flush=True)
+            ratio = f"{r['vs_sanafe']:>8.2f}" if q else f"{'':>8}"
+            print(f"{r['network']:<15} {r['mode']:<9} {r['noc']:<15} {r['synaptic_events']:>11} {r['packets']:>8} "
+                  f"{r['ns_per_syn']:>8.1f} {r['us_per_packet']:>9.2f} {r['peak_rss_mib']:>8.0f} {ratio}", flush=True)
     for sizes in args.sizes:  # the chip against the reference on the same work
         by = {(r["mode"], r["noc"]): r["ns_per_syn"] for r in rows if r["network"] == sizes}
         for mode in ("layered", "async"):
@@ -349,7 +405,14 @@ def main() -> None:
                 print(f"{sizes}: chip {mode} / functional {mode}"
                       f"{' (F=16)' if mode == 'async' else ''}: {by[mode, 'analytic'] / by[mode, 'functional']:.0f}x")
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=2))
+        Path(args.json).write_text(json.dumps({"rows": rows, "sanafe": peers}, indent=2))
+
+
+def _peer_missing() -> str | None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from sanafe_peer import available
+
+    return available()
 
 
 if __name__ == "__main__":

@@ -166,10 +166,14 @@ class FastPath:
 
     # -- the end of a frame and of the sample -----------------------------------------------
     def serve_sinks(self) -> float:
-        """Serve the packets the sink cores got since the last drain; returns when the last of
-        their busy periods ends, when the general path's drain would fire (-inf: none)."""
+        """Send the deferred emissions, then serve the packets the sink cores got since the last drain;
+        returns when the general path's drain would fire: the last of the timeouts these would have been
+        (-inf: none)."""
         self.calendar.sort()  # by time, then by when the timeout would have been made: SimPy's order
         chip, out_lo = self.chip, self.chip.out_lo
+        # each would have been a timeout the drain waits for (the last can come after every busy period: a
+        # neuron the leak lifted fires at the end of its core's leak sweep, rounded as a timeout rounds it)
+        end = self.calendar[-1][0] if self.calendar else -np.inf
         for t, _, c, fired in self.calendar:
             self.spiked.append(fired)
             if self.outputs[c]:
@@ -178,7 +182,6 @@ class FastPath:
                 if s < out_lo:
                     self.send_spike(s, c, t)
         self.calendar.clear()
-        end = -np.inf
         for c, sunk in self.sunk.items():
             if sunk:
                 end = max(end, replay_sink(self.chip, self.chip.cores[c], sunk))

@@ -1,0 +1,151 @@
+"""Optional peer for ``bench.py``: SANA-FE 2.2.9 on the benchmark's network, inputs and placement.
+
+SANA-FE (``pip install sanafe==2.2.9``) is a C++ simulator with Python
+bindings. This runs its Loihi preset (``sanafe.load_loihi()``, the bundled
+``examples/loihi.yaml``) with the ``detailed`` timing model on the network of
+``bench.build`` and reports its host time per synaptic event, for comparison
+with snnemu's ``ns_per_syn``.
+
+Model: input neurons are SANA-FE ``input`` somas (``loihi_inputs[k]``) replaying
+the 0/1 raster through their ``spikes`` attribute; the other layers are
+``loihi_lif`` neurons with leak_decay beta, hard reset to 0 and firing when
+V > theta, i.e. bench's V <- beta V + W s. Weights and threshold are scaled by
+2^16 so that Loihi's trunc(64 V)/64 rounding does not change a spike
+(shared/reviews/loihi-vs-sanafe-2026-12-01.md). Placement is snnemu's
+``spread:K``: neuron j of population i (input = 0) goes to core
+i*K + (j*K)//n_i; SANA-FE's core ids are the same numbers, though its tiles run
+column-major (the review's section 5.6), which changes hop directions, not counts.
+
+Steps: SANA-FE runs exactly ``len(frames)`` steps, while snnemu's timestep mode
+runs T+L ticks (L = number of projections) to drain the pipeline. ``__main__``
+therefore appends L empty steps, so that both count the same synaptic events,
+packets and spikes (checked: equal on 213-426-43).
+
+Timed (``wall_s``, best of ``repeat``), mirroring bench.py, whose time covers
+``run_network`` with ``load_profile`` inside it: loading the Loihi architecture,
+building the SANA-FE network (groups, LIF attributes, input rasters, dense
+synapses) and mapping every neuron to its core, constructing the chip and
+loading the network onto it, and the simulation. Not timed: imports, bench's
+``build`` (NIR graph and raster) and converting its weights to dense arrays.
+The parts are returned too (``phases_s``); most of the time is chip
+construction, not simulation. ``threads`` (default 1, as snnemu runs on one
+core) is SANA-FE's ``processing_threads``.
+
+Run: ``python scripts/sanafe_peer.py [--sizes 213-426-43] [--repeat 3] [--threads 1]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+SCALE = 2.0**16  # weights and threshold x 2^16: Loihi's 1/64 rounding then changes no spike
+BETA, THETA = 0.5, 1.0  # bench's LIF: tau 2 ms at dt 1 ms gives beta 0.5; threshold 1
+
+
+def available() -> str | None:
+    """None if SANA-FE can be used, else why not (one line)."""
+    try:
+        import sanafe  # noqa: F401
+    except ImportError as exc:
+        return f"sanafe is not installed ({exc}): pip install sanafe==2.2.9"
+    return None
+
+
+def _build_chip(sanafe, weights: list[np.ndarray], frames: np.ndarray, k: int):
+    """The Loihi chip with the network mapped and loaded; also the time of each part."""
+    t0 = time.perf_counter()
+    arch = sanafe.load_loihi()
+    cores = arch.cores()  # indexed by core id: tile * 4 + core in tile
+    t1 = time.perf_counter()
+    snn = sanafe.Network()
+    sizes = [weights[0].shape[1]] + [w.shape[0] for w in weights]
+    lif = {"threshold": THETA * SCALE, "leak_decay": BETA, "reset": 0.0, "reset_mode": "hard"}
+    groups = []
+    for i, n in enumerate(sizes):
+        offset = (np.arange(n) * k) // n  # snnemu's spread:K split of population i over its K cores
+        first = np.searchsorted(offset, offset)  # first neuron on the same core
+        if i == 0:
+            group = snn.create_neuron_group("input", n)
+        else:
+            group = snn.create_neuron_group(f"lif{i}", n, model_attributes=lif, soma_hw_name="loihi_lif")
+        for j, neuron in enumerate(group):
+            if i == 0:
+                # An input soma unit holds one spike train, so each input neuron of a core gets its own unit.
+                neuron.set_attributes(soma_hw_name=f"loihi_inputs[{j - first[j]}]",
+                                      model_attributes={"spikes": frames[:, j].astype(bool).tolist()})
+            neuron.map_to_core(cores[i * k + int(offset[j])])
+        groups.append(group)
+    for pre, post, w in zip(groups, groups[1:], weights):
+        # Dense attribute lists run source-major: entry src * n_post + dst; w is (n_post, n_pre).
+        pre.connect_neurons_dense(post, {"w": (w.T * SCALE).ravel()})
+    t2 = time.perf_counter()
+    chip = sanafe.SpikingChip(arch)
+    chip.load(snn)
+    t3 = time.perf_counter()
+    return chip, {"arch": t1 - t0, "network_and_mapping": t2 - t1, "chip_and_load": t3 - t2}
+
+
+def run_sanafe(weights: list[np.ndarray], frames: np.ndarray, cores_per_layer: int = 2, repeat: int = 3,
+               threads: int = 1) -> dict:
+    """SANA-FE on a feed-forward LIF net: weights[i] is (n_out, n_in), frames (T, n_in) 0/1; T steps."""
+    import sanafe
+
+    best = None
+    for _ in range(repeat):  # the best of a few, as bench.py does
+        t0 = time.perf_counter()
+        chip, phases = _build_chip(sanafe, weights, frames, cores_per_layer)
+        t1 = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints "Executed steps: [T/T]"
+            res = chip.sim(len(frames), timing_model="detailed", processing_threads=threads)
+        wall = time.perf_counter() - t0
+        phases["sim"] = time.perf_counter() - t1
+        del chip  # about 1.8 GB (128 cores x 1030 pipeline units); free it before the next run
+        if best is None or wall < best[0]:
+            best = (wall, phases, res)
+    wall, phases, res = best
+    # SANA-FE's "spikes" counts spikes processed by synapse units, i.e. synaptic events;
+    # "neurons_fired" counts the spikes, input neurons' included (as snnemu's spikes_out).
+    syn = int(res["spikes"])
+    return {"wall_s": wall, "synaptic_events": syn, "spikes": int(res["neurons_fired"]),
+            "ns_per_syn": wall / syn * 1e9, "sanafe_version": _version(),
+            "steps": int(res["timesteps_executed"]), "packets": int(res["packets_sent"]),
+            "sim_time_s": float(res["sim_time"]), "threads": threads,
+            "phases_s": phases, "sim_ns_per_syn": phases["sim"] / syn * 1e9}
+
+
+def _version() -> str:
+    from importlib.metadata import version
+
+    return version("sanafe")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", default="213-426-43")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    reason = available()
+    if reason:
+        sys.exit(reason)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench import build
+
+    net, frames = build([int(s) for s in args.sizes.split("-")])
+    weights = [p.weights.toarray().T for p in net.projections]  # snnemu stores (n_in, n_out)
+    # snnemu's timestep mode runs T+L ticks; L empty steps make SANA-FE's run the same workload.
+    padded = np.vstack([frames[0], np.zeros((len(weights), frames.shape[2]), frames.dtype)])
+    out = run_sanafe(weights, padded, cores_per_layer=2, repeat=args.repeat, threads=args.threads)
+    print(json.dumps({"network": args.sizes, **out}))
+
+
+if __name__ == "__main__":
+    main()
