@@ -60,9 +60,13 @@ class Core:
         starts = self.run_starts
         return len(self.queue) + len(starts) - bisect.bisect_right(starts, self.clock.now)
 
-    def reset(self, queue, clock) -> None:
+    def room(self) -> float:
+        """How many more packets the queue takes now (``capacity`` less :meth:`waiting`; inf: no limit)."""
+        return float("inf") if self.capacity is None else self.capacity - self.waiting()
+
+    def reset(self, queue, clock, capacity) -> None:
         """Empty queue and inbox, idle, counters at zero (start of a sample)."""
-        self.queue, self.clock = queue, clock
+        self.queue, self.clock, self.capacity = queue, clock, capacity
         self.inbox: list = []  # heap of (arrival, seq, packet, accepted event) not yet queued
         self.wake: simpy.Event | None = None  # set while the core is idle
         self.sleep_until = float("inf")
@@ -150,7 +154,7 @@ class Chip:
         self.noc = NOCS[self.noc_kind](self.env, self.topo, self.hw, self.deliver)
         rng = np.random.default_rng([self.seed, sample])
         for core in self.cores:
-            core.reset(QUEUES[self.queue_kind](rng), self.env)
+            core.reset(QUEUES[self.queue_kind](rng), self.env, self.capacity)
         self.V[:] = 0.0
         self.S = np.zeros(len(self.V))  # CubaLIF synaptic currents
         self.spike_count[:] = 0
@@ -288,11 +292,13 @@ class Chip:
         A packet that finds the queue full stays in the network (the inbox),
         which is the back-pressure; none is dropped.
         """
-        inbox, q, now, cap = core.inbox, core.queue, self.env.now, self.capacity
-        while inbox and inbox[0][0] <= now and (cap is None or core.waiting() < cap):
+        inbox, q, now = core.inbox, core.queue, self.env.now
+        room = core.room()
+        while inbox and inbox[0][0] <= now and room > 0:
             _, _, pkt, accepted = heapq.heappop(inbox)
             q.push(pkt)
             core.packets_received += 1
+            room -= 1
             if accepted is not None:
                 accepted.succeed()
 

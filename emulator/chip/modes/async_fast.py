@@ -136,10 +136,12 @@ class FastPath:
 
     def intake(self, core) -> None:
         """``Chip.intake`` for light packets: the arrived ones enter the queue while it has space."""
-        inbox, q, now, cap = core.inbox, core.queue, self.chip.env.now, self.chip.capacity
-        while inbox and inbox[0][0] <= now and (cap is None or core.waiting() < cap):
+        inbox, q, now = core.inbox, core.queue, self.chip.env.now
+        room = core.room()
+        while inbox and inbox[0][0] <= now and room > 0:
             q.push(heapq.heappop(inbox)[2])
             core.packets_received += 1
+            room -= 1
 
     def serve_run(self, chip, core, n: int, t: float) -> float:
         """``asyncmode._serve_run`` for light packets: the next ``n`` in the queue, back to back from ``t``."""

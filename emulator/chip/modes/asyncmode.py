@@ -6,6 +6,8 @@ See ``emulator.chip.modes`` for the semantics; the functional reference
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from ...model import fire, integrate, leak, pay_debt, receive
@@ -206,24 +208,28 @@ def _inject(chip, frame: np.ndarray, batch: bool) -> None:
             core.packets_out += len(dsts)
             core.busy_s += t - t0
         else:  # each input spike is counted as it leaves, so that an early decision stops its cost too
+            n_dst, l_spk, l_out, leave = chip.n_dst_list, lat.spike_out, lat.message_out, partial(_input_spike, chip)
             for s, k in zip(mine.tolist(), counts.tolist()):
                 for _ in range(k):
-                    t += lat.spike_out + chip.n_dst[s] * lat.message_out
-                    _at(chip, t, lambda s=s, c=c: _input_spike(chip, s, c))
+                    t += l_spk + n_dst[s] * l_out
+                    chip.pending += 1  # a timeout for _input_spike, pending work until it has run
+                    chip.env.timeout(t, (s, c)).callbacks.append(leave)
                     if chip.tracer is not None:
                         chip.trace_spikes(np.array([s]), now + t)
         core.free_at = now + t  # a core that also holds neurons serves packets after this
 
 
-def _input_spike(chip, s: int, c: int) -> None:
-    """Event input: input spike ``s`` leaves its core ``c`` now, having cost ``spike_out`` and
-    ``message_out`` per destination core."""
+def _input_spike(chip, ev) -> None:
+    """Event input: input spike ``s`` leaves its core ``c`` now (``ev.value``), having cost ``spike_out``
+    and ``message_out`` per destination core."""
+    s, c = ev.value
     core, n_dst = chip.cores[c], chip.n_dst_list[s]
     core.spikes_out += 1
     core.packets_out += n_dst
     core.busy_s += chip.lat[3] + n_dst * chip.lat[4]  # spike_out, message_out
     chip.spike_count[s] += 1
     chip.send_spike(s, c)
+    chip.done()
 
 
 def _release(chip) -> None:
