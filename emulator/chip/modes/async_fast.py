@@ -339,9 +339,10 @@ def serve(chip, core, srcs: list) -> tuple[list, list]:
     its service time."""
     n_syn, fired, n_fired, n_out = integrate(chip, core, srcs)
     services = service_time(chip, 1, n_syn, n_syn, n_fired, n_out)
+    synapses = int(n_syn.sum())
     core.messages_in += len(srcs)
-    core.synaptic_events += int(n_syn.sum())
-    core.neuron_updates += int(n_syn.sum())
+    core.synaptic_events += synapses
+    core.neuron_updates += synapses
     core.spikes_out += int(n_fired.sum())
     core.packets_out += int(n_out.sum())
     core.busy_s = float(np.cumsum(np.concatenate(([core.busy_s], services)))[-1])  # in order, one by one
