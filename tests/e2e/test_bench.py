@@ -1,0 +1,49 @@
+"""The benchmark script: one row per mode from a fresh process, and its SANA-FE peer (where installed)
+counting the same synaptic events, spikes and packets as snnemu's timestep mode on the same network."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+
+
+@pytest.mark.parametrize("config", ["async:analytic", "async:analytic:numpy", "layered:analytic"])
+def test_one_row_from_a_fresh_process(config):
+    out = subprocess.run([sys.executable, str(SCRIPTS / "bench.py"), "--one", "20-30-5", config, "--repeat", "1"],
+                         capture_output=True, text=True, check=True).stdout
+    row = json.loads(out.strip().splitlines()[-1])
+    mode, noc = config.split(":", 1)
+    assert (row["mode"], row["noc"]) == (mode, noc)
+    assert row["synaptic_events"] > 0 and row["packets"] > 0
+    assert row["ns_per_syn"] == pytest.approx(row["wall_s"] / row["synaptic_events"] * 1e9)
+
+
+def test_the_sanafe_peer_counts_what_snnemu_counts():
+    """SANA-FE's Loihi and snnemu's timestep mode on one seeded network, inputs and placement: the same
+    synaptic events, spikes and packets once SANA-FE also runs snnemu's L drain steps."""
+    sys.path.insert(0, str(SCRIPTS))
+    from sanafe_peer import available, run_sanafe
+
+    if available():
+        pytest.skip(available())
+    from bench import build
+
+    from emulator import RunConfig, run_network
+    from hw_models.profile import load_profile
+
+    net, frames = build([30, 40, 6])
+    res = run_network(net, load_profile("loihi"), frames, None,
+                      RunConfig(model="b", mode="timestep", mapping="spread:2"))
+    weights = [p.weights.toarray().T for p in net.projections]
+    padded = np.vstack([frames[0], np.zeros((len(weights), frames.shape[2]), frames.dtype)])
+    peer = run_sanafe(weights, padded, cores_per_layer=2, repeat=1)
+    assert peer["synaptic_events"] == res.counters.synaptic_events.sum()
+    assert peer["spikes"] == res.counters.spikes_out.sum()
+    assert peer["packets"] == res.counters.packets_out.sum()
