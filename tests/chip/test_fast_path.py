@@ -47,11 +47,12 @@ def fast_path(on: bool, compiled: bool = True):
 
 
 def fingerprint(res) -> tuple:
-    """Everything the records are made of, wall time aside."""
+    """Everything the records are made of, wall time aside (the trace as CSV: floats written exactly)."""
     c = res.counters
+    trace = None if res.tracer is None else res.tracer.table().to_pandas().to_csv()
     return (json.dumps(res.per_sample, sort_keys=True), res.elapsed_s, res.spikes_per_layer,
             *(getattr(c, k).tobytes() for k in vars(c)), res.per_core_energy.tobytes(),
-            res.per_link_packets.tobytes(), res.layer_spikes.tobytes())
+            res.per_link_packets.tobytes(), res.layer_spikes.tobytes(), trace)
 
 
 def both(net, hw, frames, cfg, frame_s=None):
@@ -374,8 +375,8 @@ def test_numba_is_imported_only_where_the_fast_path_runs():
     code = ("import sys, numpy as np; from emulator import RunConfig, run_network; "
             "from emulator.model import network_from_nir; from builders import nir_chain, random_frames; "
             "from hw_models.profile import load_profile; "
-            "net = network_from_nir(nir_chain([np.full((3, 4), 0.6)])); "
-            "run_network(net, load_profile('loihi'), random_frames(1, 3, 4, 0.5, seed=0), None, "
+            "net = network_from_nir(nir_chain([np.full((3, 20), 0.1)])); "
+            "run_network(net, load_profile('loihi'), random_frames(1, 3, 20, 0.9, seed=0), None, "
             "RunConfig(model='m', mode=sys.argv[1])); print('numba' in sys.modules)")
     seen = {mode: subprocess.run([sys.executable, "-c", code, mode], capture_output=True, text=True, check=True,
                                  cwd=str(Path(__file__).parents[1])).stdout.strip() for mode in ("layered", "async")}
