@@ -3,7 +3,7 @@
 ``asyncmode`` is the reference; this path runs instead when :func:`blockers`
 finds nothing in the way (FIFO queues, the analytic NoC, event input, LIF
 neurons, no recurrent projection, no trace, no realtime input, no early
-decision). It changes three things and keeps SimPy's order of what is left:
+decision). What it changes, keeping SimPy's order of what is left:
 
 - **Light packets.** A packet is ``(arrival, seq, source)`` in its core's inbox
   and a source index in its queue, not a :class:`~emulator.chip.chip.Packet`.
@@ -18,8 +18,14 @@ decision). It changes three things and keeps SimPy's order of what is left:
   steps, with SimPy's ``now + (t - now)`` arithmetic for every timeout the
   process would have made. Removing events that make no other event leaves the
   order of the rest unchanged.
-- **The sample's clock** then moves to the last busy-period end of the sink
-  cores, exactly (:func:`timeout_until`), where the general path's drain lands.
+- **Deferred emissions.** A core whose spikes all go to sinks fed by no other
+  core, on links no other sender uses, writes its emissions to a calendar; at
+  the drain they are sent in SimPy's order of the timeouts they would have been
+  (time, then creation).
+- **Busy periods at once.** A core's run of packets is integrated together
+  (:func:`integrate`: a running sum, or the compiled loop of ``kernels``).
+- **The sample's clock** then moves to where the general path's drain lands,
+  exactly (:func:`timeout_until`).
 
 The replay needs every packet to arrive strictly after it was sent (then, at
 any step of the loop, the packets that have arrived are exactly those whatever
@@ -389,7 +395,7 @@ def integrate(chip, core, srcs: list) -> tuple[np.ndarray, list, np.ndarray, np.
     over = fire(acc[1:], chip.theta[idx], at if np.isscalar(at) else at[idx])
     chip.V[idx] = acc[n]
     fired: list = [None] * n
-    n_fired = n_out = np.zeros(n, np.int64)
+    n_fired, n_out = np.zeros(n, np.int64), np.zeros(n, np.int64)
     cols = np.flatnonzero(over.any(axis=0))
     if len(cols):
         first = over[:, cols].argmax(axis=0)  # the packet at which each of them fires

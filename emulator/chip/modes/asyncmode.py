@@ -1,7 +1,9 @@
 """Async mode on the chip: no barriers, each core serves its queue packet by packet.
 
 See ``emulator.chip.modes`` for the semantics; the functional reference
-(``emulator.functional``) is the oracle it is tested against.
+(``emulator.functional``) is the oracle it is tested against. This is the
+general path, the reference for ``async_fast``, which runs instead wherever
+its preconditions hold and gives the same records.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def _async_core(chip, core, realtime: bool, intake=None, serve_run=None):
     # core's neurons meanwhile; with realtime input a frame's leak can.
     whole_runs = q.serves_busy_period_whole and not realtime
     # An early decision ends the sample at once: the core then serves one packet per timeout, and each
-    # service is counted when it ends (_finish), so that one under way at the stop is not counted.
+    # service is counted when it ends (service.finish), so that one under way at the stop is not counted.
     whole_runs = whole_runs and chip.stop_on_output is None
     while True:
         if inbox:
