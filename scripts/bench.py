@@ -325,7 +325,7 @@ def versus(rev: str, sizes_list: list[str], configs: list[str], repeat: int, rou
     subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old), rev], check=True,
                    capture_output=True)
     try:
-        print(f"{'network':<12} {'mode':<9} {'noc':<9} {rev + ' ns/syn':>16} {'this tree ns/syn':>17} {'ratio':>6}")
+        print(f"{'network':<15} {'mode':<9} {'noc':<15} {rev + ' ns/syn':>16} {'this tree ns/syn':>17} {'ratio':>6}")
         for sizes in sizes_list:
             for config in configs:
                 best = {}
@@ -337,7 +337,7 @@ def versus(rev: str, sizes_list: list[str], configs: list[str], repeat: int, rou
                         r = json.loads(out.strip().splitlines()[-1])
                         best[tree] = min(best.get(tree, r["ns_per_syn"]), r["ns_per_syn"])
                 mode, noc = config.split(":", 1)
-                print(f"{sizes:<12} {mode:<9} {noc:<9} {best[old]:>16.1f} {best[ROOT]:>17.1f} "
+                print(f"{sizes:<15} {mode:<9} {noc:<15} {best[old]:>16.1f} {best[ROOT]:>17.1f} "
                       f"{best[ROOT] / best[old]:>6.2f}", flush=True)
     finally:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], capture_output=True)

@@ -10,16 +10,16 @@ Model: input neurons are SANA-FE ``input`` somas (``loihi_inputs[k]``) replaying
 the 0/1 raster through their ``spikes`` attribute; the other layers are
 ``loihi_lif`` neurons with leak_decay beta, hard reset to 0 and firing when
 V > theta, i.e. bench's V <- beta V + W s. Weights and threshold are scaled by
-2^16 so that Loihi's trunc(64 V)/64 rounding does not change a spike
-(shared/reviews/loihi-vs-sanafe-2026-12-01.md). Placement is snnemu's
+2^16 so that Loihi's trunc(64 V)/64 rounding does not change a spike. Placement is snnemu's
 ``spread:K``: neuron j of population i (input = 0) goes to core
 i*K + (j*K)//n_i; SANA-FE's core ids are the same numbers, though its tiles run
-column-major (the review's section 5.6), which changes hop directions, not counts.
+column-major, which changes hop directions, not counts.
 
 Steps: SANA-FE runs exactly ``len(frames)`` steps, while snnemu's timestep mode
-runs T+L ticks (L = number of projections) to drain the pipeline. ``__main__``
-therefore appends L empty steps, so that both count the same synaptic events,
-packets and spikes (checked: equal on 213-426-43).
+runs T+L ticks (L = number of projections) to drain the pipeline.
+:func:`run_network_like_snnemu` therefore appends L empty steps, so that both
+count the same synaptic events, packets and spikes (checked: equal on
+213-426-43; ``tests/e2e/test_bench.py`` checks a smaller network).
 
 Timed (``wall_s``, best of ``repeat``), mirroring bench.py, whose time covers
 ``run_network`` with ``load_profile`` inside it: loading the Loihi architecture,
@@ -121,6 +121,14 @@ def run_sanafe(weights: list[np.ndarray], frames: np.ndarray, cores_per_layer: i
             "phases_s": phases, "sim_ns_per_syn": phases["sim"] / syn * 1e9}
 
 
+def run_network_like_snnemu(net, frames: np.ndarray, repeat: int = 3, threads: int = 1) -> dict:
+    """:func:`run_sanafe` on an snnemu ``Network`` (dense feed-forward LIF) and the first sample of
+    ``frames`` ``(samples, T, n_in)``, with the L empty steps snnemu's timestep mode runs after T."""
+    weights = [p.weights.toarray().T for p in net.projections]  # snnemu stores (n_in, n_out)
+    padded = np.vstack([frames[0], np.zeros((len(weights), frames.shape[2]), frames.dtype)])
+    return run_sanafe(weights, padded, cores_per_layer=2, repeat=repeat, threads=threads)
+
+
 def _version() -> str:
     from importlib.metadata import version
 
@@ -139,11 +147,7 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from bench import build
 
-    net, frames = build([int(s) for s in args.sizes.split("-")])
-    weights = [p.weights.toarray().T for p in net.projections]  # snnemu stores (n_in, n_out)
-    # snnemu's timestep mode runs T+L ticks; L empty steps make SANA-FE's run the same workload.
-    padded = np.vstack([frames[0], np.zeros((len(weights), frames.shape[2]), frames.dtype)])
-    out = run_sanafe(weights, padded, cores_per_layer=2, repeat=args.repeat, threads=args.threads)
+    out = run_network_like_snnemu(*build([int(s) for s in args.sizes.split("-")]), args.repeat, args.threads)
     print(json.dumps({"network": args.sizes, **out}))
 
 

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
@@ -29,7 +28,7 @@ def test_the_sanafe_peer_counts_what_snnemu_counts():
     """SANA-FE's Loihi and snnemu's timestep mode on one seeded network, inputs and placement: the same
     synaptic events, spikes and packets once SANA-FE also runs snnemu's L drain steps."""
     sys.path.insert(0, str(SCRIPTS))
-    from sanafe_peer import available, run_sanafe
+    from sanafe_peer import available, run_network_like_snnemu
 
     if available():
         pytest.skip(available())
@@ -41,9 +40,7 @@ def test_the_sanafe_peer_counts_what_snnemu_counts():
     net, frames = build([30, 40, 6])
     res = run_network(net, load_profile("loihi"), frames, None,
                       RunConfig(model="b", mode="timestep", mapping="spread:2"))
-    weights = [p.weights.toarray().T for p in net.projections]
-    padded = np.vstack([frames[0], np.zeros((len(weights), frames.shape[2]), frames.dtype)])
-    peer = run_sanafe(weights, padded, cores_per_layer=2, repeat=1)
+    peer = run_network_like_snnemu(net, frames, repeat=1)
     assert peer["synaptic_events"] == res.counters.synaptic_events.sum()
     assert peer["spikes"] == res.counters.spikes_out.sum()
     assert peer["packets"] == res.counters.packets_out.sum()

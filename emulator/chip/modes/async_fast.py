@@ -87,13 +87,10 @@ class FastPath:
     def __init__(self, chip):
         self.chip = chip
         n_in = chip.net.populations[0].size
-        sends = chip.n_dst > 0
-        self.sink = np.zeros(len(chip.cores), bool)
-        for c in chip.used.tolist():
-            mine = chip.cores[c].neurons
-            self.sink[c] = not sends[mine].any() and not (mine < n_in).any()
-        self.sunk: dict[int, list] = {c: [] for c in np.flatnonzero(self.sink).tolist()}  # (arrival, sent, source)
-        self._sink = self.sink.tolist()
+        sends, used = chip.n_dst > 0, set(chip.used.tolist())
+        self.sink = [c in used and not sends[core.neurons].any() and not (core.neurons < n_in).any()
+                     for c, core in enumerate(chip.cores)]
+        self.sunk: dict[int, list] = {c: [] for c, sink in enumerate(self.sink) if sink}  # (arrival, sent, source)
         out_lo = chip.out_lo
         self.outputs = [bool((chip.cores[c].neurons >= out_lo).any()) for c in range(len(chip.cores))]
         self.spiked: list = []  # the fired neurons of each emission, counted when the sample ends
@@ -103,14 +100,14 @@ class FastPath:
 
     def processes(self, core) -> bool:
         """Whether ``core`` runs a SimPy process (sink cores are replayed instead)."""
-        return not self._sink[core.id]
+        return not self.sink[core.id]
 
     # -- packets ---------------------------------------------------------------------
     def send_spike(self, s: int, c: int, now: float | None = None) -> None:
         """Spike ``s`` leaves core ``c`` now (or at ``now``: a deferred emission): one light packet to
         each destination core."""
         chip = self.chip
-        route, noc_send, sink = chip.topo.route, chip.noc.send_at, self._sink
+        route, noc_send, sink = chip.topo.route, chip.noc.send_at, self.sink
         if now is None:
             now = chip.env.now
         for d in chip.dst_cores[s]:
@@ -214,7 +211,7 @@ class FastPath:
                 core.sent[d] = n
 
 
-def _deferring_cores(chip, sink: np.ndarray) -> list[bool]:
+def _deferring_cores(chip, sink: list[bool]) -> list[bool]:
     """The cores whose emissions can wait for the drain (built once per chip): every spike of theirs
     goes to sink cores only, those sinks get packets from no other core, and no other sender's
     route shares a link with theirs. Then the order of their sends among themselves, by time and
@@ -344,7 +341,7 @@ def serve(chip, core, srcs: list) -> tuple[list, list]:
     """Serve the packets of neurons ``srcs`` on ``core`` in that order as the general path serves each:
     integrate, threshold, price and count. Returns per packet the neurons it fired (None: none) and
     its service time."""
-    if len(srcs) < AT_ONCE:  # a short run costs less one packet at a time, as the general path serves it
+    if not _at_once(chip, core, len(srcs)):  # one packet at a time, as the general path serves each
         fired, services = [], []
         for s in srcs:
             k, f = _integrate_one(chip, core, s)
@@ -365,28 +362,30 @@ def serve(chip, core, srcs: list) -> tuple[list, list]:
     return fired, services.tolist()
 
 
+def _at_once(chip, core, n: int) -> bool:
+    """Whether a run of ``n`` packets on ``core`` is integrated at once (:func:`integrate`): it is long
+    enough to pay (a short run costs less packet by packet), its packets all target the same neurons,
+    no reset waits for the next timestep, and a fired neuron stays refractory or the kernel runs."""
+    return (n >= AT_ONCE and _block(core) is not None and not (chip.resets_next or chip.drops_input)
+            and (chip.refractory or compiled() is not None))
+
+
 def integrate(chip, core, srcs: list) -> tuple[np.ndarray, list, np.ndarray, np.ndarray]:
     """Integrate the packets of neurons ``srcs`` on ``core``, in that order, each followed by its
     targets' threshold (``service.threshold``); returns per packet its synapses, the neurons it
     fired (None: none), how many, and the packets they send.
 
-    When every packet targets the same neurons (a dense layer) and a fired neuron stays refractory
-    to the timestep's end, the packets go in at once: the potentials after each packet are one
-    running sum (``np.cumsum`` adds in order, as packet after packet would), and a neuron fires at
-    the first packet that takes it over threshold. Otherwise packet by packet.
+    Every packet targets the same neurons (a dense layer; see :func:`_at_once`). The compiled loop
+    (``kernels.integrate_rows``) serves them one after another. Without it, a fired neuron being
+    refractory to the timestep's end, the packets go in at once: the potentials after each packet
+    are one running sum (``np.cumsum`` adds in order, as packet after packet would), and a neuron
+    fires at the first packet that takes it over threshold.
     """
-    block = _block(core)
-    n = len(srcs)
-    kernels = compiled()
-    if block is not None and kernels and not (chip.resets_next or chip.drops_input):
+    block, kernels = _block(core), compiled()
+    if kernels:
         return _integrate_compiled(kernels["integrate_rows"], chip, block, srcs)
-    if block is None or n < 2 or not chip.refractory or chip.resets_next or chip.drops_input:
-        one = [_integrate_one(chip, core, s) for s in srcs]
-        fired = [f for _, f in one]
-        return (np.array([k for k, _ in one], np.int64), fired, np.array([0 if f is None else len(f) for f in fired]),
-                np.array([0 if f is None else int(chip.n_dst[f].sum()) for f in fired]))
-    idx, weights, row_of = block
-    k = weights.shape[1]
+    idx, _, weights, row_of = block
+    n, k = len(srcs), weights.shape[1]
     acc = np.empty((n + 1, k))
     acc[0] = chip.V[idx]
     acc[1:] = weights[row_of[srcs]]
@@ -415,7 +414,7 @@ def integrate(chip, core, srcs: list) -> tuple[np.ndarray, list, np.ndarray, np.
 
 def _integrate_compiled(kernel, chip, block, srcs: list) -> tuple[np.ndarray, list, np.ndarray, np.ndarray]:
     """:func:`integrate` by the compiled loop (``kernels.integrate_rows``)."""
-    idx, weights, row_of = block
+    _, targets, weights, row_of = block
     per_neuron = getattr(chip, "kernel_params", None)
     if per_neuron is None:  # the thresholds' rules, one value per neuron, built once per chip
         n = len(chip.V)
@@ -424,7 +423,6 @@ def _integrate_compiled(kernel, chip, block, srcs: list) -> tuple[np.ndarray, li
                                            np.broadcast_to(np.asarray(subtract, bool), (n,)).copy(),
                                            np.ascontiguousarray(chip.n_dst, np.int64))
     at, subtract, n_dst = per_neuron
-    targets = np.arange(idx.start, idx.stop) if isinstance(idx, slice) else idx
     flat, start, n_out = kernel(chip.V, chip.parked, chip.theta, at, subtract, chip.refractory, targets, weights,
                                 row_of[srcs], n_dst)
     n_fired = np.diff(start)
@@ -445,8 +443,8 @@ def _integrate_one(chip, core, src: int) -> tuple[int, np.ndarray | None]:
 
 
 def _block(core):
-    """``(targets, weights per source row, row of each source)`` when all the packets ``core`` can get
-    target the same neurons, else None; built once per core."""
+    """``(targets, the same as indices, weights per source row, row of each source)`` when all the
+    packets ``core`` can get target the same neurons, else None; built once per core."""
     if not hasattr(core, "block"):
         rows = list(core.rows.items())
         idx = rows[0][1][0] if rows else None
@@ -455,7 +453,8 @@ def _block(core):
         if rows and same:
             row_of = np.full(max(s for s, _ in rows) + 1, -1)
             row_of[[s for s, _ in rows]] = np.arange(len(rows))
-            core.block = (idx, np.stack([r[1] for _, r in rows]), row_of)
+            as_indices = np.arange(idx.start, idx.stop) if isinstance(idx, slice) else idx
+            core.block = (idx, as_indices, np.stack([r[1] for _, r in rows]), row_of)
     return core.block
 
 
