@@ -20,11 +20,13 @@ from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, field, fields
 
+import yaml
+
 from .errors import InputError
 from .model import DIALECT_NAMES, parse_arch
 
 __all__ = ["DATASET_NAMES", "ENGINES", "INPUTS", "RESETS", "LOCAL_DATASET_NAMES", "MAPPER_NAMES", "MODE_NAMES", "NOC_NAMES",
-           "QUEUE_NAMES", "TRAIN_MODES", "RunConfig", "TrainConfig", "check_network", "flag_of", "option_fields",
+           "QUEUE_NAMES", "TRAIN_MODES", "RunConfig", "TrainConfig", "check_network", "flag_of", "hw_overrides", "option_fields",
            "parse_arch", "validate", "validate_train"]
 
 ENGINES = ("chip", "functional")
@@ -57,6 +59,9 @@ class RunConfig:
 
     model: str | None = _opt(None, "NIR model file", required=True)
     hw: str = _opt("loihi", "bundled profile name or a profile .yaml")
+    hw_set: tuple[str, ...] = _opt((), "set one field of the profile, PATH=VALUE by its dotted path, e.g. "
+                                       "core.queue_capacity=8 (repeat for several)", flag="--hw-set",
+                                   engine="chip")
     data: str = _opt("digits", "digits | nmnist-digits | spoken-digits | nmnist:ROOT | shd:ROOT | dvsgesture:ROOT "
                                "(add :train for the training split) | events .npz, .nir or .h5 (see snnemu data list)")
     mode: str = _opt("layered", "execution mode", choices=MODE_NAMES)
@@ -78,6 +83,8 @@ class RunConfig:
     noc: str = _opt("analytic", "NoC fidelity", choices=NOC_NAMES)
     seed: int = _opt(0, "seed of every random draw", at_least=0)
     workers: int = _opt(1, "processes running samples in parallel", at_least=1)
+    scheduler: str | None = _opt(None, "run the samples on an existing Dask cluster, tcp://HOST:8786 (the "
+                                       "[distributed] extra); the results are the same as on this machine")
     refractory: bool | None = _opt(None, "async: let a neuron fire again within a timestep "
                                          "(default: refractory until the next)", flag="--no-refractory")
     realtime: bool = _opt(False, "async: frame k enters at k frame widths, not when the network has drained",
@@ -114,6 +121,31 @@ class RunConfig:
     def queue_in_effect(self) -> str | None:
         """The queue policy, where one is used (async mode), else None."""
         return self.queue if self.mode == "async" else None
+
+
+def hw_overrides(cfg: RunConfig) -> dict:
+    """``--hw-set PATH=VALUE`` items as ``{path: value}``, each value read as YAML (8, 2.0e-9, null, true)."""
+    out = {}
+    for item in cfg.hw_set:
+        path, eq, text = str(item).partition("=")
+        if not eq or not path.strip():
+            raise InputError("--hw-set", "hw_set", f"{item!r}: expected PATH=VALUE, e.g. core.queue_capacity=8")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise InputError("--hw-set", path.strip(), f"{text!r} is not a value") from None
+        out[path.strip()] = _number(value)
+    return out
+
+
+def _number(value):
+    """YAML 1.1 reads 6e-12 (no dot) as text; a profile's numbers are read as numbers either way."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def option_fields():
@@ -161,6 +193,10 @@ def validate(cfg: RunConfig) -> RunConfig:
         raise InputError("--frames", "frames", "give either --frames or --dt-us, not both")
     if not cfg.model:
         raise InputError("--model", "model", "no model given")
+    hw_overrides(cfg)
+    if cfg.scheduler is not None and not str(cfg.scheduler).startswith(("tcp://", "tls://", "inproc://")):
+        raise InputError("--scheduler", "scheduler", f"{cfg.scheduler!r}: expected a Dask scheduler address, "
+                                                     "tcp://HOST:8786")
     return cfg
 
 

@@ -19,6 +19,9 @@ class InputError(Exception):
         self.message = message
         super().__init__(f"{self.file}: {field}: {message}")
 
+    def __reduce__(self):  # rebuilt from its parts when it comes back from a worker process
+        return (InputError, (self.file, self.field, self.message))
+
 
 class DeadlockError(RuntimeError):
     """The chip stopped making progress while work was still pending."""

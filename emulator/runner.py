@@ -16,51 +16,38 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from hw_models.cost import CATEGORIES, price
 from hw_models.profile import HwProfile, load_profile
 from traces.datasets import load_events
 from traces.framing import frame_counts, frame_width_us, input_shape, preprocess
 
-from .chip import MODES, Chip, CoreCounters, Mapping, Topology, Unsafe, map_network
-from .config import RunConfig, check_network, validate
-from .errors import DeadlockError, InputError
-from .functional import FunctionalRun, run_functional
+from .chip import map_network
+from .chunks import (
+    ChipState,
+    RunResult,
+    chip_chunk,
+    chunk_ranges,
+    functional_chunk,
+    make_chip,
+    merge_chip,
+    merge_functional,
+)
+from .config import RunConfig, check_network, hw_overrides, validate
+from .errors import InputError
+from .functional import FunctionalRun
 from .model import Network, load_nir
-from .parallel import fork_map
-from .records import Tracer
+from .parallel import execute, make_pool
 
-__all__ = ["Inputs", "RunResult", "load_inputs", "run", "run_network"]
+__all__ = ["Inputs", "RunResult", "Task", "config_key", "load_inputs", "merge", "prime", "run", "run_network", "run_task",
+           "tasks_of"]
 
 Warn = Callable[[str], None]
 Progress = Callable[[int, int], None]
-
-
-@dataclass
-class RunResult:
-    """A chip run: per-sample rows, and per-core figures summed over samples."""
-
-    config: RunConfig
-    network: Network
-    hw: HwProfile
-    mapping: Mapping
-    per_sample: list[dict]
-    counters: CoreCounters  # summed over samples
-    per_core_energy: np.ndarray  # (n_cores, len(CATEGORIES)) summed over samples
-    per_link_packets: np.ndarray  # (n_links,) packets over each NoC link, summed over samples
-    spikes_per_layer: dict[str, int]
-    elapsed_s: float  # simulated time of all samples, back to back (static power runs all along)
-    wall_s: float
-    synapses_per_core: np.ndarray
-    layer_spikes: np.ndarray  # (samples, populations) spike counts
-    topology: Topology  # the mesh's links, for the per-link records
-    tracer: Tracer | None = None
-    frame_s: float | None = None  # the frames' width (None: --frames)
-    engine: str = "chip"
 
 
 @dataclass
@@ -79,18 +66,33 @@ def _python_warning(message: str) -> None:
 
 
 def run(cfg: RunConfig, progress: Progress | None = None, warn: Warn | None = None) -> RunResult | FunctionalRun:
-    """Check ``cfg``, load everything it names and run it on its engine."""
+    """Check ``cfg``, load everything it names and run it on its engine: here, or in chunks of
+    samples on ``cfg.workers`` processes or the Dask cluster ``cfg.scheduler`` (the same records)."""
     inputs = load_inputs(cfg, warn)
-    if cfg.engine == "functional":
-        return run_functional(inputs.network, inputs.frames, inputs.labels, cfg, frame_s=inputs.frame_s)
-    return run_network(inputs.network, inputs.hw, inputs.frames, inputs.labels, cfg, progress, frame_s=inputs.frame_s)
+    t0 = time.perf_counter()
+    return _run_tasks(cfg, prime(cfg, inputs), len(inputs.frames), progress, t0)
+
+
+def _run_tasks(cfg: RunConfig, state, n_samples: int, progress: Progress | None, t0: float):
+    """The chunks of a primed configuration on the pool ``cfg`` names, merged; a failed chunk fails the run."""
+    chunks = []
+
+    def done(task: Task, chunk) -> None:
+        chunks.append(chunk)
+        if progress is not None:
+            progress(sum(c.hi - c.lo for c in chunks), n_samples)
+
+    failed = execute(run_task, tasks_of(cfg, n_samples), make_pool(cfg.workers, cfg.scheduler), done)
+    if failed:
+        raise failed[0][1]  # a run is all or nothing: the first failure, as it was raised
+    return merge(state, chunks, time.perf_counter() - t0)
 
 
 def load_inputs(cfg: RunConfig, warn: Warn | None = None) -> Inputs:
     """Validate ``cfg``, load the profile (chip engine) and the model, and frame the data."""
     warn = warn or _python_warning
     validate(cfg)
-    hw = load_profile(cfg.hw) if cfg.engine == "chip" else None  # a bad profile is reported first
+    hw = load_profile(cfg.hw, hw_overrides(cfg)) if cfg.engine == "chip" else None  # a bad profile is reported first
     net = load_nir(cfg.model, dt_fallback_s=(cfg.dt_us or 1000) * 1e-6, dialect=cfg.nir_from, reset=cfg.reset)
     check_network(net, cfg, cfg.model)
     for note in net.warnings:
@@ -133,122 +135,95 @@ def frame_mismatch(net: Network, frame_us: int, why: str) -> str | None:
             f"--dt-us {dt_us:g} frames the data at the model's step")
 
 
-CHUNK = 8  # samples per task for the workers (and per progress update)
-
-
 def run_network(net: Network, hw: HwProfile, frames: np.ndarray, labels, cfg: RunConfig,
                 progress: Progress | None = None, frame_s: float | None = None) -> RunResult:
-    """Run ``frames`` ``(samples, T, n_in)`` through ``net`` mapped on ``hw``.
-
-    With ``cfg.workers > 1`` chunks of samples run in worker processes. Every
-    sample starts from a fresh state and its own seed, and the totals are
-    summed in sample order here, so the records are byte-identical whatever
-    the number of workers.
-    """
+    """Run ``frames`` ``(samples, T, n_in)`` through ``net`` mapped on ``hw``, in chunks of samples
+    (``emulator.chunks``), here or on ``cfg.workers`` forked processes: the same records either way."""
     if cfg.realtime and frame_s is None:
         raise InputError("--realtime", "realtime", "needs the frames' width (run_network's frame_s)")
-    wall0 = time.perf_counter()
+    if cfg.scheduler is not None:
+        raise InputError("--scheduler", "scheduler", "a network held in memory runs on this machine; give run() "
+                                                     "a config naming its files to run on a cluster")
+    t0 = time.perf_counter()
+    state = chip_state(net, hw, frames, labels, cfg, frame_s)
+    _remember(config_key(cfg), state)  # the workers fork from here and find it
+    return _run_tasks(cfg, state, len(frames), progress, t0)
+
+
+def chip_state(net: Network, hw: HwProfile, frames: np.ndarray, labels, cfg: RunConfig,
+               frame_s: float | None) -> ChipState:
     mapping = map_network(net, hw, cfg.mapping)
-    context = (net, hw, mapping, frames, labels, cfg, frame_s)
-    chip = _make_chip(context)
-    n_cores = len(chip.cores)
-    counters = CoreCounters.zeros(n_cores)
-    tot_energy = np.zeros((n_cores, len(CATEGORIES)))
-    tot_links = np.zeros(chip.topo.n_links)
-    layer_spikes = np.zeros((len(frames), len(net.populations)), np.int64)
-    tracer = _tracer(net, mapping, cfg)
-    rows, elapsed_s, done = [], 0.0, 0
-    tasks = [(lo, min(lo + CHUNK, len(frames))) for lo in range(0, len(frames), CHUNK)]
-    for results, cols in fork_map(_run_samples, tasks, context, _make_chip, cfg.workers, state=chip):
-        for i, row, counts, energy, links, spikes, elapsed in results:
-            rows.append(row)
-            elapsed_s += elapsed
-            counters += counts
-            tot_energy += energy
-            tot_links += links
-            layer_spikes[i] = spikes
-        if tracer is not None:
-            tracer.extend(cols)
-        done += len(results)
-        if progress is not None:
-            progress(done, len(frames))
-    return RunResult(cfg, net, hw, mapping, rows, counters, tot_energy, tot_links,
-                     {p.name: int(layer_spikes[:, j].sum()) for j, p in enumerate(net.populations)},
-                     elapsed_s, time.perf_counter() - wall0,
-                     chip.synapses_per_core, layer_spikes, chip.topo, tracer, frame_s=frame_s)
+    return ChipState(net, hw, mapping, frames, labels, cfg, frame_s, make_chip(net, hw, mapping, cfg, frame_s))
 
 
-NAN = float("nan")  # one object: rows with no output compare equal (a dict compares nan by identity first)
+# -- tasks: chunks of one configuration's samples, run wherever a pool puts them --
+
+@dataclass(frozen=True)
+class Task:
+    """Samples ``lo:hi`` of the run ``cfg``; ``key`` names the configuration in a worker's cache."""
+
+    key: str
+    cfg: RunConfig
+    lo: int
+    hi: int
 
 
-def _since(t: float, t_in: float) -> float:
-    return t - t_in if np.isfinite(t) else NAN
+def config_key(cfg: RunConfig) -> str:
+    """What identifies a configuration: every option but where it runs (``workers``, ``scheduler``)."""
+    return repr(sorted((k, v) for k, v in asdict(cfg).items() if k not in ("workers", "scheduler")))
 
 
-def _tracer(net: Network, mapping: Mapping, cfg: RunConfig) -> Tracer | None:
-    return Tracer([p.name for p in net.populations], net.offsets, mapping.core_of) if cfg.trace else None
+def tasks_of(cfg: RunConfig, n_samples: int) -> list[Task]:
+    key = config_key(cfg)
+    return [Task(key, cfg, lo, hi) for lo, hi in chunk_ranges(n_samples, cfg.engine)]
 
 
-def _make_chip(context) -> Chip:
-    net, hw, mapping, _, _, cfg, frame_s = context
-    return Chip(net, hw, mapping, noc=cfg.noc, queue=cfg.queue, seed=cfg.seed, refractory=cfg.refractory_on,
-                frame_s=frame_s, stop_on_output=cfg.stop_on_output)
+@dataclass
+class FunctionalState:
+    inputs: Inputs
+    cfg: RunConfig
 
 
-def _run_sample(chip: Chip, mode, frames: np.ndarray, cfg: RunConfig, i: int) -> None:
-    """Sample ``i`` on a fresh clock; a sample the async fast path cannot keep exact runs again
-    on the general path (``emulator.chip.modes.async_fast``)."""
-    for general_only in (False, True):
-        chip.begin_sample(i, mode)
-        chip.general_only = general_only
-        proc = chip.env.process(mode.run(chip, frames, cfg))
-        try:
-            chip.env.run(until=proc)
-            return
-        except Unsafe:
-            continue
-        except RuntimeError as exc:
-            if "No scheduled events left" not in str(exc):
-                raise
-            raise DeadlockError(f"deadlock in sample {i} at t={chip.env.now:.3e} s: {chip.stuck()}") from None
+_STATES: OrderedDict = OrderedDict()  # a worker's loaded configurations, newest last
+_KEEP = 2  # configurations kept loaded per process: a sweep's tasks come mostly grouped by configuration
 
 
-def _run_samples(chip: Chip, context, task: tuple[int, int]):
-    """Run samples ``lo:hi``; returns ``([(i, row, counters, energy, link packets, layer spikes, elapsed)],
-    trace columns)``.
+def prime(cfg: RunConfig, inputs: Inputs):
+    """Build the state of ``cfg`` from loaded inputs and keep it in this process's cache, so that
+    forked workers inherit it instead of loading the configuration again."""
+    if cfg.engine == "functional":
+        state = FunctionalState(inputs, cfg)
+    else:
+        state = chip_state(inputs.network, inputs.hw, inputs.frames, inputs.labels, cfg, inputs.frame_s)
+    _remember(config_key(cfg), state)
+    return state
 
-    A sample's latency runs from its first input injection (its start, if it
-    has no input) to its end; its energy covers the whole elapsed time.
-    """
-    net, hw, _, frames, labels, cfg, _ = context
-    lo, hi = task
-    mode = MODES[cfg.mode]
-    chip.tracer = _tracer(net, chip.mapping, cfg)
-    out = []
-    for i in range(lo, hi):
-        _run_sample(chip, mode, frames[i], cfg, i)
-        elapsed = chip.env.now  # each sample starts at 0
-        t_in = chip.t_first_input or 0.0
-        counts = chip.counts()
-        energy = price(counts, chip.barriers, elapsed, hw, chip.used)
-        spikes = np.add.reduceat(chip.spike_count, net.offsets[:-1])
-        label = None if labels is None else int(labels[i])
-        pred = chip.prediction()
-        out.append((i, {
-            "sample": i, "label": label, "prediction": pred,
-            "correct": None if label is None else int(pred == label),
-            "spikes": int(spikes[1:].sum()),
-            "synaptic_events": int(counts.synaptic_events.sum()),
-            "packets": int(counts.packets_out.sum()),
-            "hops": int(counts.hops_ew.sum() + counts.hops_ns.sum()),
-            "latency_s": elapsed - t_in,
-            "first_output_s": _since(chip.out_first, t_in),
-            "first_correct_s": NAN if label is None or not 0 <= label < len(chip.out_first_by)
-            else _since(chip.out_first_by[label], t_in),
-            "energy_j": float(energy.sum()),
-            # the decision: the early stop (stop_on_output), else the sample's end, and the energy until then
-            "decision_s": elapsed - t_in,
-            "decision_energy_j": float(energy.sum()),
-            "stopped": int(chip.decision_reached()),
-        }, counts, energy, chip.link_packets(), spikes, elapsed))
-    return out, ({} if chip.tracer is None else chip.tracer.cols)
+
+def _remember(key: str, state) -> None:
+    _STATES[key] = state
+    _STATES.move_to_end(key)
+    while len(_STATES) > _KEEP:
+        _STATES.popitem(last=False)
+
+
+def run_task(task: Task):
+    """One chunk (run by a pool's worker): the configuration's state from the cache, or loaded."""
+    t0 = time.perf_counter()
+    state = _STATES.get(task.key)
+    if state is None:
+        state = prime(task.cfg, load_inputs(task.cfg, warn=lambda message: None))  # the caller warned already
+    if task.cfg.engine == "functional":
+        inputs = state.inputs
+        chunk = functional_chunk(inputs.network, inputs.frames, inputs.labels, task.cfg, task.lo, task.hi)
+    else:
+        chunk = chip_chunk(state, task.lo, task.hi)
+    chunk.wall_s = time.perf_counter() - t0
+    return chunk
+
+
+def merge(state, chunks: list, wall_s: float) -> RunResult | FunctionalRun:
+    """A configuration's result from all its chunks (``state``: what :func:`prime` built)."""
+    if isinstance(state, FunctionalState):
+        inputs = state.inputs
+        return merge_functional(inputs.network, inputs.labels, state.cfg, inputs.frame_s, chunks, wall_s)
+    return merge_chip(state, chunks, wall_s)

@@ -27,7 +27,7 @@ from emulator.errors import InputError
 
 __all__ = [
     "BarrierSpec", "CoreSpec", "Hop", "HwProfile", "Mesh", "NocSpec", "OpCosts",
-    "bundled_profiles", "describe", "load_profile", "profile_from_dict",
+    "apply_overrides", "bundled_profiles", "describe", "load_profile", "profile_from_dict",
     "summary_line",
 ]  # fmt: skip
 
@@ -154,8 +154,14 @@ def bundled_profiles() -> list[str]:
     return sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
 
 
-def load_profile(name_or_path: str) -> HwProfile:
-    """Load a bundled profile by name, or any profile YAML file by path."""
+def load_profile(name_or_path: str, overrides: dict | None = None) -> HwProfile:
+    """Load a bundled profile by name, or any profile YAML file by path.
+
+    ``overrides``: ``{dotted path: value}`` set before validation, e.g.
+    ``{"core.queue_capacity": 8, "noc.hop_latency_s.east_west": 2e-9}``; a
+    path must name a field the profile has, and the value is checked like
+    the file's own.
+    """
     text = str(name_or_path)
     path = Path(text)
     if text in bundled_profiles():
@@ -174,7 +180,26 @@ def load_profile(name_or_path: str) -> HwProfile:
         problem = getattr(exc, "problem", None) or str(exc)
         message = " ".join(f"{problem}{where}".split())  # one line
         raise InputError(file, "yaml", message) from None
+    if overrides:
+        apply_overrides(data, overrides, file)
     return profile_from_dict(data, file)
+
+
+def apply_overrides(data: dict, overrides: dict, file: str) -> None:
+    """Set each ``{dotted path: value}`` in the parsed profile ``data``, in place."""
+    for path, value in overrides.items():
+        *parents, leaf = str(path).split(".")
+        node = data
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or _key_in(node, leaf) is None:
+            raise InputError(file, path, "no such field in the profile (a dotted path such as core.queue_capacity)")
+        node[_key_in(node, leaf)] = value
+
+
+def _key_in(node: dict, name: str):
+    """The key of ``node`` spelled ``name`` (barrier tables have integer keys), or None."""
+    return next((k for k in node if str(k) == name), None)
 
 
 # --- validation --------------------------------------------------------------

@@ -281,6 +281,88 @@ def report_eval(samples: int = 10_000, out: str = "bench_out/report-run") -> Non
         print(f"snnemu {name} on {samples} samples ({rows} trace rows): {best:.1f} s (best of 3)")
 
 
+def _digits_file(samples: int, out: Path) -> Path:
+    """The digits test split, its samples repeated up to ``samples``, as an events .npz."""
+    import numpy as np
+
+    from traces.datasets import load_events
+    from traces.events import make_events, write_npz
+
+    ev = load_events("digits")
+    idx = np.arange(samples) % ev.n_samples
+    parts = [(np.flatnonzero(ev.sample == i), k) for k, i in enumerate(idx)]
+    take = np.concatenate([rows for rows, _ in parts])
+    sample = np.concatenate([np.full(len(rows), k) for rows, k in parts])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_npz(out, make_events(ev.t[take], ev.x[take], ev.p[take], sample, ev.sensor_size, y=ev.y[take],
+                               labels=np.asarray(ev.labels)[idx], n_samples=samples, name=out.name))
+    return out
+
+
+SWEEP_EVAL = """data: {data}
+options: {{dt_us: 1000, mapping: "spread:2"}}
+axes:
+  model: [demo, demo-unlayered]
+  mode: [layered, async]
+  core.queue_capacity: [2, 64]
+"""
+
+
+def sweep_eval(samples: int = int(os.environ.get("SNNEMU_BENCH_SAMPLES", 2000)), root: str = "bench_out/sweep") -> None:
+    """Parallel efficiency of 1 against 2 workers, Dask's overhead per task, and a sweep resumed after kill -9."""
+    import shutil
+    import signal
+
+    from emulator import DEMO_MODEL, RunConfig
+    from emulator.parallel import DaskPool, LocalPool, execute
+    from emulator.runner import load_inputs, prime, run_task, tasks_of
+
+    root = ROOT / root
+    data = _digits_file(samples, root / f"digits{samples}.npz")
+    run_cmd = [sys.executable, "-m", "emulator.cli", "run", "--model", str(DEMO_MODEL), "--data", str(data),
+               "--dt-us", "1000", "--mode", "async", "--mapping", "spread:2", "--out"]
+    t = {}
+    for workers in (1, 2):
+        shutil.rmtree(root / f"run{workers}", ignore_errors=True)
+        t[workers] = _timed([*run_cmd, str(root / f"run{workers}"), "--workers", str(workers)])
+    print(f"async evaluation of the demo model, {samples} samples (snnemu run, whole command): "
+          f"1 worker {t[1]:.1f} s, 2 workers {t[2]:.1f} s, parallel efficiency {t[1] / (2 * t[2]):.2f}", flush=True)
+
+    cfg = RunConfig(model=str(DEMO_MODEL), data=str(data), dt_us=1000, mode="async", mapping="spread:2")
+    prime(cfg, load_inputs(cfg))
+    tasks = tasks_of(cfg, samples)
+    walls = {}
+    for label, make in (("local pool", lambda: LocalPool(2)), ("Dask LocalCluster", lambda: DaskPool(local_workers=2))):
+        t0 = time.perf_counter()
+        pool = make()
+        started = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        execute(run_task, tasks, pool, lambda task, chunk: None)
+        walls[label] = time.perf_counter() - t0
+        print(f"{label}, 2 workers: {walls[label]:.2f} s for {len(tasks)} tasks (start-up {started:.1f} s)", flush=True)
+    per_task = (walls["Dask LocalCluster"] - walls["local pool"]) / len(tasks)
+    print(f"Dask's overhead against the local pool: {per_task * 1e3:.1f} ms per task", flush=True)
+
+    sweep = root / "sweep.yaml"
+    sweep.write_text(SWEEP_EVAL.format(data=data))
+    cmd = [sys.executable, "-m", "emulator.cli", "sweep", str(sweep), "--workers", "2", "--out"]
+    shutil.rmtree(root / "cold", ignore_errors=True)
+    cold = _timed([*cmd, str(root / "cold")])
+    n_chunks = len(list((root / "cold" / "chunks").glob("*/*.npz")))
+    out = root / "killed"
+    shutil.rmtree(out, ignore_errors=True)
+    proc = subprocess.Popen([*cmd, str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    while proc.poll() is None and len(list((out / "chunks").glob("*/*.npz"))) < n_chunks // 2:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = len(list((out / "chunks").glob("*/*.npz")))
+    resumed = _timed([*cmd, str(out), "--resume"])
+    print(f"sweep of 8 configurations x {samples} samples, 2 workers: cold {cold:.1f} s; killed (kill -9) with "
+          f"{done} of {n_chunks} chunks done, resumed in {resumed:.1f} s ({resumed / cold:.2f} of the cold run)",
+          flush=True)
+
+
 def _timed(cmd: list[str]) -> float:
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
@@ -357,7 +439,9 @@ def main() -> None:
              "data_eval": (data_eval, "only time loading and framing 10,000 N-MNIST samples from files in the real format"),
              "import_eval": (import_eval, "only time importing the DVS-Gesture-sized CNN (2x32x32, two convolutions)"),
              "report_eval": (report_eval, "only time snnemu report and compare on a 10,000-sample traced run"),
-             "train_eval": (train_eval, "only time snnemu train on nmnist-digits, and its accuracy after 5 minutes")}
+             "train_eval": (train_eval, "only time snnemu train on nmnist-digits, and its accuracy after 5 minutes"),
+             "sweep_eval": (sweep_eval, "only time 1 against 2 workers, Dask against the local pool, and a sweep "
+                                        "resumed after kill -9")}
     for name, (_, help_text) in evals.items():
         ap.add_argument("--" + name.replace("_", "-"), action="store_true", help=help_text)
     ap.add_argument("--versus", metavar="REV",

@@ -12,10 +12,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
-
 from ..config import RunConfig, flag_of, option_fields
 from ..errors import DeadlockError, InputError
+from .progress import Progress
+from .sweep import add_compare_parser, add_sweep_parser, run_compare, run_sweep
 from .train import add_train_parser, run_train
 
 __all__ = ["build_parser", "main"]
@@ -37,6 +37,8 @@ def _add_option(target, f) -> None:
     kwargs = {"dest": f.name, "help": meta["help"]}
     if f.name == "refractory":  # --no-refractory: False; unset: the mode's default
         kwargs.update(action="store_const", const=False, default=None)
+    elif isinstance(f.default, tuple):  # repeatable: --hw-set A=1 --hw-set B=2
+        kwargs.update(action="append", default=None)
     elif isinstance(f.default, bool):  # --X turns on an option that is off, --no-X one that is on
         kwargs.update(action="store_false" if f.default else "store_true")
     else:
@@ -55,6 +57,13 @@ def _model_options(parser) -> None:
             _add_option(parser, f)
 
 
+def config_from_args(args, **given) -> RunConfig:
+    """The RunConfig of parsed arguments (a repeatable flag never given is an empty tuple)."""
+    values = {f.name: getattr(args, f.name) for f in option_fields() if hasattr(args, f.name)}
+    values.update({f.name: tuple(values.get(f.name) or ()) for f in option_fields() if isinstance(f.default, tuple)})
+    return RunConfig(**{**values, **given})
+
+
 def _type_of(f):
     """The argparse type of an option, from its annotation (a string, with postponed annotations)."""
     kind = str(f.type)
@@ -66,7 +75,7 @@ def _cmd_run(args) -> int:
     from ..runner import run
 
     check_out_dir(args.out)
-    cfg = RunConfig(**{f.name: getattr(args, f.name) for f in option_fields()})
+    cfg = config_from_args(args)
     res = run(cfg, progress=_progress(f"{cfg.mode} on {Path(cfg.hw).stem}"), warn=_warn)
     out = write_records(res, args.out)
     s = summarize(res)
@@ -89,19 +98,9 @@ def _warn(message: str) -> None:
     print(f"snnemu: warning: {message}", file=sys.stderr)
 
 
-def _progress(desc: str):
-    """A progress callback for the run API: a tqdm bar on stderr (hidden when stderr is no terminal)."""
-    bar = None
-
-    def update(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, desc=desc, unit="sample", disable=None, leave=False)
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-
-    return update
+def _progress(desc: str) -> Progress:
+    """A progress callback for the run API: samples done, on stderr."""
+    return Progress(desc, "sample")
 
 
 def _cmd_hw(args) -> int:
@@ -121,29 +120,6 @@ def _cmd_report(args) -> int:
     formats = ("html", "md") if args.format == "both" else (args.format,)
     for path in write_report(args.run_dir, out=args.out, formats=formats, sample=args.sample):
         print(path)
-    return 0
-
-
-def _cmd_compare(args) -> int:
-    from ..reports import baseline_index, check_out, write_comparison
-    from ..sweep import grid_points, parse_modes, run_grid
-
-    out = check_out(args.out)
-    folders = list(args.runs or [])
-    if args.model:
-        if args.runs:
-            raise InputError("--runs", "runs", "give either --model (to run) or --runs (to read), not both")
-        points = grid_points(args.model, args.hw or ["loihi"], parse_modes(args.modes), args.data,
-                             samples=args.samples, workers=args.workers, seed=args.seed, nir_from=args.nir_from,
-                             reset=args.reset)
-        if args.baseline is not None and str(args.baseline).isdigit():  # before hours of runs, not after
-            baseline_index(args.baseline, [""] * len(points))
-        folders = run_grid(points, out, progress=_progress("compare"), warn=_warn,
-                           on_done=lambda point, folder: print(f"  ran {point.name}"))
-    elif not folders:
-        raise InputError("--model", "model", "give --model files to run, or --runs folders to read")
-    html = write_comparison(folders, out, baseline=args.baseline)
-    print(f"comparison of {len(folders)} runs: {html}")
     return 0
 
 
@@ -222,19 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="report.html (self-contained), report.md, or both (default); PNGs are written either way")
     rep.add_argument("--out", default=None, help="folder for the report (default: the run folder)")
     rep.add_argument("--sample", type=int, default=0, help="the sample of the spike raster (with --trace runs)")
-    cmp = sub.add_parser("compare", help="run models x profiles x modes (or read run folders) and compare them")
-    cmp.add_argument("--model", action="append", help="NIR model file (repeat for several)")
-    cmp.add_argument("--hw", action="append", help="profile name or .yaml (repeat; default loihi)")
-    cmp.add_argument("--data", default="digits", help="a dataset spec, as for snnemu run --data")
-    cmp.add_argument("--modes", default="layered,async",
-                     help="comma-separated: timestep, layered, async[:fifo|momentum|random] (default layered,async)")
-    cmp.add_argument("--runs", nargs="+", help="existing run folders to compare instead of running")
-    cmp.add_argument("--baseline", default=None, help="the ratios' baseline: run number (1-based) or label; default 1")
-    cmp.add_argument("--samples", type=int, default=None, help="first N samples (default: all)")
-    cmp.add_argument("--workers", type=int, default=1, help="processes running samples in parallel")
-    cmp.add_argument("--seed", type=int, default=0)
-    cmp.add_argument("--out", required=True, help="output folder (run folders go to OUT/runs/)")
-    _model_options(cmp)
+    add_compare_parser(sub, _add_option)
+    add_sweep_parser(sub)
     _data_parser(sub)
     ins = sub.add_parser("inspect", help="the layers, neurons, synapses, dt and cores of a NIR model")
     ins.add_argument("model", help="NIR model file")
@@ -255,7 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"run": _cmd_run, "hw": _cmd_hw, "report": _cmd_report, "compare": _cmd_compare,
+    commands = {"run": _cmd_run, "hw": _cmd_hw, "report": _cmd_report,
+                "compare": lambda args: run_compare(args, _warn), "sweep": lambda args: run_sweep(args, _warn),
                 "data": _cmd_data, "inspect": _cmd_inspect, "export": _cmd_export, "demo": _cmd_demo,
                 "train": run_train}
     try:

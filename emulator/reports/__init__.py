@@ -7,6 +7,7 @@ from . import plots
 from .compare import METRICS, baseline_index, check_out, comparison_table, write_comparison
 from .document import Document
 from .report import write_report
+from .sweep import pareto_front, sweep_table, write_sweep_report
 
-__all__ = ["METRICS", "Document", "plots", "baseline_index", "check_out", "comparison_table", "write_comparison",
-           "write_report"]
+__all__ = ["METRICS", "Document", "plots", "baseline_index", "check_out", "comparison_table", "pareto_front",
+           "sweep_table", "write_comparison", "write_report", "write_sweep_report"]

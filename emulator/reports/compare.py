@@ -9,7 +9,8 @@ writes into ``OUT``:
 - ``comparison.md`` and a self-contained ``comparison.html``: the same
   figures in ns and pJ, with the plots;
 - ``compare_*.png``: accuracy against mean latency, energy by category, the
-  latency CDFs and spikes per layer.
+  latency CDFs and spikes per layer. An axis whose values span more than a
+  factor of 10 is logarithmic (``plots.scale_for``), and the caption says so.
 """
 
 from __future__ import annotations
@@ -126,14 +127,20 @@ def write_comparison(folders: list[str | Path], out: str | Path, baseline: int |
     hw_runs = [i for i, r in enumerate(runs) if r.hardware]
     if hw_runs:
         doc.heading("Plots")
-        doc.figure(plots.accuracy_latency(out / "compare_accuracy_latency.png", labels,
-                                          [None if pd.isna(x) else x * 1e6 for x in df.latency_mean_s],
-                                          [None if pd.isna(x) else x for x in df.accuracy]),
-                   "Accuracy against mean latency per inference, one numbered point per run.")
+        latency_us = [None if pd.isna(x) else x * 1e6 for x in df.latency_mean_s]
+        latency_scale = plots.scale_for(latency_us)
+        doc.figure(plots.accuracy_latency(out / "compare_accuracy_latency.png", labels, latency_us,
+                                          [None if pd.isna(x) else x for x in df.accuracy], latency_scale),
+                   "Accuracy against mean latency per inference, one numbered point per run; runs on the same "
+                   "spot share a label." + _log_note(latency_scale, "latency axis", "latencies"))
         parts = pd.DataFrame({c: df[f"energy_{c}_per_inference_j"].iloc[hw_runs].astype(float) * 1e12
                               for c in CATEGORIES}).reset_index(drop=True)
+        energy_scale = plots.scale_for(parts.sum(axis=1))
         doc.figure(plots.energy_stack(out / "compare_energy.png", [labels[i] for i in hw_runs], parts,
-                                      "energy per inference by category"),
+                                      "energy per inference by category", energy_scale),
+                   "Energy per inference per run: the total on a logarithmic axis (left; the totals span more "
+                   "than a factor of 10, and stacked segments would mislead on a log axis) and the shares by "
+                   "category (right)." if energy_scale == "log" else
                    "Energy per inference by category, per run: absolute (left) and shares (right).")
         doc.figure(plots.cdfs(out / "compare_latency_cdf.png",
                               {labels[i]: runs[i].samples.latency_s.to_numpy(float) * 1e6 for i in hw_runs},
@@ -150,6 +157,10 @@ def write_comparison(folders: list[str | Path], out: str | Path, baseline: int |
     return html
 
 
+def _log_note(scale: str, axis: str, what: str) -> str:
+    return f" The {axis} is logarithmic: the {what} span more than a factor of 10." if scale == "log" else ""
+
+
 def baseline_index(baseline: int | str | None, labels: list[str]) -> int:
     """``--baseline``: a 1-based run number or a run label; default the first run."""
     if baseline is None:
@@ -164,7 +175,8 @@ def baseline_index(baseline: int | str | None, labels: list[str]) -> int:
     return labels.index(baseline)
 
 
-OURS = {"comparison.csv", "comparison.md", "comparison.html", "runs"}
+# a comparison's own files, and what the run grid behind ``--model`` leaves next to them (its chunks and plan)
+OURS = {"comparison.csv", "comparison.md", "comparison.html", "runs", "chunks", "sweep.json"}
 
 
 def check_out(out: str | Path) -> Path:

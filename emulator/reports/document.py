@@ -23,9 +23,22 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; ma
        margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }
 h1 { font-size: 1.6em; border-bottom: 2px solid #0072B2; padding-bottom: .2em; }
 h2 { font-size: 1.25em; margin-top: 1.8em; color: #0072B2; }
-table { border-collapse: collapse; margin: .8em 0; font-size: .92em; display: block; overflow-x: auto; max-width: 100%; }
+.table-wrap { overflow-x: auto; max-width: 100%; margin: .8em 0; scrollbar-width: auto; scrollbar-color: #999 #eee;
+  /* a shadow on the side where more columns are hidden (it scrolls away with the content at either end) */
+  background: linear-gradient(to right, #fff 30%, #fff0) left / 40px 100% no-repeat local,
+    linear-gradient(to left, #fff 30%, #fff0) right / 40px 100% no-repeat local,
+    radial-gradient(farthest-side at 0 50%, #0003, #0000) left / 14px 100% no-repeat scroll,
+    radial-gradient(farthest-side at 100% 50%, #0003, #0000) right / 14px 100% no-repeat scroll; }
+.table-wrap::-webkit-scrollbar { height: 11px; }
+.table-wrap::-webkit-scrollbar-track { background: #eee; }
+.table-wrap::-webkit-scrollbar-thumb { background: #999; border-radius: 5px; }
+table { border-collapse: collapse; font-size: .92em; }
 th, td { border: 1px solid #ccc; padding: .25em .6em; }
-td { text-align: right; font-variant-numeric: tabular-nums; }
+td { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+table.sortable th { cursor: pointer; user-select: none; }
+table.sortable th::after { content: " ↕"; color: #aaa; }
+table.sortable th[aria-sort="ascending"]::after { content: " ▲"; color: #0072B2; }
+table.sortable th[aria-sort="descending"]::after { content: " ▼"; color: #0072B2; }
 td.text { text-align: left; }
 th { background: #f2f2f2; }
 figure { margin: 1em 0; }
@@ -49,9 +62,10 @@ class Document:
     def bullets(self, items: list[str]) -> None:
         self.blocks.append(("bullets", list(items)))
 
-    def table(self, df: pd.DataFrame) -> None:
-        """A table of already formatted cells; the first column names the rows."""
-        self.blocks.append(("table", df.astype(str)))
+    def table(self, df: pd.DataFrame, sortable: bool = False) -> None:
+        """A table of already formatted cells; the first column names the rows. ``sortable``: in the HTML page a
+        click on a header sorts the rows by that column (the Markdown is the same either way)."""
+        self.blocks.append(("table", df.astype(str), sortable))
 
     def figure(self, path: Path, caption: str) -> None:
         self.blocks.append(("figure", Path(path), caption))
@@ -87,21 +101,52 @@ class Document:
             elif kind == "bullets":
                 body.append("<ul>" + "".join(f"<li>{esc(i)}</li>" for i in args[0]) + "</ul>")
             elif kind == "table":
-                df = args[0]
-                head = "".join(f"<th>{esc(str(c))}</th>" for c in df.columns)
+                df, sortable = args
+                hint = ' title="click to sort"' if sortable else ""
+                head = "".join(f"<th{hint}>{esc(str(c))}</th>" for c in df.columns)
                 left = ["" if _numeric(df[c]) else ' class="text"' for c in df.columns]
                 rows = "".join("<tr>" + "".join(f"<td{a}>{esc(v)}</td>" for a, v in zip(left, row)) + "</tr>"
                                for row in df.itertuples(index=False))
-                body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+                # the wrapper, not the table, scrolls: a wide table keeps its table layout and gets a scrollbar
+                attrs = ' class="sortable"' if sortable else ""
+                body.append(f'<div class="table-wrap"><table{attrs}>'
+                            f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>")
             else:
                 path, caption = args
                 data = base64.b64encode(path.read_bytes()).decode("ascii")
                 body.append(f'<figure><img src="data:image/png;base64,{data}" alt="{esc(caption)}">'
                             f"<figcaption>{esc(caption)}</figcaption></figure>")
+        if any(kind == "table" and args[1] for kind, *args in self.blocks):
+            body.append(f"<script>{_SORT_SCRIPT}</script>")
         return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                 f"<title>{esc(self.title)}</title><style>{_CSS}</style></head>\n<body>\n"
                 + "\n".join(body) + "\n</body></html>\n")
 
+
+# Sorts a table.sortable by the clicked column, ascending then descending: numerically where every cell but
+# "n/a" reads as a number (thousands commas allowed), else as text; "n/a" and empty cells go last either way.
+_SORT_SCRIPT = """
+document.querySelectorAll("table.sortable").forEach(table => {
+  const heads = [...table.tHead.rows[0].cells];
+  heads.forEach((th, col) => th.addEventListener("click", () => {
+    const body = table.tBodies[0], rows = [...body.rows];
+    const cell = r => r.cells[col].textContent.trim();
+    const missing = s => s === "" || s === "n/a";
+    const number = s => Number(s.replace(/,/g, ""));
+    const numeric = rows.every(r => missing(cell(r)) || !Number.isNaN(number(cell(r))));
+    const up = th.getAttribute("aria-sort") !== "ascending";
+    rows.sort((a, b) => {
+      const x = cell(a), y = cell(b);
+      if (missing(x) || missing(y)) return missing(x) - missing(y);
+      const c = numeric ? number(x) - number(y) : x.localeCompare(y, undefined, {numeric: true});
+      return up ? c : -c;
+    });
+    heads.forEach(h => h.removeAttribute("aria-sort"));
+    th.setAttribute("aria-sort", up ? "ascending" : "descending");
+    rows.forEach(r => body.appendChild(r));
+  }));
+});
+"""
 
 _NUMBER = re.compile(r"^(n/a|[-+]?[\d,]*\.?\d+(e[-+]?\d+)?)$")
 

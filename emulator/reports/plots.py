@@ -21,7 +21,8 @@ import pandas as pd  # noqa: E402
 from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
 
 __all__ = ["PALETTE", "CATEGORY_COLORS", "accuracy_latency", "cdfs", "channel_raster", "class_histogram",
-           "energy_stack", "event_rate", "layer_bars", "latency", "mesh", "polarity_images", "queue_waits", "raster"]
+           "energy_stack", "event_rate", "label_points", "layer_bars", "latency", "mesh", "near_groups", "pareto",
+           "polarity_images", "queue_waits", "raster", "scale_for", "scale_note", "set_scale", "small_multiples"]
 
 # Okabe & Ito, "Color Universal Design" (2008): distinguishable with every common colour-vision deficiency.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -43,6 +44,112 @@ def _figure(**kwargs):
     return plt.subplots(layout="constrained", **kwargs)
 
 
+def scale_for(values) -> str:
+    """``"log"`` where the positive values span more than a factor of 10 (max/min > 10), else ``"linear"``:
+    one rule for every axis that shows a metric across runs, so that one run 100x the others does not
+    flatten the rest against zero. Zero, negative and missing values are left out of the decision."""
+    v = np.asarray(pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce"), dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    return "log" if len(v) and v.max() / v.min() > 10 else "linear"
+
+
+def set_scale(ax, which: str, values, scale: str | None = None) -> str:
+    """Apply ``scale`` (default :func:`scale_for`) to the ``"x"`` or ``"y"`` axis and return it. A log axis
+    that must also show zeros is symmetric-log, linear below the smallest positive value, so no point is lost."""
+    scale = scale or scale_for(values)
+    setter = ax.set_xscale if which == "x" else ax.set_yscale
+    if scale == "log":
+        v = np.asarray(values, dtype=float)
+        v = v[np.isfinite(v)]
+        if not (v > 0).any():  # nothing a log axis could show
+            return "linear"
+        if (v <= 0).any():
+            setter("symlog", linthresh=float(v[v > 0].min()))
+        else:
+            setter("log")
+    return scale
+
+
+def scale_note(scale: str) -> str:
+    """What an axis label adds for its scale."""
+    return " (log scale)" if scale == "log" else ""
+
+
+def near_groups(points: np.ndarray, tol: float = 0.02) -> list[list[int]]:
+    """Indices of points that coincide, as groups (single linkage): two points are together where they lie
+    within ``tol`` of each other on both axes. ``points`` are in axes fractions (0..1 across each axis, after
+    its scale), so "near" means near on the page, in log or linear space alike."""
+    n = len(points)
+    group = list(range(n))
+
+    def root(i):
+        while group[i] != i:
+            group[i] = group[group[i]]
+            i = group[i]
+        return i
+
+    for i in range(n):
+        for j in np.flatnonzero(np.all(np.abs(points[i + 1:] - points[i]) <= tol, axis=1)) + i + 1:
+            group[root(int(j))] = root(i)
+    out: dict[int, list[int]] = {}
+    for i in range(n):
+        out.setdefault(root(i), []).append(i)
+    return list(out.values())
+
+
+# where a label may go around its point, in points: (dx, dy, ha, va); the first free one is taken
+_SPOTS = [(6, 6, "left", "bottom"), (6, -6, "left", "top"), (-6, 6, "right", "bottom"), (-6, -6, "right", "top"),
+          (0, 11, "center", "bottom"), (0, -11, "center", "top"), (14, 0, "left", "center"),
+          (-14, 0, "right", "center"), (10, 20, "left", "bottom"), (-10, -20, "right", "top")]
+
+
+def label_points(ax, x, y, labels: list[str], fontsize: float = 9) -> list[list[int]]:
+    """Label scatter points so that every label stays readable: points that coincide on the page (within 2%
+    of the axes' span, in both directions: :func:`near_groups`) share one label (``3, 5, 7``), and each label
+    takes the first spot around its point that overlaps no label placed before it and stays inside the axes.
+    Call after the axes' scales, limits and legend are final; returns the groups."""
+    if not len(labels):
+        return []
+    fig = ax.figure
+    fig.draw_without_rendering()  # runs the layout, so the positions below are those of the saved figure
+    xy = np.column_stack([np.asarray(x, float), np.asarray(y, float)])
+    frac = ax.transAxes.inverted().transform(ax.transData.transform(xy))
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    placed, groups = np.empty((0, 4)), near_groups(frac)
+    for members in sorted(groups, key=lambda g: tuple(frac[g[0]])):
+        text = ", ".join(labels[i] for i in members)
+        best = None
+        for dx, dy, ha, va in _SPOTS:
+            ann = ax.annotate(text, xy[members[0]], xytext=(dx, dy), textcoords="offset points", ha=ha, va=va,
+                              fontsize=fontsize, zorder=5)
+            ann.set_in_layout(False)  # the layout stays the one measured above
+            box = ann.get_window_extent(renderer).extents
+            clash = _overlap(placed, box).sum() + _outside(box, frame.extents)
+            if best is None or clash < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (clash, ann, box)
+            else:
+                ann.remove()
+            if clash == 0:
+                break
+        placed = np.vstack([placed, best[2]])
+    return groups
+
+
+def _overlap(boxes: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """The areas that ``box`` (x0, y0, x1, y1) shares with each of ``boxes`` (one per row)."""
+    w = np.minimum(boxes[:, 2], box[2]) - np.maximum(boxes[:, 0], box[0])
+    h = np.minimum(boxes[:, 3], box[3]) - np.maximum(boxes[:, 1], box[1])
+    return np.clip(w, 0, None) * np.clip(h, 0, None)
+
+
+def _outside(box: np.ndarray, frame: np.ndarray) -> float:
+    """The area of ``box`` outside ``frame`` (a label pushed off the axes is as bad as one overprinted)."""
+    return float((box[2] - box[0]) * (box[3] - box[1]) - _overlap(frame[None], box)[0])
+
+
 def _stacked(ax, labels: list[str], parts: pd.DataFrame, xlabel: str) -> None:
     """Horizontal bars, one per label, stacked by the columns of ``parts``."""
     left = np.zeros(len(labels))
@@ -58,15 +165,21 @@ def _stacked(ax, labels: list[str], parts: pd.DataFrame, xlabel: str) -> None:
     ax.grid(axis="x", alpha=0.3)
 
 
-def energy_stack(path: Path, labels: list[str], parts: pd.DataFrame, title: str) -> Path:
-    """Energy per inference by category (``parts`` in pJ), one stacked bar per label (a layer,
-    or a run): absolute on the left, each bar's shares on the right, so small bars stay readable."""
+def energy_stack(path: Path, labels: list[str], parts: pd.DataFrame, title: str, scale: str | None = None) -> Path:
+    """Energy per inference by category (``parts`` in pJ), one bar per label (a layer, or a run): absolute on
+    the left, each bar's shares on the right, so small bars stay readable. Where the totals call for a log axis
+    (:func:`scale_for`, or ``scale``), the left panel shows each total alone: a stacked segment's length means
+    nothing on a log axis, and its category split is in the shares panel."""
+    totals = parts.sum(axis=1).to_numpy(float)
+    scale = scale or scale_for(totals)
     with plt.rc_context(STYLE):
         fig, (a, b) = _figure(ncols=2, figsize=(11, 1.7 + 0.42 * len(labels)), width_ratios=[3, 2], sharey=True)
-        _stacked(a, labels, parts * 1e-12, "energy per inference")
+        if scale == "log":
+            _log_totals(a, labels, totals * 1e-12)
+        else:
+            _stacked(a, labels, parts * 1e-12, "energy per inference")
         a.xaxis.set_major_formatter(matplotlib.ticker.EngFormatter(unit="J"))
-        totals = parts.sum(axis=1).replace(0, np.nan)
-        shares = parts.div(totals, axis=0).fillna(0) * 100
+        shares = parts.div(pd.Series(totals, index=parts.index).replace(0, np.nan), axis=0).fillna(0) * 100
         _stacked(b, labels, shares, "share of the bar's energy (%)")
         b.set_xlim(0, 100)
         for i, row in enumerate(shares.to_numpy(float)):
@@ -77,8 +190,28 @@ def energy_stack(path: Path, labels: list[str], parts: pd.DataFrame, title: str)
                 left += v
         b.tick_params(axis="y", left=False)
         fig.suptitle(title)
-        a.legend(ncols=6, loc="lower left", bbox_to_anchor=(0, 1.02), frameon=False)
+        (a if scale != "log" else b).legend(ncols=6 if scale != "log" else 3, loc="lower left",
+                                            bbox_to_anchor=(0, 1.02), frameon=False)
         return _save(fig, path)
+
+
+def _log_totals(ax, labels: list[str], totals_j: np.ndarray) -> None:
+    """Total bars on a log axis, each with its value at its end; the bars start at the axis' left bound (a
+    decade below the smallest total), since a log axis has no zero."""
+    positive = totals_j[totals_j > 0]
+    low = 10 ** (math.floor(math.log10(positive.min())) - 1) if len(positive) else 1e-15
+    y = np.arange(len(labels))
+    ax.barh(y, np.where(totals_j > 0, totals_j - low, 0), left=low, color="#777777", height=0.6, label="total")
+    ax.set_xscale("log")
+    ax.set_xlim(low, positive.max() * 8 if len(positive) else 1)
+    fmt = matplotlib.ticker.EngFormatter(unit="J", places=3)
+    for i, v in enumerate(totals_j):
+        ax.text(max(v, low) * 1.15, i, fmt(v), va="center", fontsize=8)
+    ax.set_yticks(y, labels)
+    if not ax.yaxis_inverted():
+        ax.invert_yaxis()
+    ax.set_xlabel("total energy per inference (log scale; categories: right)")
+    ax.grid(axis="x", alpha=0.3)
 
 
 def _core_grid(cores: pd.DataFrame, values: np.ndarray, width: int, height: int, cpt: int):
@@ -265,25 +398,147 @@ def queue_waits(path: Path, stats: pd.DataFrame) -> Path:
 
 
 def accuracy_latency(path: Path, names: list[str], latency_us: list[float | None],
-                     accuracy: list[float | None]) -> Path:
-    """Accuracy against mean latency, one numbered point per run; the legend names the numbers.
-    Runs that land on the same point share one label (``2,3``)."""
+                     accuracy: list[float | None], scale: str | None = None) -> Path:
+    """Accuracy against mean latency, one numbered point per run; the legend names the numbers. The latency
+    axis follows :func:`scale_for` (or ``scale``); runs that land on the same spot share one label (``2, 3``)."""
+    keep = [i for i, (x, y) in enumerate(zip(latency_us, accuracy)) if x is not None and y is not None
+            and np.isfinite(x) and np.isfinite(y)]
+    x = np.array([latency_us[i] for i in keep], float) * 1e-6  # in s, for engineering units on the axis
+    y = np.array([100 * accuracy[i] for i in keep], float)
     with plt.rc_context(STYLE):
         fig, ax = _figure(figsize=(8, 4))
-        at: dict[tuple, list[int]] = {}
-        for i, (name, x, y) in enumerate(zip(names, latency_us, accuracy)):
-            if y is None or x is None:
-                continue
-            ax.scatter([x], [100 * y], s=70, color=PALETTE[i % len(PALETTE)], marker="osD^v<>"[i // len(PALETTE) % 7],
-                       label=f"{i + 1}: {name}", zorder=3, alpha=0.85)
-            at.setdefault((round(x, 1), round(100 * y, 1)), []).append(i + 1)
-        for (x, y), nums in at.items():
-            ax.annotate(",".join(map(str, nums)), (x, y), xytext=(6, 6), textcoords="offset points", fontsize=9)
-        ax.set_xlabel("mean latency per inference (µs)")
+        for k, i in enumerate(keep):
+            ax.scatter([x[k]], [y[k]], s=70, color=PALETTE[i % len(PALETTE)], marker="osD^v<>"[i // len(PALETTE) % 7],
+                       label=f"{i + 1}: {names[i]}", zorder=3, alpha=0.85)
+        scale = set_scale(ax, "x", x, scale)
+        _eng_axis(ax, "x", "s")
+        ax.set_xlabel("mean latency per inference" + scale_note(scale))
         ax.set_ylabel("accuracy (%)")
         ax.grid(alpha=0.3)
         ax.margins(0.15)
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)
+        label_points(ax, x, y, [str(i + 1) for i in keep])
+        return _save(fig, path)
+
+
+def _eng_axis(ax, which: str, unit: str) -> None:
+    """Engineering units on an axis (``12 µs``, ``3 pJ``). A log axis spanning under two decades labels its
+    2s and 5s too, or it may show a single number."""
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    eng = matplotlib.ticker.EngFormatter(unit=unit)
+    axis.set_major_formatter(eng)
+
+    def minor(v, _):
+        lo, hi = sorted(axis.get_view_interval())
+        if v <= 0 or lo <= 0 or math.log10(hi / lo) >= 2:
+            return ""
+        return eng(v) if round(v / 10 ** math.floor(math.log10(v))) in (2, 5) else ""
+
+    if axis.get_scale() != "linear":
+        axis.set_minor_formatter(matplotlib.ticker.FuncFormatter(minor))
+
+
+LABEL_ALL_MAX = 40  # beyond this many points, the labels of all would overprint each other: only the front's get one
+
+
+def pareto(path: Path, x: np.ndarray, accuracy: np.ndarray, numbers: list[str], front: np.ndarray, xlabel: str,
+           unit: str, title: str) -> Path:
+    """Accuracy (up is better) against a cost ``x`` in ``unit`` (left is better), one point per configuration,
+    labelled with ``numbers`` (beyond :data:`LABEL_ALL_MAX` points, the non-dominated ones only): the
+    non-dominated ones (``front``) filled and joined by the front's step line, the dominated ones hollow and grey.
+    The caller leaves out points with a missing value."""
+    x, y, front = np.asarray(x, float), 100 * np.asarray(accuracy, float), np.asarray(front, bool)
+    order = np.argsort(x[front])
+    with plt.rc_context(STYLE):
+        fig, ax = _figure(figsize=(8, 4.2))
+        ax.scatter(x[~front], y[~front], s=55, facecolors="none", edgecolors="#888888", linewidths=1.2,
+                   label="dominated", zorder=3)
+        # sorted by cost, a front's accuracy rises: the step is the best accuracy reachable at each cost
+        ax.step(x[front][order], y[front][order], where="post", color=PALETTE[0], lw=1.4, zorder=2,
+                label="Pareto front")
+        ax.scatter(x[front], y[front], s=60, color=PALETTE[0], zorder=4, label="non-dominated")
+        scale = set_scale(ax, "x", x)
+        _eng_axis(ax, "x", unit)
+        ax.set_xlabel(f"{xlabel}{scale_note(scale)}, better: left")
+        ax.set_ylabel("accuracy (%), better: up")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.margins(0.12)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)
+        few = len(x) <= LABEL_ALL_MAX
+        label_points(ax, x[front | few], y[front | few], [n for n, f in zip(numbers, front) if f or few])
+        return _save(fig, path)
+
+
+LEGEND_MAX = 15  # lines named in a small-multiples legend; more would crowd out the panels
+
+
+def _numeric_x(ax, name: str, x: np.ndarray) -> str:
+    """A numeric sweep axis: the log rule, engineering units (seconds for a name with an ``_s`` part), and a tick
+    at each value swept where they are few, so a reader sees the values themselves."""
+    scale = set_scale(ax, "x", x)
+    unit = "s" if any(part.endswith("_s") for part in name.split(".")) else ""
+    ax.xaxis.set_major_formatter(matplotlib.ticker.EngFormatter(unit=unit))
+    values = np.unique(x[np.isfinite(x)])
+    if len(values) <= 8:
+        ax.set_xticks(values)
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    return scale
+
+
+def small_multiples(path: Path, axis_name: str, x: pd.Series, lines: pd.Series,
+                    panels: list[tuple[str, np.ndarray, str, bool]]) -> Path:
+    """How each metric moves along one sweep axis: a row of panels, one per metric (``panels``: label, one value
+    per configuration, unit, whether the log rule applies), metric against ``x``, the axis' value. Configurations
+    with the same key in ``lines`` (the values of every other axis) are joined by a line. A numeric axis has a
+    numeric scale (the log rule applies); any other is categorical (in the order of a ``pd.Categorical``'s
+    categories, else of first appearance), each line dodged a little sideways so that lines with equal values
+    stay visible."""
+    x, lines = x.reset_index(drop=True), lines.reset_index(drop=True)
+    numeric = (pd.api.types.is_numeric_dtype(x) and not pd.api.types.is_bool_dtype(x)
+               and not isinstance(x.dtype, pd.CategoricalDtype))
+    cats = list(x.cat.categories) if isinstance(x.dtype, pd.CategoricalDtype) else list(dict.fromkeys(x.astype(str)))
+    keys = list(dict.fromkeys(lines))
+    dodge = 0.3 / max(len(keys) - 1, 1) if not numeric and len(keys) > 1 else 0.0
+    pos = x.to_numpy(float) if numeric else np.array([cats.index(v) for v in x.astype(str)], float)
+    with plt.rc_context(STYLE):
+        legend_rows = math.ceil(min(len(keys), LEGEND_MAX) / 4) if len(keys) > 1 else 0
+        fig, axes = _figure(ncols=len(panels), figsize=(2.6 * len(panels) + 0.4, 3.0 + 0.2 * (legend_rows + 1)),
+                            sharex=True)
+        axes = np.atleast_1d(axes)
+        for ax, (label, values, unit, log_rule) in zip(axes, panels):
+            values = np.asarray(values, float)
+            for k, key in enumerate(keys):
+                idx = np.flatnonzero((lines == key).to_numpy() & np.isfinite(values))
+                idx = idx[np.argsort(pos[idx], kind="stable")]
+                ax.plot(pos[idx] + (k - (len(keys) - 1) / 2) * dodge, values[idx], color=PALETTE[k % len(PALETTE)],
+                        marker="osD^v<>"[k % 7], linestyle=["-", "--", "-.", ":"][k % 4], ms=5, lw=1.3,
+                        label=str(key))
+            scale = set_scale(ax, "y", values) if log_rule else "linear"
+            if unit in ("J", "s"):
+                _eng_axis(ax, "y", unit)
+            ax.set_ylabel(label + (f" ({unit})" if unit not in ("J", "s", "") else "") + scale_note(scale))
+            ax.grid(alpha=0.3)
+        x_scale = _numeric_x(axes[0], axis_name, pos) if numeric else "linear"
+        if not numeric:
+            slanted = sum(map(len, cats)) > 4 * len(cats) + 8  # long names would run into each other
+            axes[0].set_xticks(range(len(cats)), cats)
+            axes[0].set_xlim(-0.5, len(cats) - 0.5)
+            for ax in axes:
+                ax.tick_params(axis="x", labelrotation=30 if slanted else 0)
+                if slanted:
+                    plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
+        fig.supxlabel(axis_name + scale_note(x_scale))
+        shown = min(len(keys), LEGEND_MAX)
+        title = f"each metric along {axis_name}"
+        if len(keys) > 1:  # the legend's title is the figure's: a suptitle would overlap a legend above the panels
+            handles, names = axes[0].get_legend_handles_labels()
+            fig.legend(handles[:shown], names[:shown], loc="outside upper center", ncols=min(shown, 4), frameon=False,
+                       fontsize=8, title=f"{title}, one line per combination of the other axes"
+                       + (f" (the first {shown} of {len(keys)})" if len(keys) > shown else ""),
+                       title_fontproperties={"size": STYLE["axes.titlesize"]})
+        else:
+            fig.suptitle(title)
         return _save(fig, path)
 
 

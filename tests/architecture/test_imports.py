@@ -5,7 +5,7 @@ counts: module level, in functions (lazy) and under ``if TYPE_CHECKING:``; ``imp
 Layers, lowest first:
 
     0 emulator.errors    1 hw_models.*, traces.*    2 emulator.model.*    3 emulator.config
-    4 emulator.chip.*, emulator.functional.*    5 emulator.records.*    6 emulator.runner, emulator.parallel
+    4 emulator.chip.*, emulator.functional.*    5 emulator.records.*    6 emulator.runner, emulator.chunks, emulator.parallel
     7 emulator.reports.*, emulator.sweep.*, emulator.train.*    8 emulator.cli.*
     9 emulator (the package __init__, a lazy public face)    10 scripts.*
 
@@ -15,7 +15,7 @@ Rules, one test each:
 2. emulator.chip and emulator.functional never import each other.
 3. emulator.reports never imports emulator.runner, .chip, .functional, .sweep or .cli.
 4. hw_models and traces import nothing from emulator except emulator.errors.
-5. Across units (the emulator package itself; emulator.<sub>, where config, errors, run and parallel count as
+5. Across units (the emulator package itself; emulator.<sub>, where config, errors, runner, chunks and parallel count as
    one-module packages; hw_models.<module>; traces.<module>), emulator and scripts modules import only the
    unit's public face, never a deeper module (a submodule the face lists in ``__all__``, like
    ``from ..reports import plots``, is part of it), and never a _private name. Within a unit anything goes.
@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("emulator", "hw_models", "traces", "scripts")
 LAYERS = {"emulator.errors": 0, "hw_models": 1, "traces": 1, "emulator.model": 2, "emulator.config": 3,
           "emulator.chip": 4, "emulator.functional": 4, "emulator.records": 5, "emulator.runner": 6,
-          "emulator.parallel": 6, "emulator.reports": 7, "emulator.sweep": 7, "emulator.train": 7,
+          "emulator.parallel": 6, "emulator.chunks": 6, "emulator.reports": 7, "emulator.sweep": 7, "emulator.train": 7,
           "emulator.cli": 8, "scripts": 10}
 SOURCES = sorted((p.relative_to(ROOT).as_posix(), p.read_text(encoding="utf-8"))
                  for top in PACKAGES if (ROOT / top).is_dir() for p in (ROOT / top).rglob("*.py"))

@@ -11,6 +11,7 @@ import pytest
 from emulator import DEMO_MODEL, FunctionalRun, InputError, RunConfig, RunResult, run, summarize, validate
 from emulator.chip import MAPPERS, MODES, NOCS, QUEUES
 from emulator.cli import build_parser, main
+from emulator.cli.main import config_from_args
 from emulator.config import (
     DATASET_NAMES,
     ENGINES,
@@ -85,8 +86,7 @@ def test_registries_are_keyed_by_the_declared_names():
 
 def test_every_option_has_a_flag_and_the_cli_defaults_are_the_configs():
     args = build_parser().parse_args(["run", "--model", DEMO, "--out", "x"])
-    from_cli = RunConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(RunConfig)})
-    assert from_cli == RunConfig(model=DEMO)
+    assert config_from_args(args) == RunConfig(model=DEMO)
     flags = build_parser().parse_args(["run", "--model", DEMO, "--out", "x", "--no-refractory",
                                        "--no-prioritize-input", "--realtime", "--trace", "--F", "3",
                                        "--refrac-dropout", "0.25", "--dt-us", "500"])

@@ -9,7 +9,11 @@ import pandas as pd
 import pytest
 from test_report import md_tables, num
 
+from emulator import DEMO_MODEL, RunConfig
 from emulator.cli import main
+from emulator.records import write_records
+from emulator.reports import plots, write_comparison
+from emulator.runner import run
 
 DEMO = "emulator/data/demo_digits.nir"
 
@@ -110,3 +114,48 @@ def test_a_bad_run_number_is_refused_before_running(tmp_path, capsys):
     assert main(["compare", "--model", DEMO, "--modes", "layered,async", "--baseline", "3",
                  "--out", str(tmp_path / "o")]) == 2
     assert "--baseline" in capsys.readouterr().err and not (tmp_path / "o" / "runs").exists()
+
+
+# --- the log rule and the labels in the plots (the Python API: no run grid) -------------------------------------
+
+@pytest.fixture(scope="module")
+def three_chips(tmp_path_factory):
+    """Loihi, SENECA and TrueNorth in layered mode: TrueNorth's energy per inference is over 100x the others'."""
+    root = tmp_path_factory.mktemp("chips")
+    return [write_records(run(RunConfig(model=DEMO_MODEL, hw=hw, mode=mode, samples=3)), root / f"{hw}-{mode}")
+            for hw, mode in (("loihi", "layered"), ("seneca", "layered"), ("truenorth", "layered"),
+                             ("loihi", "timestep"))]
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """What each figure drew, by file name: per axes its x and y scale, and the texts of its annotations."""
+    seen, save = {}, plots._save
+
+    def record(fig, path):
+        seen[path.name] = [(ax.get_xscale(), ax.get_yscale(), [t.get_text() for t in ax.texts]) for ax in fig.axes]
+        return save(fig, path)
+
+    monkeypatch.setattr(plots, "_save", record)
+    return seen
+
+
+def test_energies_100x_apart_get_a_log_axis(three_chips, drawn, tmp_path):
+    totals = [json.loads((f / "summary.json").read_text())["energy_per_inference_j"] for f in three_chips[:3]]
+    assert max(totals) / min(totals) > 100  # the case the log rule is for
+    write_comparison(three_chips[:3], tmp_path / "c")
+    assert drawn["compare_energy.png"][0][0] == "log" and drawn["compare_energy.png"][1][0] == "linear"  # shares
+    assert drawn["compare_accuracy_latency.png"][0][0] == "log"
+    md = (tmp_path / "c" / "comparison.md").read_text()
+    assert "the total on a logarithmic axis" in md and "The latency axis is logarithmic" in md
+
+
+def test_energies_within_10x_stay_linear_and_stacked(three_chips, drawn, tmp_path):
+    write_comparison([three_chips[0], three_chips[3]], tmp_path / "c")  # loihi layered and timestep
+    assert drawn["compare_energy.png"][0][0] == "linear" and drawn["compare_accuracy_latency.png"][0][0] == "linear"
+    assert "logarithmic" not in (tmp_path / "c" / "comparison.md").read_text()
+
+
+def test_runs_on_the_same_spot_share_one_label(three_chips, drawn, tmp_path):
+    write_comparison([three_chips[0], three_chips[0], three_chips[1]], tmp_path / "c")  # the same run twice
+    assert sorted(drawn["compare_accuracy_latency.png"][0][2]) == ["1, 2", "3"]
