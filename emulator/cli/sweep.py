@@ -99,7 +99,7 @@ def run_compare(args, warn) -> int:
     if args.model:
         if args.runs:
             raise InputError("--runs", "runs", "give either --model (to run) or --runs (to read), not both")
-        shared = config_from_args(args, model=args.model[0]).__dict__
+        shared = config_from_args(args, model=args.model[0], hw="loihi").__dict__  # what every run shares
         options = {k: v for k, v in shared.items() if k not in ("model", "hw", "mode", "queue", "workers",
                                                                  "scheduler")}
         points = grid_points(args.model, args.hw or ["loihi"], parse_modes(args.modes), options)

@@ -65,8 +65,7 @@ def run_points(points: list[SweepPoint], out: Path, pool, progress=None, warn=No
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / PLAN, {"configurations": [{"name": p.name, "axes": p.axes, "config": asdict(p.config)}
-                                               for p in points]})
+    _write_plan(out, points)
     store = ChunkStore(out / "chunks")
     store.remove_partial()
     idents = {p.name: content_key(p.config) for p in points}
@@ -109,10 +108,19 @@ def run_points(points: list[SweepPoint], out: Path, pool, progress=None, warn=No
                     [r.summary for r in runs])
         if folders:
             write_sweep_report(folders, pd.DataFrame([p.axes for p in ok]), out, failed)
-    write_json(out / PLAN, {"configurations": [{"name": p.name, "axes": p.axes, "config": asdict(p.config),
-                                                "status": "failed" if p.name in failed_names else "done",
-                                                "error": failed_names.get(p.name)} for p in points]})
+    _write_plan(out, points, failed_names)
     return SweepOutcome(folders, names, failed, reused, len(todo) - len(failures))
+
+
+def _write_plan(out: Path, points: list[SweepPoint], failed: dict[str, str] | None = None) -> None:
+    """``sweep.json``: each configuration's name, axes and options; after the run, its status."""
+    def status(p: SweepPoint) -> dict:
+        if failed is None:
+            return {"status": "running"}
+        return {"status": "failed", "error": failed[p.name]} if p.name in failed else {"status": "done"}
+
+    write_json(out / PLAN, {"configurations": [{"name": p.name, "axes": p.axes, "config": asdict(p.config),
+                                                **status(p)} for p in points]})
 
 
 def _write_run(point: SweepPoint, chunks: list, folder: Path, warn) -> Path:
