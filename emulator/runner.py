@@ -93,6 +93,9 @@ def load_inputs(cfg: RunConfig, warn: Warn | None = None) -> Inputs:
     warn = warn or _python_warning
     validate(cfg)
     hw = load_profile(cfg.hw, hw_overrides(cfg)) if cfg.engine == "chip" else None  # a bad profile is reported first
+    if hw is not None and cfg.mode not in hw.modes:  # allowed: a design-space study asks what it would do
+        warn(f"{hw.name}: the silicon runs {', '.join(hw.modes)} only; {cfg.mode} mode here is an emulation "
+             "(summary.json: mode_supported false)")
     net = load_nir(cfg.model, dt_fallback_s=(cfg.dt_us or 1000) * 1e-6, dialect=cfg.nir_from, reset=cfg.reset)
     check_network(net, cfg, cfg.model)
     for note in net.warnings:

@@ -73,6 +73,11 @@ class CoreSpec:
     latency_s: OpCosts
     energy_j: OpCosts
     static_power_w: float
+    pipeline: str = "serial"  # tick modes: a core's phase is the sum of its steps, or the larger pipeline
+
+
+PIPELINES = ("serial", "overlap")
+MODES = ("timestep", "layered", "async")  # emulator.config.MODE_NAMES (hw_models may not import it)
 
 
 @dataclass(frozen=True)
@@ -103,10 +108,16 @@ class BarrierSpec:
     energy_j: float
 
     def latency_for(self, n_tiles: int) -> float:
-        """Latency of the entry with the largest key <= n_tiles (else the first)."""
+        """The table interpolated linearly in the number of tiles between its neighbouring entries;
+        below the smallest key its first value, above the largest its last (no extrapolation)."""
         keys = [k for k, _ in self.latency_s]
-        i = max(bisect.bisect_right(keys, n_tiles) - 1, 0)
-        return self.latency_s[i][1]
+        i = bisect.bisect_right(keys, n_tiles)
+        if i == 0:
+            return self.latency_s[0][1]
+        if i == len(keys):
+            return self.latency_s[-1][1]
+        (k0, v0), (k1, v1) = self.latency_s[i - 1], self.latency_s[i]
+        return v0 if n_tiles == k0 else v0 + (v1 - v0) * (n_tiles - k0) / (k1 - k0)
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,7 @@ class HwProfile:
     noc: NocSpec
     barrier: BarrierSpec
     path: str
+    modes: tuple[str, ...] = MODES  # the execution modes the silicon runs (others run as an emulation)
 
 
 # --- YAML loading ------------------------------------------------------------
@@ -283,13 +295,13 @@ def profile_from_dict(data: dict, file: str) -> HwProfile:
     The YAML keys of each section are the field names of its dataclass.
     """
     file = str(file)
-    top_keys = [f.name for f in fields(HwProfile) if f.name not in ("notes", "path")]
-    top = _Section(file, data, "", top_keys, ("notes",))
+    top_keys = [f.name for f in fields(HwProfile) if f.name not in ("notes", "path", "modes")]
+    top = _Section(file, data, "", top_keys, ("notes", "modes"))
 
     m = top.sub("mesh", Mesh)
     mesh = Mesh(m.count("width"), m.count("height"), m.count("cores_per_tile"))
 
-    c = top.sub("core", CoreSpec, optional=("max_synapses",))
+    c = top.sub("core", CoreSpec, optional=("max_synapses", "pipeline"))
     core = CoreSpec(
         max_neurons=c.count("max_neurons", nullable=True),
         max_synapses=c.count("max_synapses", nullable=True),
@@ -298,7 +310,10 @@ def profile_from_dict(data: dict, file: str) -> HwProfile:
         latency_s=c.costs("latency_s", OpCosts),
         energy_j=c.costs("energy_j", OpCosts),
         static_power_w=c.cost("static_power_w"),
+        pipeline=c.exact("pipeline", str, default="serial"),
     )
+    if core.pipeline not in PIPELINES:
+        raise c.fail("pipeline", f"expected serial or overlap, got {core.pipeline!r}")
 
     n = top.sub("noc", NocSpec)
     noc = NocSpec(
@@ -323,7 +338,10 @@ def profile_from_dict(data: dict, file: str) -> HwProfile:
 
     name, source = top.exact("name", str), top.exact("source", str)
     notes = top.exact("notes", str, default="")
-    return HwProfile(name, source, notes, mesh, core, noc, barrier, path=file)
+    modes = data.get("modes", list(MODES))
+    if not isinstance(modes, list) or not modes or any(m not in MODES for m in modes):
+        raise top.fail("modes", f"expected a list of {', '.join(MODES)}, got {modes!r}")
+    return HwProfile(name, source, notes, mesh, core, noc, barrier, path=file, modes=tuple(modes))
 
 
 # --- human-readable output ---------------------------------------------------
@@ -359,12 +377,14 @@ def describe(profile: HwProfile) -> str:
         f"source   {p.source}",
         f"file     {p.path}",
         f"mesh     {m.width} x {m.height} tiles x {m.cores_per_tile} cores/tile",
+        f"modes    {', '.join(p.modes)} (what the silicon runs; other modes run as an emulation)",
         f"         = {m.n_tiles} tiles, {m.n_cores} cores",
         "core",
         item("max_neurons", _limit(c.max_neurons)),
         item("max_synapses", _limit(c.max_synapses)),
         item("queue_capacity", f"{_limit(c.queue_capacity)} packets"),
         item("update_all_neurons", "yes" if c.update_all_neurons else "no"),
+        item("pipeline", c.pipeline),
         *(row(op, getattr(c.latency_s, op), getattr(c.energy_j, op)) for op in ops),
         item("static_power", f"{c.static_power_w * 1e3:.4g} mW per core"),
         "noc",
@@ -374,7 +394,8 @@ def describe(profile: HwProfile) -> str:
         item("buffer_packets", f"{n.buffer_packets} per input port"),
         item("static_power", f"{n.static_power_w * 1e3:.4g} mW per router"),
         "barrier",
-        *(f"  {f'>= {t} tiles':<16}{s * 1e9:10.2f} ns" for t, s in b.latency_s),
+        *(f"  {f'{t} tiles':<16}{s * 1e9:10.2f} ns" for t, s in b.latency_s),
+        "  (linear between entries; below the first and above the last, their values)",
         item("energy", f"{b.energy_j * 1e12:.1f} pJ per barrier"),
         f"chip static power {chip_w * 1e3:.4g} mW (cores + routers)",
     ]

@@ -49,7 +49,7 @@ MAPPING = {"2312-64-10": "spread:3"}  # 2312 inputs do not fit 2 Loihi cores of 
 FUNCTIONAL = ["layered:functional", "async:functional"]  # async with F = 16, batch of 256 samples
 
 
-def build(sizes: list[int], seed: int = 0, samples: int = 1):
+def build(sizes: list[int], seed: int = 0, samples: int = 1, rate: float = 0.2, steps: int = 200):
     import nir
     import numpy as np
 
@@ -67,7 +67,7 @@ def build(sizes: list[int], seed: int = 0, samples: int = 1):
     nodes["output"] = nir.Output(output_type=np.array([sizes[-1]]))
     edges.append((prev, "output"))
     net = network_from_nir(nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": 1e-3}), "bench")
-    frames = (rng.random((samples, 200, sizes[0])) < 0.2).astype(np.int32)
+    frames = (rng.random((samples, steps, sizes[0])) < rate).astype(np.int32)
     return net, frames
 
 
@@ -363,6 +363,28 @@ def sweep_eval(samples: int = int(os.environ.get("SNNEMU_BENCH_SAMPLES", 2000)),
           flush=True)
 
 
+def vs_sanafe() -> None:
+    """snnemu's loihi against SANA-FE's Loihi model on the cross-check networks (``sanafe_peer.cross_check``)."""
+    import tempfile
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from sanafe_peer import CROSS_CHECK, available, cross_check
+
+    if available():
+        print(f"skipped: {available()}")
+        return
+    print(f"{'network':<12} {'sizes':<16} {'K':>2} {'spikes':>13} {'synaptic':>9} {'neuron+spike':>12} {'noc':>7} "
+          f"{'dynamic':>8} {'time':>7}   (snnemu / SANA-FE - 1; time against `detailed`)")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in CROSS_CHECK:
+            r = cross_check(name, Path(tmp))
+            e = {c: a / b - 1 for c, (a, b) in r["energy_j"].items()}
+            spikes = "equal" if r["spikes"][0] == r["spikes"][1] else f"{r['spikes'][0]}/{r['spikes'][1]}"
+            print(f"{name:<12} {r['sizes']:<16} {r['cores_per_layer']:>2} {spikes:>13} {e['synaptic']:>+9.2%} "
+                  f"{e['neuron']:>+12.2%} {e['noc']:>+7.2%} {e['dynamic']:>+8.2%} "
+                  f"{r['time_s'][0] / r['time_s'][1] - 1:>+7.2%}", flush=True)
+
+
 def _timed(cmd: list[str]) -> float:
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
@@ -440,6 +462,7 @@ def main() -> None:
              "import_eval": (import_eval, "only time importing the DVS-Gesture-sized CNN (2x32x32, two convolutions)"),
              "report_eval": (report_eval, "only time snnemu report and compare on a 10,000-sample traced run"),
              "train_eval": (train_eval, "only time snnemu train on nmnist-digits, and its accuracy after 5 minutes"),
+             "vs_sanafe": (vs_sanafe, "only compare loihi with SANA-FE's Loihi model (energy by category, time)"),
              "sweep_eval": (sweep_eval, "only time 1 against 2 workers, Dask against the local pool, and a sweep "
                                         "resumed after kill -9")}
     for name, (_, help_text) in evals.items():

@@ -114,19 +114,73 @@ def run_sanafe(weights: list[np.ndarray], frames: np.ndarray, cores_per_layer: i
     # SANA-FE's "spikes" counts spikes processed by synapse units, i.e. synaptic events;
     # "neurons_fired" counts the spikes, input neurons' included (as snnemu's spikes_out).
     syn = int(res["spikes"])
-    return {"wall_s": wall, "synaptic_events": syn, "spikes": int(res["neurons_fired"]),
+    return {"wall_s": wall, "synaptic_events": syn, "spikes": int(res["neurons_fired"]), "energy_j": res["energy"],
             "ns_per_syn": wall / syn * 1e9, "sanafe_version": _version(),
             "steps": int(res["timesteps_executed"]), "packets": int(res["packets_sent"]),
             "sim_time_s": float(res["sim_time"]), "threads": threads,
             "phases_s": phases, "sim_ns_per_syn": phases["sim"] / syn * 1e9}
 
 
-def run_network_like_snnemu(net, frames: np.ndarray, repeat: int = 3, threads: int = 1) -> dict:
+def run_network_like_snnemu(net, frames: np.ndarray, repeat: int = 3, threads: int = 1, cores_per_layer: int = 2) -> dict:
     """:func:`run_sanafe` on an snnemu ``Network`` (dense feed-forward LIF) and the first sample of
     ``frames`` ``(samples, T, n_in)``, with the L empty steps snnemu's timestep mode runs after T."""
     weights = [p.weights.toarray().T for p in net.projections]  # snnemu stores (n_in, n_out)
     padded = np.vstack([frames[0], np.zeros((len(weights), frames.shape[2]), frames.dtype)])
-    return run_sanafe(weights, padded, cores_per_layer=2, repeat=repeat, threads=threads)
+    return run_sanafe(weights, padded, cores_per_layer=cores_per_layer, repeat=repeat, threads=threads)
+
+
+# The cross-check networks of the hardware-model study: (sizes, cores per layer, input rate, seed)
+CROSS_CHECK = {"A": ([100, 200, 10], 2, 0.2, 0), "B": ([213, 426, 43], 2, 0.2, 0),
+               "C": ([100, 200, 200, 10], 4, 0.2, 1), "D (sparse)": ([100, 200, 10], 2, 0.02, 2)}
+
+
+def geometry_mapping(net, k: int, path: Path) -> Path:
+    """An snnemu mapping file that puts population i on the physical cores SANA-FE gives it.
+
+    SANA-FE numbers core ``c = 4 t + j`` of tile ``t`` at ``x = t // 4, y = t % 4`` (column-major);
+    snnemu numbers ``(y * 8 + x) * 4 + j`` (row-major). The same core id is another place on the
+    mesh, so ``spread:K`` would send SANA-FE's north/south hops east/west."""
+    def snnemu_core(c: int) -> int:
+        t, j = divmod(c, 4)
+        return ((t % 4) * 8 + t // 4) * 4 + j
+
+    spec = {p.name: [snnemu_core(i * k + m) for m in range(k)] for i, p in enumerate(net.populations)}
+    path.write_text(json.dumps(spec) + "\n")  # JSON is YAML
+    return path
+
+
+def cross_check(name: str, workdir: Path) -> dict:
+    """snnemu's timestep mode on ``loihi`` against SANA-FE's Loihi model (detailed timing), on one of
+    :data:`CROSS_CHECK`'s networks with the same inputs and physical placement, T + L steps on both.
+
+    Returns the spikes, each side's dynamic energy by category (snnemu's ``synaptic`` against SANA-FE's
+    synapse, ``neuron`` + ``spike_out`` against soma, ``noc`` against network) and simulated time.
+    snnemu's static energy is left out: SANA-FE has no static term."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench import build
+
+    from emulator import RunConfig, run_network
+    from hw_models.cost import CATEGORIES
+    from hw_models.profile import load_profile
+
+    sizes, k, rate, seed = CROSS_CHECK[name]
+    net, frames = build(sizes, seed=seed, rate=rate)
+    mapping = geometry_mapping(net, k, Path(workdir) / f"map-{'-'.join(map(str, sizes))}-k{k}.yaml")
+    res = run_network(net, load_profile("loihi"), frames, None,
+                      RunConfig(model="cross-check", mode="timestep", mapping=str(mapping)))
+    ours = dict(zip(CATEGORIES, res.per_core_energy.sum(axis=0)))
+    theirs = run_network_like_snnemu(net, frames, repeat=1, cores_per_layer=k)
+    e = theirs["energy_j"]
+    snnemu = {"synaptic": ours["synaptic"], "neuron": ours["neuron"] + ours["spike_out"], "noc": ours["noc"],
+              "dynamic": sum(v for c, v in ours.items() if c != "static")}
+    sanafe = {"synaptic": e["synapse"], "neuron": e["soma"] + e["dendrite"], "noc": e["network"],
+              "dynamic": e["total"]}
+    return {"network": name, "sizes": "-".join(map(str, sizes)), "cores_per_layer": k, "rate": rate,
+            "spikes": (int(sum(res.spikes_per_layer.values())), theirs["spikes"]),
+            "synaptic_events": (int(res.counters.synaptic_events.sum()), theirs["synaptic_events"]),
+            "packets": (int(res.counters.packets_out.sum()), theirs["packets"]),
+            "energy_j": {c: (snnemu[c], sanafe[c]) for c in snnemu}, "static_j": ours["static"],
+            "time_s": (res.per_sample[0]["latency_s"], theirs["sim_time_s"])}
 
 
 def _version() -> str:

@@ -73,7 +73,7 @@ def chip_summary(res) -> dict:
         options={"queue": cfg.queue_in_effect, "input": cfg.input, "refractory": cfg.refractory_on,
                  "realtime": cfg.realtime if cfg.mode == "async" else None, "noc": cfg.noc,
                  "mapping": res.mapping.strategy + (" (packed)" if res.mapping.packed else ""),
-                 "hw_set": list(cfg.hw_set),
+                 "hw_set": list(cfg.hw_set), "mode_supported": cfg.mode in res.hw.modes,
                  "stop_on_output": cfg.stop_on_output},
         accuracy={"accuracy": (sum(correct) / len(correct)) if correct else None},
         spikes=spikes_block(res.network, [res.spikes_per_layer[p.name] for p in res.network.populations]),

@@ -94,6 +94,26 @@ def test_timestep_chain_latency_by_hand():
     assert row["latency_s"] == pytest.approx((tick0 + tick1 + tick2 + 3 * bar) * 1e-9)
 
 
+@pytest.mark.parametrize("mode", ["timestep", "layered"])
+def test_overlapped_pipelines_take_the_larger_of_receive_and_neuron_work(mode):
+    res = chain_run(mode, core__pipeline="overlap")
+    bar = 150
+    input_phase = max(0, L_SPK + L_OUT) + HOP_EW  # nothing received: the neuron pipeline alone
+    h_phase = max(L_IN + L_SYN, L_UPD + L_SPK + L_OUT) + HOP_EW  # 13 ns against 23 ns
+    out_busy = max(L_IN + L_SYN, L_UPD + L_SPK)  # 13 ns against 12 ns: the message pipeline
+    assert (h_phase, out_busy) == (23 + HOP_EW, 13)
+    row = res.per_sample[0]
+    assert row["first_output_s"] == pytest.approx((input_phase + bar + h_phase + bar + out_busy) * 1e-9)
+    assert row["latency_s"] == pytest.approx((input_phase + h_phase + out_busy + 3 * bar) * 1e-9)
+    serial = chain_run(mode)
+    assert serial.per_sample[0]["latency_s"] - row["latency_s"] == pytest.approx((36 - 23 + 25 - 13) * 1e-9)
+    np.testing.assert_array_equal(serial.per_core_energy[:, :5], res.per_core_energy[:, :5])  # same work
+
+
+def test_async_ignores_the_tick_pipeline_option():
+    assert chain_run("async", core__pipeline="overlap").per_sample == chain_run("async").per_sample
+
+
 def test_update_all_neurons_charges_every_neuron_each_timestep():
     net = random_net([6, 5, 3], seed=1)
     frames = random_frames(1, 4, 6, 0.5, seed=2)

@@ -128,3 +128,16 @@ def test_the_train_command_is_built_from_its_config():
                                        "--refrac-dropout", "0.5", "--detach-reset", "--max-seconds", "60"])
     assert (flags.F, flags.mode, flags.refrac_dropout, flags.detach_reset, flags.max_seconds) == \
         (4, "async", 0.5, True, 60.0)
+
+
+def test_a_mode_the_silicon_does_not_run_is_allowed_said_once_and_recorded():
+    said = []
+    res = run(RunConfig(model=DEMO, hw="truenorth", mode="async", samples=2), warn=said.append)
+    assert [w for w in said if "silicon" in w] == [
+        "truenorth: the silicon runs timestep only; async mode here is an emulation (summary.json: mode_supported "
+        "false)"]
+    assert summarize(res)["mode_supported"] is False
+    said.clear()
+    assert summarize(run(RunConfig(model=DEMO, hw="truenorth", mode="timestep", samples=2),
+                         warn=said.append))["mode_supported"] is True
+    assert not [w for w in said if "silicon" in w]

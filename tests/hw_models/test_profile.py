@@ -50,29 +50,30 @@ def test_load_by_path_equals_load_by_name():
     assert load_profile(str(PROFILE_DIR / "loihi.yaml")) == load_profile("loihi")
 
 
-def test_loihi_published_figures():
+def test_loihi_figures_are_sanafes_calibrated_ones():
+    """sanafe/examples/loihi.yaml (SANA-FE 2.2.9): dense synapse, LIF access + update, the hops, the sync table."""
     p = load_profile("loihi")
     assert (p.mesh.width, p.mesh.height, p.mesh.cores_per_tile) == (8, 4, 4)
     assert p.mesh.n_tiles == 32 and p.mesh.n_cores == 128
     assert p.core.max_neurons == 1024
     assert p.core.queue_capacity == 64
-    assert p.core.update_all_neurons is True
-    assert p.core.energy_j.synaptic_op == 23.6e-12
-    assert p.core.latency_s.synaptic_op == 3.5e-9
-    assert p.core.latency_s.neuron_update == 8.4e-9
-    assert p.core.energy_j.neuron_update == 81e-12
+    assert p.core.update_all_neurons is True and p.core.pipeline == "overlap"
+    assert p.core.energy_j.synaptic_op == 35.5e-12
+    assert p.core.latency_s.synaptic_op == 3.8e-9
+    assert p.core.latency_s.neuron_update == pytest.approx(6.0e-9 + 3.7e-9)
+    assert p.core.energy_j.neuron_update == pytest.approx(51.2e-12 + 21.6e-12)
     assert p.noc.hop_latency_s.east_west == 4.1e-9
     assert p.noc.hop_latency_s.north_south == 6.5e-9
     assert p.noc.hop_energy_j.east_west == 3.0e-12
-    assert p.noc.hop_energy_j.north_south == 4.0e-12
-    assert p.noc.local_latency_s == 2.1e-9
+    assert p.noc.hop_energy_j.north_south == 4.2e-12
+    assert p.noc.local_latency_s == 2.1e-9  # Davies Table 2 (SANA-FE charges nothing within a tile)
     assert p.noc.local_energy_j == 1.7e-12
     assert p.core.latency_s.spike_out == 30e-9
     assert p.core.energy_j.spike_out == 69.3e-12
     assert p.core.latency_s.message_out == 5.1e-9
     assert p.core.energy_j.message_out == 111e-12
     assert p.core.latency_s.message_in == 16e-9
-    assert p.barrier.latency_s == ((1, 113e-9), (32, 465e-9))
+    assert p.barrier.latency_s == ((1, 0.6e-6), (2, 1.0e-6), (4, 1.4e-6), (29, 1.8e-6))
     assert p.core.static_power_w * p.mesh.n_cores == pytest.approx(104e-3)
 
 
@@ -90,19 +91,32 @@ def test_seneca_and_truenorth_figures():
     assert t.core.static_power_w * t.mesh.n_cores == pytest.approx(63e-3)
 
 
-@pytest.mark.parametrize(
+@pytest.mark.parametrize(  # SANA-FE's sync table {1: 0.6, 2: 1.0, 4: 1.4, 29: 1.8} us, linear between
     "tiles, expected",
-    [(1, 113e-9), (16, 113e-9), (31, 113e-9), (32, 465e-9), (40, 465e-9)],
+    [(1, 0.6e-6), (2, 1.0e-6), (3, 1.2e-6), (4, 1.4e-6), (16, 1.4e-6 + 0.4e-6 * 12 / 25), (29, 1.8e-6),
+     (32, 1.8e-6)],
 )
-def test_barrier_step_table(tiles, expected):
-    assert load_profile("loihi").barrier.latency_for(tiles) == expected
+def test_barrier_table_is_interpolated_linearly_in_tiles(tiles, expected):
+    assert load_profile("loihi").barrier.latency_for(tiles) == pytest.approx(expected, rel=1e-12)
 
 
-def test_barrier_below_smallest_key_uses_smallest():
+def test_barrier_outside_the_table_takes_its_end_values():
     b = BarrierSpec(latency_s=((4, 2e-9), (8, 5e-9)), energy_j=0.0)
     assert b.latency_for(1) == 2e-9
-    assert b.latency_for(7) == 2e-9
+    assert b.latency_for(6) == pytest.approx(3.5e-9)
     assert b.latency_for(8) == 5e-9
+    assert b.latency_for(9) == 5e-9
+
+
+def test_pipeline_is_serial_unless_the_profile_says_overlap(tmp_path):
+    assert load_profile("loihi").core.pipeline == "overlap"
+    assert {load_profile(n).core.pipeline for n in ("seneca", "truenorth", "generic", "ideal")} == {"serial"}
+    data = loihi_dict()
+    del data["core"]["pipeline"]
+    assert profile_from_dict(data, "x.yaml").core.pipeline == "serial"
+    data["core"]["pipeline"] = "parallel"
+    with pytest.raises(InputError, match=r"x.yaml: core.pipeline: expected serial or overlap"):
+        profile_from_dict(data, "x.yaml")
 
 
 def test_barrier_table_sorted_on_load():
@@ -149,9 +163,9 @@ def test_ints_accepted_where_floats_expected():
 
 
 def test_yaml_exponent_without_dot_is_a_float(tmp_path):
-    text = (PROFILE_DIR / "loihi.yaml").read_text().replace("3.5e-9", "35e-10")
+    text = (PROFILE_DIR / "loihi.yaml").read_text().replace("3.8e-9", "38e-10")
     p = load_profile(str(write(tmp_path, text)))
-    assert p.core.latency_s.synaptic_op == pytest.approx(3.5e-9)
+    assert p.core.latency_s.synaptic_op == pytest.approx(3.8e-9)
 
 
 def test_profiles_are_frozen():
@@ -303,7 +317,7 @@ def test_describe_shows_name_and_units(name):
 def test_describe_loihi_synaptic_op_row():
     text = describe(load_profile("loihi"))
     row = next(line for line in text.splitlines() if "synaptic_op" in line)
-    assert "3.50 ns" in row and "23.6 pJ" in row
+    assert "3.80 ns" in row and "35.5 pJ" in row
 
 
 @pytest.mark.parametrize("name", BUNDLED)

@@ -1,8 +1,10 @@
 """The tick modes on the chip: ``timestep`` and ``layered``.
 
 A core works through a phase in four steps (take the packets, update
-neurons, fire, send) and its busy time is their sum; its packets leave when
-the phase's work is done. The phase's arithmetic is vectorized over the chip.
+neurons, fire, send). Its busy time is their sum (``core.pipeline: serial``),
+or with ``overlap`` the larger of its message pipeline (take and integrate
+the packets) and its neuron pipeline (update, fire, send), which run side by
+side as on Loihi. Its packets leave when the phase's work is done. The phase's arithmetic is vectorized over the chip.
 With the analytic NoC its timing is computed too (one timeout per phase,
 barrier included); with the router NoC each core's work is one timeout and
 each packet crosses the router processes. See ``emulator.chip.modes``.
@@ -70,8 +72,9 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
     per_pair = sums[:n_pairs]  # packets per (source core, destination core) pair
     chip.incoming = (np.bincount(pairs.dst, weights=per_pair, minlength=n_cores), sums[n_pairs:])
     out = np.bincount(pairs.src, weights=per_pair, minlength=n_cores)
-    busy = (msg_in * lat.message_in + syn * lat.synaptic_op + upd_count * lat.neuron_update
-            + spk * lat.spike_out + out * lat.message_out)
+    receive = msg_in * lat.message_in + syn * lat.synaptic_op  # the message pipeline
+    emit = upd_count * lat.neuron_update + spk * lat.spike_out + out * lat.message_out  # the neuron pipeline
+    busy = np.maximum(receive, emit) if hw.core.pipeline == "overlap" else receive + emit
     chip.spike_count[spiking] += counts.astype(np.int64)
     active = np.flatnonzero(msg_in + upd_count + spk)
     for c in active.tolist():
