@@ -11,7 +11,9 @@ this module prices those counts with a profile's figures:
                   + hops_ew * E_hop_ew + hops_ns * E_hop_ns + local * E_local
                   (charged to the sending core for the hops, to each core for its messages)
 - ``barrier``   = barriers * E_barrier, shared evenly by the cores in use
-- ``static``    = elapsed_s * (P_core + P_router / cores_per_tile), for every core of the chip
+- ``static``    = elapsed_s * (P_core + P_router / cores_per_tile), for every core of the chip; with
+                  ``power_gating: unused`` a core that holds no neuron draws ``gated_static_power_w``
+                  instead of P_core
 
 The categories add up to the total, per core and per sample, by construction.
 See docs/design.md, "Cost model".
@@ -45,5 +47,9 @@ def price(counts, barriers: int, elapsed_s: float, hw, used: np.ndarray) -> np.n
                  + counts.local * noc.local_energy_j)
     if len(used):
         out[used, 4] = barriers * hw.barrier.energy_j / len(used)
-    out[:, 5] = elapsed_s * (hw.core.static_power_w + noc.static_power_w / hw.mesh.cores_per_tile)
+    core_w = np.full(n_cores, hw.core.static_power_w)
+    if hw.core.power_gating == "unused":  # a core that holds no neuron is gated for the whole run
+        core_w[:] = hw.core.gated_static_power_w
+        core_w[used] = hw.core.static_power_w
+    out[:, 5] = elapsed_s * (core_w + noc.static_power_w / hw.mesh.cores_per_tile)
     return out

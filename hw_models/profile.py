@@ -74,9 +74,12 @@ class CoreSpec:
     energy_j: OpCosts
     static_power_w: float
     pipeline: str = "serial"  # tick modes: a core's phase is the sum of its steps, or the larger pipeline
+    power_gating: str = "none"  # none: every core draws static power; unused: cores holding no neuron are gated
+    gated_static_power_w: float = 0.0  # what a gated core still draws
 
 
 PIPELINES = ("serial", "overlap")
+POWER_GATING = ("none", "unused")
 MODES = ("timestep", "layered", "async")  # emulator.config.MODE_NAMES (hw_models may not import it)
 
 
@@ -301,7 +304,7 @@ def profile_from_dict(data: dict, file: str) -> HwProfile:
     m = top.sub("mesh", Mesh)
     mesh = Mesh(m.count("width"), m.count("height"), m.count("cores_per_tile"))
 
-    c = top.sub("core", CoreSpec, optional=("max_synapses", "pipeline"))
+    c = top.sub("core", CoreSpec, optional=("max_synapses", "pipeline", "power_gating", "gated_static_power_w"))
     core = CoreSpec(
         max_neurons=c.count("max_neurons", nullable=True),
         max_synapses=c.count("max_synapses", nullable=True),
@@ -311,9 +314,13 @@ def profile_from_dict(data: dict, file: str) -> HwProfile:
         energy_j=c.costs("energy_j", OpCosts),
         static_power_w=c.cost("static_power_w"),
         pipeline=c.exact("pipeline", str, default="serial"),
+        power_gating=c.exact("power_gating", str, default="none"),
+        gated_static_power_w=c.cost("gated_static_power_w") if "gated_static_power_w" in c.data else 0.0,
     )
     if core.pipeline not in PIPELINES:
         raise c.fail("pipeline", f"expected serial or overlap, got {core.pipeline!r}")
+    if core.power_gating not in POWER_GATING:
+        raise c.fail("power_gating", f"expected none or unused, got {core.power_gating!r}")
 
     n = top.sub("noc", NocSpec)
     noc = NocSpec(
@@ -387,6 +394,8 @@ def describe(profile: HwProfile) -> str:
         item("pipeline", c.pipeline),
         *(row(op, getattr(c.latency_s, op), getattr(c.energy_j, op)) for op in ops),
         item("static_power", f"{c.static_power_w * 1e3:.4g} mW per core"),
+        item("power_gating", c.power_gating + (f" (a gated core draws {c.gated_static_power_w * 1e3:.4g} mW)"
+                                                 if c.power_gating != "none" else "")),
         "noc",
         row("hop east_west", n.hop_latency_s.east_west, n.hop_energy_j.east_west),
         row("hop north_south", n.hop_latency_s.north_south, n.hop_energy_j.north_south),

@@ -206,6 +206,15 @@ def _energy_section(doc: Document, run: RunFolder, out: Path) -> None:
     doc.table(_table([("dynamic", _fmt(total - static), _fmt(100 * (total - static) / total if total else 0, ".2f")),
                       ("static", _fmt(static), _fmt(100 * static / total if total else 0, ".2f"))],
                      ["part", "pJ per inference", "share (%)"]))
+    if run.cores is not None and total:
+        in_use = run.cores.neurons > 0
+        mine = float(run.cores.energy_j[in_use].sum()) * 1e12 / run.n
+        doc.text("The cores that hold neurons against the rest of the chip, which costs only by being on "
+                 "(its static power, unless the profile gates unused cores).")
+        doc.table(_table([(f"cores in use ({int(in_use.sum())})", _fmt(mine), _fmt(100 * mine / total, ".2f")),
+                          (f"the rest of the chip ({int((~in_use).sum())} cores)", _fmt(total - mine),
+                           _fmt(100 * (total - mine) / total, ".2f"))],
+                         ["cores", "pJ per inference", "share (%)"]))
     parts = pd.DataFrame([cat.pJ_per_inference.to_numpy()], columns=list(CATEGORIES))
     labels = ["whole inference"]
     if run.cores is not None:

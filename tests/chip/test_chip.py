@@ -110,6 +110,24 @@ def test_overlapped_pipelines_take_the_larger_of_receive_and_neuron_work(mode):
     np.testing.assert_array_equal(serial.per_core_energy[:, :5], res.per_core_energy[:, :5])  # same work
 
 
+@pytest.mark.parametrize("gating", ["none", "unused"])
+def test_power_gating_of_unused_cores_by_hand(tmp_path, gating):
+    """All three populations on core 0 of a 3x1 mesh: gated, cores 1 and 2 draw only their routers' power."""
+    mapping = tmp_path / "one_core.yaml"
+    mapping.write_text("input: [0]\nlif0: [0]\nlif1: [0]\n")
+    net = network_from_nir(nir_chain([np.array([[2.0]]), np.array([[2.0]])], beta=1.0 - 1e-9))
+    frames = np.zeros((1, 1, 1), int)
+    frames[0, 0, 0] = 1
+    res = run_network(net, profile(core__power_gating=gating), frames, None,
+                      RunConfig(model="chain", mode="async", mapping=str(mapping)))
+    static = res.per_core_energy[:, CATEGORIES.index("static")]
+    t = res.elapsed_s
+    assert static[0] == pytest.approx(t * (P_CORE + P_ROUTER))
+    expected_idle = t * (P_ROUTER + (P_CORE if gating == "none" else 0.0))
+    np.testing.assert_allclose(static[1:], expected_idle, rtol=1e-12)
+    assert res.per_core_energy[1:, :5].sum() == 0  # no work on the idle cores either way
+
+
 def test_async_ignores_the_tick_pipeline_option():
     assert chain_run("async", core__pipeline="overlap").per_sample == chain_run("async").per_sample
 

@@ -119,6 +119,20 @@ def test_pipeline_is_serial_unless_the_profile_says_overlap(tmp_path):
         profile_from_dict(data, "x.yaml")
 
 
+def test_power_gating_is_none_unless_the_profile_gates_unused_cores():
+    assert {load_profile(n).core.power_gating for n in ("loihi", "seneca", "truenorth", "generic", "ideal")} \
+        == {"none"}
+    data = loihi_dict()
+    del data["core"]["power_gating"]
+    assert profile_from_dict(data, "x.yaml").core.power_gating == "none"
+    data["core"].update(power_gating="unused", gated_static_power_w=1e-5)
+    core = profile_from_dict(data, "x.yaml").core
+    assert (core.power_gating, core.gated_static_power_w) == ("unused", 1e-5)
+    data["core"]["power_gating"] = "idle"
+    with pytest.raises(InputError, match=r"x.yaml: core.power_gating: expected none or unused"):
+        profile_from_dict(data, "x.yaml")
+
+
 def test_barrier_table_sorted_on_load():
     data = loihi_dict()
     data["barrier"]["latency_s"] = {32: 465e-9, 1: 113e-9}

@@ -119,6 +119,11 @@ def test_energy_tables_equal_summary_and_cores(run_dir, md):
     for row in layers.itertuples(index=False):
         assert num(row[2]) == pytest.approx(by_layer[row[0]], abs=0.05)
     assert sum(num(v) for v in layers["pJ per inference"]) == pytest.approx(s["energy_j"]["total"] / n * 1e12, abs=0.5)
+    in_use = table_with(md, "cores")
+    used = cores.neurons > 0
+    assert list(in_use.cores) == [f"cores in use ({used.sum()})", f"the rest of the chip ({(~used).sum()} cores)"]
+    assert num(in_use["pJ per inference"][0]) == pytest.approx(cores.energy_j[used].sum() / n * 1e12, abs=0.05)
+    assert num(in_use["pJ per inference"][1]) == pytest.approx(cores.energy_j[~used].sum() / n * 1e12, abs=0.05)
 
 
 def test_activity_and_latency_tables(run_dir, md):
