@@ -35,7 +35,7 @@ QUEUE_NAMES = ("fifo", "momentum", "random")
 NOC_NAMES = ("analytic", "routers")
 INPUTS = ("event", "frame")
 RESETS = ("zero", "subtract")  # --reset: what the framework's dialect calls them
-MAPPER_NAMES = ("layer-fill", "spread")  # besides a mapping .yaml file
+MAPPER_NAMES = ("layer-fill", "spread", "traffic")  # besides a mapping .yaml file
 DATASET_NAMES = ("digits", "nmnist-digits", "spoken-digits")  # built in; besides event files
 LOCAL_DATASET_NAMES = ("nmnist", "shd", "dvsgesture")  # NAME:ROOT, read from a local folder
 
@@ -79,7 +79,7 @@ class RunConfig:
                                 flag="--nir-from", choices=DIALECT_NAMES)
     reset: str | None = _opt(None, "the reset, for graphs that cannot say (default: the framework's own; "
                                    "for snnTorch its subtract at the next step)", choices=RESETS)
-    mapping: str = _opt("layer-fill", "layer-fill | spread:K | mapping.yaml")
+    mapping: str = _opt("layer-fill", "layer-fill | spread:K | traffic[:K] (few packets, short routes) | mapping.yaml")
     noc: str = _opt("analytic", "NoC fidelity", choices=NOC_NAMES)
     seed: int = _opt(0, "seed of every random draw", at_least=0)
     workers: int = _opt(1, "processes running samples in parallel", at_least=1)

@@ -385,6 +385,28 @@ def vs_sanafe() -> None:
                   f"{r['time_s'][0] / r['time_s'][1] - 1:>+7.2%}", flush=True)
 
 
+def mapping_eval(samples: int = 100) -> None:
+    """Hops, NoC energy and latency per inference of layer-fill, spread:2 and traffic[:2], on the demo model and
+    on a small convolutional model (the snnTorch fixture, 1x8x8 -> 2x6x6 -> 3), digits data, timestep on loihi."""
+    import gzip
+    import tempfile
+
+    from emulator import DEMO_MODEL, RunConfig, run, summarize
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cnn = Path(tmp) / "snntorch_b_cnn.nir"
+        cnn.write_bytes(gzip.decompress((ROOT / "tests/fixtures/frameworks/snntorch_b_cnn.nir.gz").read_bytes()))
+        print(f"{'model':<14} {'mapping':<11} {'cores':>5} {'packets':>8} {'hops':>8} {'NoC nJ':>8} {'latency us':>10}")
+        for model in (DEMO_MODEL, cnn):
+            for mapping in ("layer-fill", "traffic", "spread:2", "traffic:2"):
+                res = run(RunConfig(model=str(model), mode="timestep", mapping=mapping, samples=samples),
+                          warn=lambda message: None)
+                s, n = summarize(res), len(res.per_sample)
+                print(f"{Path(model).stem:<14} {mapping:<11} {len(res.mapping.used_cores):>5} {s['packets'] / n:>8.1f} "
+                      f"{s['hops'] / n:>8.1f} {s['energy_j']['noc'] / n * 1e9:>8.2f} "
+                      f"{s['latency_s']['mean'] * 1e6:>10.2f}", flush=True)
+
+
 def _timed(cmd: list[str]) -> float:
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
@@ -462,6 +484,7 @@ def main() -> None:
              "import_eval": (import_eval, "only time importing the DVS-Gesture-sized CNN (2x32x32, two convolutions)"),
              "report_eval": (report_eval, "only time snnemu report and compare on a 10,000-sample traced run"),
              "train_eval": (train_eval, "only time snnemu train on nmnist-digits, and its accuracy after 5 minutes"),
+             "mapping_eval": (mapping_eval, "only compare layer-fill, spread:2 and traffic on the demo and a conv model"),
              "vs_sanafe": (vs_sanafe, "only compare loihi with SANA-FE's Loihi model (energy by category, time)"),
              "sweep_eval": (sweep_eval, "only time 1 against 2 workers, Dask against the local pool, and a sweep "
                                         "resumed after kill -9")}

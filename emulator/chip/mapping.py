@@ -7,6 +7,8 @@ Strategies are registry entries (``MAPPERS``):
   for that (the one-core ``ideal`` profile, say) populations are packed one
   after the other instead, and :attr:`Mapping.packed` says so.
 - ``spread:K``: each population is split evenly over K cores of its own.
+- ``traffic[:K]``: neurons that share sources on one core, cores placed to keep
+  packets times hops small (``emulator/chip/traffic.py``).
 - a YAML file ``{population_name: [core ids]}``: each population is split evenly
   over the listed cores, in list order.
 
@@ -24,6 +26,7 @@ import yaml
 
 from ..errors import InputError
 from ..model import Network
+from .traffic import traffic_mapping
 
 __all__ = ["Mapping", "map_network", "MAPPERS"]
 
@@ -100,7 +103,7 @@ def _from_file(net: Network, hw, path: str) -> Mapping:
     return Mapping(np.concatenate(parts), hw.mesh.n_cores, f"file:{path}")
 
 
-MAPPERS = {"layer-fill": _layer_fill, "spread": _spread}
+MAPPERS = {"layer-fill": _layer_fill, "spread": _spread, "traffic": traffic_mapping}
 
 
 def map_network(net: Network, hw, spec: str = "layer-fill") -> Mapping:
@@ -111,7 +114,8 @@ def map_network(net: Network, hw, spec: str = "layer-fill") -> Mapping:
     elif spec.endswith((".yaml", ".yml")):
         m = _from_file(net, hw, spec)
     else:
-        raise InputError("--mapping", "mapping", f"unknown mapping {spec!r}: use layer-fill, spread:K or a .yaml file")
+        raise InputError("--mapping", "mapping",
+                         f"unknown mapping {spec!r}: use layer-fill, spread:K, traffic[:K] or a .yaml file")
     where = spec if spec.endswith((".yaml", ".yml")) else hw.path
     if m.core_of.size and m.core_of.max() >= m.n_cores:
         raise InputError(where, "mesh", f"mapping needs {int(m.core_of.max()) + 1} cores; the chip has {m.n_cores}")
