@@ -1,7 +1,7 @@
 # Two commands on a fresh machine with only python3:
 #   make demo   - create .venv, install snnemu, run the demo model (layered vs async on loihi)
 #   make test   - create .venv, install CPU torch, then snnemu with its test, datasets, interop, train and
-#                 fast and distributed extras (and Norse, without its dependencies), and run the test suite
+#                 fast, distributed and peer (SANA-FE) extras (and Norse, without its dependencies), and run the test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet torch==2.13.0  # the CPU build, on local disk: before anything needs torch
-	$(BIN)/python -m pip install --quiet -e ".[test,datasets,interop,train,fast,distributed]"
+	$(BIN)/python -m pip install --quiet -e ".[test,datasets,interop,train,fast,distributed,peer]"
 	$(BIN)/python -m pip install --quiet --no-deps norse==1.1.0  # its torchvision requirement would replace CPU torch
 	touch $(VENV)/.installed $(VENV)/.installed-train $@
 
