@@ -166,10 +166,17 @@ def execute(fn: Callable, tasks: list, pool, on_done: Callable, progress: Callab
                     result = fut.result()
                 except Exception as exc:  # noqa: BLE001
                     if pool.lost_worker(exc):  # every task still queued on the broken pool goes again
-                        lost = [i, *pending.values()]
+                        attempts[i] = attempts.get(i, 0) + 1  # the one whose result came first takes the blame
+                        again = list(pending.values())
                         pending.clear()
-                        for j in lost:
-                            attempts[j] = attempts.get(j, 0) + (j == i)
+                        if attempts[i] <= RETRIES:
+                            again.insert(0, i)
+                        else:
+                            failed.append((tasks[i], exc))
+                            done += 1
+                            if progress is not None:
+                                progress(done, total, len(failed))
+                        for j in again:
                             pending[pool.submit(fn, tasks[j])] = j
                         break
                     attempts[i] = attempts.get(i, 0) + 1
