@@ -22,6 +22,8 @@ from dataclasses import MISSING, dataclass, field, fields
 
 import yaml
 
+from hw_models.profile import yaml_value
+
 from .errors import InputError
 from .model import DIALECT_NAMES, parse_arch
 
@@ -131,21 +133,10 @@ def hw_overrides(cfg: RunConfig) -> dict:
         if not eq or not path.strip():
             raise InputError("--hw-set", "hw_set", f"{item!r}: expected PATH=VALUE, e.g. core.queue_capacity=8")
         try:
-            value = yaml.safe_load(text)
+            out[path.strip()] = yaml_value(text)
         except yaml.YAMLError:
             raise InputError("--hw-set", path.strip(), f"{text!r} is not a value") from None
-        out[path.strip()] = _number(value)
     return out
-
-
-def _number(value):
-    """YAML 1.1 reads 6e-12 (no dot) as text; a profile's numbers are read as numbers either way."""
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return value
-    return value
 
 
 def option_fields():

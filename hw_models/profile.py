@@ -27,8 +27,8 @@ from emulator.errors import InputError
 
 __all__ = [
     "BarrierSpec", "CoreSpec", "Hop", "HwProfile", "Mesh", "NocSpec", "OpCosts",
-    "apply_overrides", "bundled_profiles", "describe", "load_profile", "profile_from_dict",
-    "summary_line",
+    "apply_overrides", "bundled_profiles", "describe", "load_profile", "profile_from_dict", "read_yaml",
+    "summary_line", "yaml_value",
 ]  # fmt: skip
 
 PROFILE_DIR = Path(__file__).parent
@@ -164,6 +164,27 @@ _Loader.add_implicit_resolver(
 )
 
 
+def read_yaml(path: str | Path):
+    """A YAML file (a profile, a sweep) read strictly: duplicate keys refused, ``1e-9`` a number;
+    a file that cannot be read or parsed is one line, ``FILE: file|yaml: what is wrong``."""
+    try:
+        return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_Loader)
+    except OSError as exc:
+        raise InputError(path, "file", f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InputError(path, "file", "is not UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InputError(path, "yaml", " ".join(f"{problem}{where}".split())) from None  # one line
+
+
+def yaml_value(text: str):
+    """One value written as YAML (``8``, ``2e-9``, ``null``), read as a profile file reads it."""
+    return yaml.load(text, Loader=_Loader)
+
+
 def bundled_profiles() -> list[str]:
     """Names of the profiles shipped in ``hw_models/``, sorted."""
     return sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
@@ -185,16 +206,7 @@ def load_profile(name_or_path: str, overrides: dict | None = None) -> HwProfile:
         known = ", ".join(bundled_profiles())
         raise InputError(text, "hw", f"unknown profile {text!r}; bundled: {known}")
     file = str(path)
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
-    except OSError as exc:
-        raise InputError(file, "file", f"cannot read: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        message = " ".join(f"{problem}{where}".split())  # one line
-        raise InputError(file, "yaml", message) from None
+    data = read_yaml(path)
     if overrides:
         apply_overrides(data, overrides, file)
     return profile_from_dict(data, file)

@@ -26,7 +26,7 @@ import yaml
 
 from ..errors import InputError
 from ..model import Network
-from .traffic import traffic_mapping
+from .traffic import traffic_core_of
 
 __all__ = ["Mapping", "map_network", "MAPPERS"]
 
@@ -73,14 +73,28 @@ def _layer_fill(net: Network, hw, arg: str | None) -> Mapping:
     return Mapping(_chunks(net.n_neurons, cap), n_cores, "layer-fill", packed=True)
 
 
-def _spread(net: Network, hw, arg: str | None) -> Mapping:
+def _cores_per_population(name: str, arg: str | None, optional: bool = False) -> int | None:
+    """The K of ``name:K`` (K >= 1); None for a bare ``name`` where K is optional."""
+    if arg is None and optional:
+        return None
     try:
         k = int(arg)
         assert k >= 1
     except (TypeError, ValueError, AssertionError):
-        raise InputError("--mapping", "spread", f"expected spread:K with K >= 1, got spread:{arg}") from None
+        form = f"{name} or {name}:K" if optional else f"{name}:K"
+        raise InputError("--mapping", name, f"expected {form} with K >= 1, got {name}:{arg}") from None
+    return k
+
+
+def _spread(net: Network, hw, arg: str | None) -> Mapping:
+    k = _cores_per_population("spread", arg)
     parts = [i * k + _even(p.size, k) for i, p in enumerate(net.populations)]
     return Mapping(np.concatenate(parts), hw.mesh.n_cores, f"spread:{k}")
+
+
+def _traffic(net: Network, hw, arg: str | None) -> Mapping:
+    k = _cores_per_population("traffic", arg, optional=True)
+    return Mapping(traffic_core_of(net, hw, k), hw.mesh.n_cores, "traffic" + (f":{k}" if k else ""))
 
 
 def _from_file(net: Network, hw, path: str) -> Mapping:
@@ -103,7 +117,7 @@ def _from_file(net: Network, hw, path: str) -> Mapping:
     return Mapping(np.concatenate(parts), hw.mesh.n_cores, f"file:{path}")
 
 
-MAPPERS = {"layer-fill": _layer_fill, "spread": _spread, "traffic": traffic_mapping}
+MAPPERS = {"layer-fill": _layer_fill, "spread": _spread, "traffic": _traffic}
 
 
 def map_network(net: Network, hw, spec: str = "layer-fill") -> Mapping:

@@ -28,22 +28,13 @@ import scipy.sparse as sp
 
 from ..errors import InputError
 
-__all__ = ["traffic_groups", "traffic_mapping"]
+__all__ = ["traffic_core_of", "traffic_groups"]
 
 SEED = 0  # the eigenvector solver's start: one network, one mapping
 
 
-def traffic_mapping(net, hw, arg: str | None):
-    from .mapping import Mapping
-
-    k = None
-    if arg is not None:
-        try:
-            k = int(arg)
-            assert k >= 1
-        except (ValueError, AssertionError):
-            raise InputError("--mapping", "traffic", f"expected traffic or traffic:K with K >= 1, got traffic:{arg}") \
-                from None
+def traffic_core_of(net, hw, k: int | None) -> np.ndarray:
+    """The core of every neuron: ``k`` cores per population (None: as few as the capacities allow)."""
     w = (net.global_weights() != 0).astype(np.int64).tocsc()
     groups = traffic_groups(net, hw, w, k)
     if len(groups) > hw.mesh.n_cores:
@@ -53,7 +44,7 @@ def traffic_mapping(net, hw, arg: str | None):
     core_of = np.empty(net.n_neurons, np.int64)
     for members, core in zip(groups, cores):
         core_of[members] = core
-    return Mapping(core_of, hw.mesh.n_cores, "traffic" + (f":{k}" if k else ""))
+    return core_of
 
 
 def traffic_groups(net, hw, w: sp.csc_matrix, k: int | None) -> list[np.ndarray]:

@@ -34,8 +34,7 @@ PLAN = "sweep.json"  # what marks a folder as a sweep's, and lists its configura
 
 @dataclass
 class SweepOutcome:
-    folders: list[Path]  # the run folders of the finished configurations, in sweep order
-    names: list[str]
+    folders: list[Path]  # the run folders of the finished configurations (named by them), in sweep order
     failed: list[tuple[str, str]]  # (configuration, error)
     reused: int  # chunks found on disk (resumed)
     computed: int  # chunks computed in this call
@@ -90,17 +89,14 @@ def run_points(points: list[SweepPoint], out: Path, pool, progress=None, warn=No
     failed_names = {}
     for task, exc in failures:
         failed_names.setdefault(name_of[task.key], f"samples {task.lo}..{task.hi - 1}: {describe(exc)}")
-    folders, names = [], []
-    for p in points:
-        if p.name in failed_names:
-            continue
-        folder = _write_run(p, list(chunks[p.name].values()), out / "runs" / p.name, warn)
-        folders.append(folder)
-        names.append(p.name)
-        if on_config is not None:
-            on_config(p.name, folder)
-    _remove_stale_runs(out / "runs", set(names))
     ok = [p for p in points if p.name not in failed_names]
+    folders = []
+    for p in ok:
+        folders.append(_write_run(p, list(chunks[p.name].values()), out / "runs" / p.name, warn))
+        if on_config is not None:
+            on_config(p.name, folders[-1])
+    names = [p.name for p in ok]
+    _remove_stale_runs(out / "runs", set(names))
     failed = list(failed_names.items())
     if report:
         runs = [load_run(f) for f in folders]
@@ -109,7 +105,7 @@ def run_points(points: list[SweepPoint], out: Path, pool, progress=None, warn=No
         if folders:
             write_sweep_report(folders, pd.DataFrame([p.axes for p in ok]), out, failed)
     _write_plan(out, points, failed_names)
-    return SweepOutcome(folders, names, failed, reused, len(todo) - len(failures))
+    return SweepOutcome(folders, failed, reused, len(todo) - len(failures))
 
 
 def _write_plan(out: Path, points: list[SweepPoint], failed: dict[str, str] | None = None) -> None:

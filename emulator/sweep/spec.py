@@ -32,6 +32,8 @@ from pathlib import Path
 
 import yaml
 
+from hw_models.profile import read_yaml
+
 from ..config import MODE_NAMES, QUEUE_NAMES, RunConfig, check_network, validate
 from ..errors import InputError
 from ..model import DEMO_MODEL, DEMO_UNLAYERED_MODEL, load_nir
@@ -64,17 +66,7 @@ def example_text() -> str:
 
 def load_sweep(path: str | Path) -> list[SweepPoint]:
     """Read, expand and validate a sweep file."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(path, "file", f"cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise InputError(path, "file", "is not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise InputError(path, "yaml", " ".join(f"{getattr(exc, 'problem', None) or exc}{where}".split())) from None
+    data = read_yaml(path)  # the profile files' reader: 2e-9 is a number, a duplicate key an error
     return points_of(data, str(path))
 
 
@@ -114,7 +106,7 @@ def _base_options(data: dict, file: str) -> dict:
     options = data.get("options") or {}
     if not isinstance(options, dict):
         raise InputError(file, "options", "expected a mapping of run options")
-    names = [f.name for f in fields(RunConfig) if f.name not in NOT_OPTIONS]
+    names = _option_names()
     for key in options:
         if key not in names:
             raise InputError(file, f"options.{key}", f"not a run option{_did_you_mean(key, names)}")
@@ -125,10 +117,14 @@ def _base_options(data: dict, file: str) -> dict:
     return base
 
 
+def _option_names() -> list[str]:
+    return [f.name for f in fields(RunConfig) if f.name not in NOT_OPTIONS]
+
+
 def _axes(raw, file: str) -> dict[str, list]:
     if not isinstance(raw, dict) or not raw:
         raise InputError(file, "axes", "expected a mapping of axes, each a list of values (e.g. mode: [layered, async])")
-    names = [f.name for f in fields(RunConfig) if f.name not in NOT_OPTIONS]
+    names = _option_names()
     axes = {}
     for name, values in raw.items():
         name = str(name)
@@ -186,12 +182,9 @@ def grid_points(models: list[str], hws: list[str], modes: list[tuple[str, str]],
             for mode, queue in modes:
                 values = {"model": model, "hw": (hw, {}), "mode": mode, "queue": queue}
                 point = _point(values, options, "--model", sweep_keys=False)
-                name = f"{Path(model).stem}-{Path(hw).stem}-{mode}" + (f"-{queue}" if mode == "async" else "")
-                unique, k = name, 2
-                while unique in used:  # same file names from different folders: keep both runs
-                    unique, k = f"{name}-{k}", k + 1
-                used.add(unique)
-                point.name = unique
+                # same file names from different folders: keep both runs
+                point.name = _unique(f"{Path(model).stem}-{Path(hw).stem}-{mode}"
+                                     + (f"-{queue}" if mode == "async" else ""), used)
                 points.append(point)
     _check_inputs(points, "--model", sweep_keys=False)
     return points
@@ -277,12 +270,16 @@ def _name(points: list[SweepPoint]) -> None:
             if value is None:
                 continue
             parts.append(f"{a.split('.')[-1]}={value}" if "." in a else str(value))
-        name = re.sub(r"[^A-Za-z0-9._=+-]", "_", "-".join(parts) or "run")
-        unique, k = name, 2
-        while unique in used:
-            unique, k = f"{name}-{k}", k + 1
-        used.add(unique)
-        p.name = unique
+        p.name = _unique(re.sub(r"[^A-Za-z0-9._=+-]", "_", "-".join(parts) or "run"), used)
+
+
+def _unique(name: str, used: set[str]) -> str:
+    """``name``, or ``name-2``, ``name-3``, ... if it is taken; marks it taken."""
+    unique, k = name, 2
+    while unique in used:
+        unique, k = f"{name}-{k}", k + 1
+    used.add(unique)
+    return unique
 
 
 def _check_inputs(points: list[SweepPoint], file: str, sweep_keys: bool = True) -> None:
