@@ -18,8 +18,11 @@ CLI builds its flags without importing torch.
 
 from __future__ import annotations
 
+import numbers
+import os
 from dataclasses import MISSING, dataclass, field, fields
 
+import numpy as np
 import yaml
 
 from hw_models.profile import yaml_value
@@ -29,7 +32,7 @@ from .model import DIALECT_NAMES, parse_arch
 
 __all__ = ["DATASET_NAMES", "ENGINES", "INPUTS", "RESETS", "LOCAL_DATASET_NAMES", "MAPPER_NAMES", "MODE_NAMES", "NOC_NAMES",
            "QUEUE_NAMES", "TRAIN_MODES", "RunConfig", "TrainConfig", "check_network", "flag_of", "hw_overrides", "option_fields",
-           "parse_arch", "validate", "validate_train"]
+           "parse_arch", "refuse_unused", "validate", "validate_train"]
 
 ENGINES = ("chip", "functional")
 MODE_NAMES = ("timestep", "layered", "async")
@@ -60,7 +63,7 @@ class RunConfig:
     """Everything that defines a run; the defaults are the CLI's."""
 
     model: str | None = _opt(None, "NIR model file", required=True)
-    hw: str = _opt("loihi", "bundled profile name or a profile .yaml")
+    hw: str = _opt("loihi", "bundled profile name or a profile .yaml", engine="chip")
     hw_set: tuple[str, ...] = _opt((), "set one field of the profile, PATH=VALUE by its dotted path, e.g. "
                                        "core.queue_capacity=8 (repeat for several)", flag="--hw-set",
                                    engine="chip")
@@ -68,27 +71,30 @@ class RunConfig:
                                "(add :train for the training split) | events .npz, .nir or .h5 (see snnemu data list)")
     mode: str = _opt("layered", "execution mode", choices=MODE_NAMES)
     queue: str = _opt("fifo", "async: a core's input queue policy (the functional reference's scheduler)",
-                      choices=QUEUE_NAMES)
+                      choices=QUEUE_NAMES, mode="async")
     input: str = _opt("event", "async: input spikes one by one (event), or a frame's input as one batch (frame)",
-                      choices=INPUTS)
+                      choices=INPUTS, engine="chip", mode="async")
     samples: int | None = _opt(None, "first N samples (default: all)", at_least=1)
     dt_us: int | None = _opt(None, "frame width in microseconds, one model step each (default: the data's own "
                                    "framing, else 1000)", flag="--dt-us")
-    frames: int | None = _opt(None, "instead of --dt-us: cut each sample into N equal frames (one timestep each)")
-    downsample: int = _opt(1, "pool K x K sensor pixels into one input (default 1)")
-    max_us: int | None = _opt(None, "drop each sample's events at or after this time", flag="--max-us")
+    frames: int | None = _opt(None, "instead of --dt-us: cut each sample into N equal frames (one timestep each)",
+                              at_least=1)
+    downsample: int = _opt(1, "pool K x K sensor pixels into one input (default 1)", at_least=1)
+    max_us: int | None = _opt(None, "drop each sample's events at or after this time", flag="--max-us", at_least=1)
     nir_from: str | None = _opt(None, "whose NIR export the model is (default: what the graph shows, else snntorch)",
                                 flag="--nir-from", choices=DIALECT_NAMES)
     reset: str | None = _opt(None, "the reset, for graphs that cannot say (default: the framework's own; "
                                    "for snnTorch its subtract at the next step)", choices=RESETS)
-    mapping: str = _opt("layer-fill", "layer-fill | spread:K | traffic[:K] (few packets, short routes) | mapping.yaml")
-    noc: str = _opt("analytic", "NoC fidelity", choices=NOC_NAMES)
+    mapping: str = _opt("layer-fill", "layer-fill | spread:K | traffic[:K] (few packets, short routes) | mapping.yaml",
+                        engine="chip")
+    noc: str = _opt("analytic", "NoC fidelity", choices=NOC_NAMES, engine="chip")
     seed: int = _opt(0, "seed of every random draw", at_least=0)
     workers: int = _opt(1, "processes running samples in parallel", at_least=1)
     scheduler: str | None = _opt(None, "run the samples on an existing Dask cluster, tcp://HOST:8786 (the "
                                        "[distributed] extra); the results are the same as on this machine")
     refractory: bool | None = _opt(None, "async: let a neuron fire again within a timestep "
-                                         "(default: refractory until the next)", flag="--no-refractory")
+                                         "(default: refractory until the next)", flag="--no-refractory",
+                                   mode="async")
     realtime: bool = _opt(False, "async: frame k enters at k frame widths, not when the network has drained",
                           engine="chip", mode="async")
     stop_on_output: int | None = _opt(None, "an early decision: the chip ends a sample K output spikes after its "
@@ -151,6 +157,8 @@ def flag_of(f) -> str:
 def validate(cfg: RunConfig) -> RunConfig:
     """Check every option of ``cfg``; raises InputError naming the flag and the field."""
     by_name = {f.name: f for f in fields(RunConfig)}
+    for f in by_name.values():
+        _check_type(f, getattr(cfg, f.name))
     for name in ("engine", "mode", "queue", "input", "noc", "nir_from", "reset"):
         allowed = by_name[name].metadata["choices"]
         if getattr(cfg, name) not in allowed and (getattr(cfg, name) is not None or by_name[name].default is not None):
@@ -167,14 +175,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     if cfg.realtime and cfg.frames is not None:
         raise InputError("--realtime", "realtime", "needs frames of one width (--dt-us, or the data's own), "
                                                    "not --frames")
-    for f in by_name.values():
-        meta = f.metadata
-        if f.name == "realtime" or getattr(cfg, f.name) == f.default:
-            continue
-        if meta["engine"] is not None and cfg.engine != meta["engine"]:
-            raise InputError(flag_of(f), f.name, f"applies only with --engine {meta['engine']}")
-        if meta["mode"] is not None and cfg.mode != meta["mode"]:
-            raise InputError(flag_of(f), f.name, f"applies only with --mode {meta['mode']}")
+    refuse_unused(cfg, {f.name for f in by_name.values() if getattr(cfg, f.name) != f.default})
     if cfg.stop_on_output is not None and cfg.engine == "functional" and cfg.mode != "async":
         raise InputError("--stop-on-output", "stop_on_output", "applies only with --mode async on the "
                                                                "functional engine")
@@ -189,6 +190,42 @@ def validate(cfg: RunConfig) -> RunConfig:
         raise InputError("--scheduler", "scheduler", f"{cfg.scheduler!r}: expected a Dask scheduler address, "
                                                      "tcp://HOST:8786")
     return cfg
+
+
+_KINDS = {"int": (numbers.Integral,), "float": (numbers.Real,), "str": (str, os.PathLike), "bool": (bool, np.bool_)}
+
+
+def _check_type(f, value) -> None:
+    """``value`` is of the field's declared kind (``int | None``: a whole number or None), so that a
+    sweep file's ``samples: many`` is one line, not a comparison failing deep inside."""
+    kinds = str(f.type).replace(" ", "").split("|")
+    if value is None and "None" in kinds:
+        return
+    if kinds[0].startswith("tuple"):
+        ok = isinstance(value, tuple) and all(isinstance(v, str) for v in value)
+    else:
+        allowed = _KINDS[kinds[0]]
+        ok = isinstance(value, allowed) and (bool in allowed or not isinstance(value, (bool, np.bool_)))
+    if not ok:
+        want = {"int": "a whole number", "float": "a number", "str": "text", "bool": "true or false"}.get(
+            kinds[0], "a list of PATH=VALUE items")
+        raise InputError(flag_of(f), f.name, f"must be {want}{' or null' if 'None' in kinds else ''}, got {value!r}")
+
+
+def refuse_unused(cfg: RunConfig | TrainConfig, given: set[str]) -> None:
+    """Refuse the options in ``given`` that this run would not use (its engine or its mode ignores
+    them), naming the flag: the API gives the options set away from their defaults, the CLI every
+    flag on the command line, even one that repeats its default (``--queue fifo --mode layered``)."""
+    for f in fields(cfg):
+        meta = f.metadata
+        if f.name not in given or f.name == "realtime":  # realtime's own check says more
+            continue
+        if meta["engine"] is not None and cfg.engine != meta["engine"]:
+            raise InputError(flag_of(f), f.name, f"applies only with --engine {meta['engine']}, not "
+                                                 f"{cfg.engine}: the run would ignore it")
+        if meta["mode"] is not None and cfg.mode != meta["mode"]:
+            raise InputError(flag_of(f), f.name, f"applies only with --mode {meta['mode']}, not {cfg.mode}: "
+                                                 "the run would ignore it")
 
 
 def check_network(net, cfg: RunConfig, file: str) -> None:
@@ -235,10 +272,11 @@ class TrainConfig:
     data: str = _opt("digits", "a dataset spec, as for snnemu run --data (its train split trains, its test split "
                                "tests)")
     mode: str = _opt("layered", "layered (BPTT) | async (unlayered: the scheduler in the training graph)")
-    scheduler: str = _opt("random", "async: random | momentum | fifo")
-    momentum_noise: float = _opt(0.0, "async, momentum: tie-break noise (lambda of lambda*U)")
-    F: int = _opt(16, "async: spikes emitted per forward step")
-    refrac_dropout: float = _opt(0.8, "async: probability a fired neuron is not made refractory, in training")
+    scheduler: str = _opt("random", "async: random | momentum | fifo", mode="async")
+    momentum_noise: float = _opt(0.0, "async, momentum: tie-break noise (lambda of lambda*U)", mode="async")
+    F: int = _opt(16, "async: spikes emitted per forward step", mode="async")
+    refrac_dropout: float = _opt(0.8, "async: probability a fired neuron is not made refractory, in training",
+                                 mode="async")
     input_dropout: float = _opt(0.0, "probability an input spike is dropped, in training")
     epochs: int = _opt(10, "passes over the training split")
     batch: int = _opt(64, "samples per step of the optimizer")
@@ -262,6 +300,9 @@ class TrainConfig:
     max_seconds: float | None = _opt(None, "stop after the epoch that passes this much training time")
 
 
+TRAIN_FIELDS = {f.name: f for f in fields(TrainConfig)}
+
+
 def validate_train(cfg: TrainConfig) -> TrainConfig:
     """Check every option; raises InputError naming the flag and the field."""
     if cfg.mode not in TRAIN_MODES:
@@ -276,9 +317,13 @@ def validate_train(cfg: TrainConfig) -> TrainConfig:
             raise InputError(f"--{name.replace('_', '-')}", name, f"must be at least 0, got {getattr(cfg, name)}")
     if cfg.surrogate not in ("atan", "fast_sigmoid"):
         raise InputError("--surrogate", "surrogate", f"unknown surrogate {cfg.surrogate!r} (use atan, fast_sigmoid)")
-    for name in ("F", "epochs", "batch", "downsample"):
-        if getattr(cfg, name) < 1:
-            raise InputError(f"--{name}", name, f"must be at least 1, got {getattr(cfg, name)}")
+    for name in ("F", "epochs", "batch", "downsample", "samples", "frames", "dt_us"):
+        if getattr(cfg, name) is not None and getattr(cfg, name) < 1:
+            raise InputError(flag_of(TRAIN_FIELDS[name]), name, f"must be at least 1, got {getattr(cfg, name)}")
+    if cfg.seed < 0:
+        raise InputError("--seed", "seed", f"must be at least 0, got {cfg.seed}")
+    if cfg.max_seconds is not None and not cfg.max_seconds > 0:
+        raise InputError("--max-seconds", "max_seconds", f"must be positive, got {cfg.max_seconds}")
     for name in ("refrac_dropout", "input_dropout"):
         if not 0.0 <= getattr(cfg, name) <= 1.0:
             raise InputError(f"--{name.replace('_', '-')}", name, f"must be a probability, got {getattr(cfg, name)}")

@@ -38,7 +38,7 @@ from .chunks import (
     merge_functional,
 )
 from .config import RunConfig, check_network, hw_overrides, validate
-from .errors import InputError
+from .errors import InputError, check_size
 from .functional import FunctionalRun
 from .model import Network, load_nir
 from .parallel import execute, make_pool
@@ -89,37 +89,42 @@ def _run_tasks(cfg: RunConfig, state, n_samples: int, progress: Progress | None,
 
 
 def load_inputs(cfg: RunConfig, warn: Warn | None = None) -> Inputs:
-    """Validate ``cfg``, load the profile (chip engine) and the model, and frame the data."""
+    """Validate ``cfg``, load the profile (chip engine) and the model, and frame the data. The warnings
+    are given once all of it has loaded: a run that fails on its input says one thing, its error."""
     warn = warn or _python_warning
+    notes = []
     validate(cfg)
     hw = load_profile(cfg.hw, hw_overrides(cfg)) if cfg.engine == "chip" else None  # a bad profile is reported first
     if hw is not None and cfg.mode not in hw.modes:  # allowed: a design-space study asks what it would do
-        warn(f"{hw.name}: the silicon runs {', '.join(hw.modes)} only; {cfg.mode} mode here is an emulation "
-             "(summary.json: mode_supported false)")
+        notes.append(f"{hw.name}: the silicon runs {', '.join(hw.modes)} only; {cfg.mode} mode here is an "
+                     "emulation (summary.json: mode_supported false)")
     net = load_nir(cfg.model, dt_fallback_s=(cfg.dt_us or 1000) * 1e-6, dialect=cfg.nir_from, reset=cfg.reset)
     check_network(net, cfg, cfg.model)
-    for note in net.warnings:
-        warn(f"{cfg.model}: {note}")
+    notes += [f"{cfg.model}: {note}" for note in net.warnings]
     events = preprocess(load_events(cfg.data), max_us=cfg.max_us, factor=cfg.downsample)
     frame_us = frame_width_us(events, cfg.dt_us)  # the model's dt only turned its time constants into factors
     if cfg.frames is None:
         note = frame_mismatch(net, frame_us, "--dt-us" if cfg.dt_us else
                               f"{events.name}'s own" if events.frame_us else "the default")
-        if note:
-            warn(f"{cfg.model}: {note}")
+        notes += [f"{cfg.model}: {note}"] if note else []
     shape = input_shape(events.sensor_size)
-    if int(np.prod(shape)) != net.populations[0].size:
+    n_in = int(np.prod(shape))
+    if n_in != net.populations[0].size:
         raise InputError(events.name, "sensor_size",
-                         f"{tuple(events.sensor_size)} gives {int(np.prod(shape))} inputs; "
+                         f"{tuple(events.sensor_size)} gives {n_in} inputs; "
                          f"the model {cfg.model} expects {net.populations[0].size}")
     n = events.n_samples if cfg.samples is None else min(cfg.samples, events.n_samples)
     if n == 0:
         raise InputError(events.name, "sample", "the event set has no samples")
     if cfg.frames is not None:
+        check_size("--frames", "frames", 12 * n * cfg.frames * n_in, f"{n} samples x {cfg.frames:,} frames x "
+                                                                     f"{n_in:,} inputs")
         frames = frame_counts(events, bins=cfg.frames, samples=slice(0, n))
     else:
         frames = frame_counts(events, frame_us, samples=slice(0, n))
     labels = None if events.labels is None else np.asarray(events.labels[:n])
+    for note in notes:
+        warn(note)
     return Inputs(net, hw, frames, labels, None if cfg.frames is not None else frame_us * 1e-6)
 
 

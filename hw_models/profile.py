@@ -370,12 +370,16 @@ def _limit(value: int | None) -> str:
     return "unlimited" if value is None else str(value)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def summary_line(profile: HwProfile) -> str:
     """One line for ``snnemu hw list``: name, mesh, cores per tile, total, source."""
     m = profile.mesh
     return (
-        f"{profile.name:<10} mesh {m.width}x{m.height}, {m.cores_per_tile} cores/tile,"
-        f" {m.n_cores} cores  {profile.source}"
+        f"{profile.name:<10} mesh {m.width}x{m.height}, {_count(m.cores_per_tile, 'core')}/tile,"
+        f" {_count(m.n_cores, 'core')}  {profile.source}"
     )
 
 
@@ -395,9 +399,9 @@ def describe(profile: HwProfile) -> str:
         f"profile  {p.name}",
         f"source   {p.source}",
         f"file     {p.path}",
-        f"mesh     {m.width} x {m.height} tiles x {m.cores_per_tile} cores/tile",
+        f"mesh     {m.width} x {m.height} tiles x {_count(m.cores_per_tile, 'core')}/tile",
         f"modes    {', '.join(p.modes)} (what the silicon runs; other modes run as an emulation)",
-        f"         = {m.n_tiles} tiles, {m.n_cores} cores",
+        f"         = {_count(m.n_tiles, 'tile')}, {_count(m.n_cores, 'core')}",
         "core",
         item("max_neurons", _limit(c.max_neurons)),
         item("max_synapses", _limit(c.max_synapses)),

@@ -7,7 +7,10 @@ timesteps and layers (or over a spike queue), straight from docs/design.md.
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
 from collections import deque
+from pathlib import Path
 
 import nir
 import numpy as np
@@ -348,3 +351,17 @@ def oracle_async_forward_steps(net, frames, F, scheduler="fifo"):
                     pending[pop] += layers[pop][4][j]
             step += 1
     return out
+
+
+def dead_pid() -> int:
+    """The pid of a process that has just ended (not reused this soon)."""
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def stale_scratch_name(target_name: str) -> str:
+    """A temporary name of ``emulator.scratch`` for ``target_name``, as a killed process leaves it."""
+    from emulator.scratch import scratch_name
+
+    return scratch_name(Path(target_name)).replace(f".{os.getpid()}.", f".{dead_pid()}.", 1) + "abcd1234"

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from emulator.errors import InputError
+from emulator.progress import Progress
 
 from .digits import load_digits_events
 from .events import EventSet, read_npz, write_npz
@@ -44,8 +45,10 @@ def cache_dir() -> Path:
     return Path(os.environ.get("SNNEMU_CACHE") or Path.home() / ".cache" / "snnemu")
 
 
-def _cached(key: str, build_name: str, build: Callable[[], EventSet]) -> EventSet:
-    """``build()`` once, then read from the cache (a damaged cache file is rebuilt)."""
+def _cached(key: str, build_name: str, build: Callable[..., EventSet]) -> EventSet:
+    """``build(progress)`` once, then read from the cache (a damaged cache file is rebuilt). A build
+    takes up to half a minute, so it reports its progress on stderr (plain lines where stderr is not
+    a terminal)."""
     path = cache_dir() / f"{key}.npz"
     if path.is_file():
         try:
@@ -54,7 +57,7 @@ def _cached(key: str, build_name: str, build: Callable[[], EventSet]) -> EventSe
             pass
         else:
             return dataclasses.replace(cached, name=build_name)
-    events = build()
+    events = build(Progress(f"{build_name}: generating once, then cached in {cache_dir()}", "step"))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_npz(path, events)
@@ -67,7 +70,7 @@ def _nmnist_digits(split: str = "test") -> EventSet:
     from .saccades import load_nmnist_digits  # scipy.ndimage: imported when this dataset is asked for
 
     return _cached(f"nmnist-digits-v{NMNIST_DIGITS_VERSION}-{split}", f"nmnist-digits:{split}",
-                   lambda: load_nmnist_digits(split))
+                   lambda progress: load_nmnist_digits(split, progress=progress))
 
 
 def _spoken_digits(split: str = "test") -> EventSet:
@@ -84,7 +87,7 @@ def _spoken_digits(split: str = "test") -> EventSet:
             raise
         return dataclasses.replace(read_npz(cached[-1]), name=name)
     return _cached(f"spoken-digits-v{SPOKEN_DIGITS_VERSION}-espeak{version}-{split}", name,
-                   lambda: load_spoken_digits(split))
+                   lambda progress: load_spoken_digits(split, progress=progress))
 
 
 DATASETS: dict[str, Callable[..., EventSet]] = {

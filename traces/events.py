@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 import tokenize
 import zipfile
 import zlib
@@ -31,7 +30,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from emulator.errors import InputError
+from emulator.errors import InputError, check_size
+from emulator.scratch import atomic_path
 
 __all__ = [
     "EventSet",
@@ -213,6 +213,7 @@ def _build(
         raise InputError(
             name, "n_samples", f"{n_samples} does not fit the events and labels"
         )
+    check_size(name, "sample", 16 * n_samples, f"{n_samples:,} samples (the largest sample index + 1)")
 
     if n > 1 and np.any(
         (np.diff(sample) < 0) | ((np.diff(sample) == 0) & (np.diff(t) < 0))
@@ -275,6 +276,7 @@ def read_npz(path) -> EventSet:
         raise InputError(name, "file", "not an .npz archive (a single .npy array?)")
     arrays: dict[str, np.ndarray] = {}
     with archive:
+        check_size(name, "file", _unpacked_size(archive, name), "its arrays")
         for key in archive.files:
             try:
                 arrays[key] = archive[key]
@@ -283,6 +285,22 @@ def read_npz(path) -> EventSet:
                     name, _safe(key), f"unreadable array ({exc})"
                 ) from None
     return _build(arrays, name)
+
+
+def _unpacked_size(archive, name: str) -> int:
+    """The bytes the archive's arrays take once read, from their headers (a compressed file of a few
+    kilobytes can hold terabytes of zeros)."""
+    total = 0
+    for member in archive.zip.namelist():
+        try:
+            with archive.zip.open(member) as fh:
+                version = np.lib.format.read_magic(fh)
+                read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                shape, _, dtype = read(fh)
+        except _CORRUPT as exc:
+            raise InputError(name, _safe(member.removesuffix(".npy")), f"unreadable array ({exc})") from None
+        total += int(np.prod(shape, dtype=float)) * dtype.itemsize
+    return total
 
 
 def write_npz(path, events: EventSet) -> None:
@@ -298,13 +316,5 @@ def write_npz(path, events: EventSet) -> None:
         arrays["y"] = events.y
     if events.labels is not None:
         arrays["labels"] = events.labels
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # readable as the umask says (mkstemp's is 0600)
+        np.savez_compressed(fh, **arrays)

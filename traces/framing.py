@@ -12,7 +12,7 @@ import dataclasses
 
 import numpy as np
 
-from emulator.errors import InputError
+from emulator.errors import InputError, check_size
 
 from .events import EventSet, input_shape, make_events
 
@@ -105,6 +105,10 @@ def frame_counts(
         samples if samples is not None else slice(None)
     ]
     out_shape = (chosen.size, n_frames, n_in)
+    # int32 counts, and a bincount's int64 ones where the frames are dense
+    check_size(events.name, "t" if bins is None and n_frames > n_in else "sensor_size", 12 * chosen.size * n_frames * n_in,
+               f"{chosen.size} samples x {n_frames:,} frames x {n_in:,} inputs"
+               + (f" (frames of {dt_us} us up to the last event, at t = {int(events.t.max())} us)" if bins is None else ""))
     if chosen.size == 0 or n_frames == 0 or events.n_events == 0:
         return np.zeros(out_shape, dtype=np.int32)
 

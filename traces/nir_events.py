@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from emulator.errors import InputError
+from emulator.errors import InputError, read_deadline
+from emulator.scratch import atomic_path
 
 from .events import EventSet, input_shape, make_events
 
@@ -47,7 +48,8 @@ def write_event_data(path, node: str, data) -> None:
     """Write one EventData as the ``spikes`` observable of ``node`` in a NIRGraphData file."""
     import nir
 
-    nir.write_data(str(path), nir.NIRGraphData(nodes={node: nir.NIRNodeData(observables={"spikes": data})}))
+    with atomic_path(path) as tmp:
+        nir.write_data(str(tmp), nir.NIRGraphData(nodes={node: nir.NIRNodeData(observables={"spikes": data})}))
 
 
 def write_nir_events(path: str | Path, events: EventSet) -> None:
@@ -64,7 +66,8 @@ def read_nir_events(path: str | Path) -> EventSet:
     if not Path(path).is_file():
         raise InputError(name, "file", "no such file")
     try:
-        graph = nir.read_data(name)
+        with read_deadline(name):
+            graph = nir.read_data(name)
     except (OSError, ValueError, KeyError) as exc:
         raise InputError(name, "file", f"not NIR data (NIRGraphData with EventData) ({exc})") from None
     found = [(node, obs, data) for node, nd in graph.nodes.items() if isinstance(nd, nir.NIRNodeData)

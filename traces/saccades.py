@@ -82,10 +82,11 @@ class _Mover:
 
 
 def retina(images: np.ndarray, times_us: np.ndarray, path: np.ndarray, threshold: float = 0.5,
-           mismatch: float = 0.03, seed: int = 0) -> dict[str, np.ndarray]:
+           mismatch: float = 0.03, seed: int = 0, progress=None) -> dict[str, np.ndarray]:
     """Events of a temporal-contrast retina watching ``images`` (n, H, W) in [0, 1] move along
     ``path`` (T, 2) (x, y pixels) at ``times_us`` (T,). Returns arrays t, x, y, p, sample
-    (unsorted). Vectorized over samples and pixels; one loop over the T time steps."""
+    (unsorted). Vectorized over samples and pixels; one loop over the T time steps, each
+    reported to ``progress(done, total)`` where given."""
     n, h, w = images.shape
     rng = np.random.default_rng(seed)
     c = (threshold * np.clip(1 + mismatch * rng.standard_normal((h, w)), 0.5, 1.5)).astype(np.float32)
@@ -96,6 +97,8 @@ def retina(images: np.ndarray, times_us: np.ndarray, path: np.ndarray, threshold
     level = last + (rng.random((n, h, w), dtype=np.float32) - 0.5) * c
     parts = []
     for k in range(1, len(times_us)):
+        if progress is not None:
+            progress(k, len(times_us))
         now = np.log(move(*path[k]) + DARK)
         d = now - level
         n_ev = np.floor(np.abs(d) / c).astype(np.int64)
@@ -113,6 +116,8 @@ def retina(images: np.ndarray, times_us: np.ndarray, path: np.ndarray, threshold
                           x[rep], y[rep], (sign > 0).astype(np.int64), s[rep]))
             level[s, y, x] += np.sign(d[s, y, x]) * m * c[y, x]
         last = now
+    if progress is not None:
+        progress(len(times_us), len(times_us))
     if not parts:
         z = np.zeros(0, np.int64)
         return {"t": z, "x": z, "y": z, "p": z, "sample": z}
@@ -130,8 +135,9 @@ def upscale(digits: np.ndarray) -> np.ndarray:
 
 
 def load_nmnist_digits(split: str = "test", step_us: int = 1000, threshold: float = 0.5,
-                       mismatch: float = 0.03, seed: int = 0) -> EventSet:
-    """The digits ``split`` seen through three saccades, named ``nmnist-digits:<split>``."""
+                       mismatch: float = 0.03, seed: int = 0, progress=None) -> EventSet:
+    """The digits ``split`` seen through three saccades, named ``nmnist-digits:<split>``
+    (``progress(done, total)``: the retina's time steps)."""
     name = f"nmnist-digits:{split}"
     if not isinstance(step_us, (int, np.integer)) or step_us < 1:
         raise InputError(name, "step_us", f"must be a positive integer, got {step_us!r}")
@@ -139,5 +145,5 @@ def load_nmnist_digits(split: str = "test", step_us: int = 1000, threshold: floa
         raise InputError(name, "threshold", f"must be positive, got {threshold!r}")
     q, labels = digits_arrays(split)
     times, path = saccade_path(int(step_us))
-    ev = retina(upscale(q), times, path, threshold, mismatch, seed)
+    ev = retina(upscale(q), times, path, threshold, mismatch, seed, progress)
     return make_events(**ev, sensor_size=SENSOR_SIZE, labels=labels, name=name)

@@ -129,15 +129,19 @@ def speakers(split: str) -> list[tuple[str, str]]:
     return [(accent, variant) for accent in ACCENTS for variant in variants]
 
 
-def load_spoken_digits(split: str = "test", delta: float = 0.2, limit: int | None = None) -> EventSet:
+def load_spoken_digits(split: str = "test", delta: float = 0.2, limit: int | None = None,
+                       progress=None) -> EventSet:
     """The spoken digits of ``split`` as labelled events, named ``spoken-digits:<split>``
-    (``limit``: only the first speakers, for quick tests)."""
+    (``limit``: only the first speakers, for quick tests; ``progress(done, total)``: called per speaker)."""
     name = f"spoken-digits:{split}"
     if split not in ("train", "test"):
         raise InputError(name, "split", f"unknown split {split!r}; expected train or test")
     cols = {k: [] for k in ("t", "x", "p", "sample")}
     labels = []
-    for accent, variant in speakers(split)[:limit]:
+    voices = speakers(split)[:limit]
+    for done, (accent, variant) in enumerate(voices):
+        if progress is not None:
+            progress(done, len(voices))
         for speed in SPEEDS:
             for label, word in enumerate(WORDS):
                 wave, fs = synthesize(word, f"{accent}+{variant}", speed)
@@ -146,5 +150,7 @@ def load_spoken_digits(split: str = "test", delta: float = 0.2, limit: int | Non
                     cols[k].append(ev[k])
                 cols["sample"].append(np.full(len(ev["t"]), len(labels)))
                 labels.append(label)
+    if progress is not None:
+        progress(len(voices), len(voices))
     arrays = {k: np.concatenate(v) for k, v in cols.items()}
     return make_events(**arrays, sensor_size=(N_CHANNELS, 1, 2), labels=labels, name=name)

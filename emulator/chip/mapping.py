@@ -10,7 +10,7 @@ Strategies are registry entries (``MAPPERS``):
 - ``traffic[:K]``: neurons that share sources on one core, cores placed to keep
   packets times hops small (``emulator/chip/traffic.py``).
 - a YAML file ``{population_name: [core ids]}``: each population is split evenly
-  over the listed cores, in list order.
+  over the listed cores, in list order (a core listed twice gets two shares).
 
 The input population is mapped like every other. Core ids follow the mesh numbering (docs/design.md, "Hardware model"):
 ``core = (y*width + x)*cores_per_tile + k``.
@@ -19,16 +19,18 @@ The input population is mapped like every other. Core ids follow the mesh number
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-import yaml
 
-from ..errors import InputError
+from hw_models.profile import read_yaml
+
+from ..errors import InputError, check_size
 from ..model import Network
 from .traffic import traffic_core_of
 
-__all__ = ["Mapping", "map_network", "MAPPERS"]
+__all__ = ["BYTES_PER_CORE", "Mapping", "map_network", "MAPPERS"]
+
+BYTES_PER_CORE = 4096  # what the chip holds per core, used or not (its process state, counters, links): measured
 
 
 @dataclass
@@ -98,10 +100,7 @@ def _traffic(net: Network, hw, arg: str | None) -> Mapping:
 
 
 def _from_file(net: Network, hw, path: str) -> Mapping:
-    try:
-        spec = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(path, "file", f"cannot read mapping ({exc})") from None
+    spec = read_yaml(path)
     if not isinstance(spec, dict):
         raise InputError(path, "file", "expected a mapping {population: [core ids]}")
     names = [p.name for p in net.populations]
@@ -122,6 +121,8 @@ MAPPERS = {"layer-fill": _layer_fill, "spread": _spread, "traffic": _traffic}
 
 def map_network(net: Network, hw, spec: str = "layer-fill") -> Mapping:
     """Map ``net`` onto ``hw`` (a HwProfile); checks capacity and core ids."""
+    n_cores = hw.mesh.n_cores
+    check_size(hw.path, "mesh", n_cores * BYTES_PER_CORE, f"a chip of {n_cores:,} cores")
     name, _, arg = spec.partition(":")
     if name in MAPPERS:
         m = MAPPERS[name](net, hw, arg or None)

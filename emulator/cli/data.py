@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +25,9 @@ from traces.framing import preprocess
 from traces.local import LOCAL
 from traces.nir_events import NIR_SUFFIXES, write_nir_events
 
-from ..errors import InputError
+from ..errors import InputError, check_size
 from ..reports import plots
+from ..scratch import check_writable, make_parent
 
 __all__ = ["data_list", "data_show", "data_export", "prepare", "summary"]
 
@@ -87,27 +89,39 @@ def summary(events: EventSet, sample: int) -> dict:
 
 
 def data_show(spec: str, sample: int, out: str | Path, **prep) -> list[Path]:
+    """Write ``events_summary.json`` and the plots into ``out``; a failure leaves ``out`` as it was."""
     events = prepare(spec, **prep)
     if not 0 <= sample < events.n_samples:
         raise InputError(events.name, "--sample", f"must be in 0..{events.n_samples - 1}, got {sample}")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError(out, "--out", "exists and is not a folder")
+    check_writable(out, "--out")
+    sx, sy, sp = events.sensor_size
+    if events.y is not None:
+        check_size(events.name, "sensor_size", 8 * sp * sy * sx, f"the polarity image of a {sx}x{sy}x{sp} sensor")
+    made = [] if out.is_dir() else [out]
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "events_summary.json"]
-    written[0].write_text(json.dumps(summary(events, sample), indent=2) + "\n")
-    sel = events.sample == sample
-    t, x, p = events.t[sel], events.x[sel], events.p[sel]
-    sx, sy, sp = events.sensor_size
-    written.append(plots.event_rate(out / "data_event_rate.png", t, p, sp, sample))
-    if events.y is not None:
-        img = np.zeros((sp, sy, sx))
-        np.add.at(img, (p, events.y[sel], x), 1)
-        written.append(plots.polarity_images(out / "data_polarity.png", img, sample))
-    else:
-        written.append(plots.channel_raster(out / "data_raster.png", t, x, p, sx, sample))
-    if events.labels is not None:
-        written.append(plots.class_histogram(out / "data_classes.png", events.labels))
+    try:
+        written[0].write_text(json.dumps(summary(events, sample), indent=2) + "\n")
+        sel = events.sample == sample
+        t, x, p = events.t[sel], events.x[sel], events.p[sel]
+        written.append(plots.event_rate(out / "data_event_rate.png", t, p, sp, sample))
+        if events.y is not None:
+            img = np.zeros((sp, sy, sx))
+            np.add.at(img, (p, events.y[sel], x), 1)
+            written.append(plots.polarity_images(out / "data_polarity.png", img, sample))
+        else:
+            written.append(plots.channel_raster(out / "data_raster.png", t, x, p, sx, sample))
+        if events.labels is not None:
+            written.append(plots.class_histogram(out / "data_classes.png", events.labels))
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        for folder in made:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
     return written
 
 
@@ -115,10 +129,14 @@ def data_export(spec: str, to: str | Path, **prep) -> EventSet:
     to = str(to)
     if not to.endswith((".npz", *NIR_SUFFIXES)):
         raise InputError(to, "--to", f"must end in .npz or {', '.join(NIR_SUFFIXES)}")
+    check_writable(to, "--to")
     events = prepare(spec, **prep)
-    Path(to).parent.mkdir(parents=True, exist_ok=True)
-    if to.endswith(".npz"):
-        write_npz(to, events)
-    else:
-        write_nir_events(to, events)
+    make_parent(to, "--to")
+    try:
+        if to.endswith(".npz"):
+            write_npz(to, events)
+        else:
+            write_nir_events(to, events)
+    except OSError as exc:
+        raise InputError(to, "--to", f"cannot write: {exc.strerror or exc}") from None
     return events

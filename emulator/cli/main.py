@@ -12,9 +12,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..config import RunConfig, flag_of, option_fields
-from ..errors import DeadlockError, InputError
-from .progress import Progress
+from ..config import RunConfig, flag_of, option_fields, refuse_unused, validate
+from ..progress import Progress
+from .boundary import OneLineParser, Unset, error_boundary, given_options
 from .sweep import add_compare_parser, add_sweep_parser, run_compare, run_sweep
 from .train import add_train_parser, run_train
 
@@ -46,7 +46,7 @@ def _add_option(target, f) -> None:
         if meta["required"]:
             kwargs["required"] = True
         else:
-            kwargs["default"] = f.default
+            kwargs["default"] = Unset(f.default)  # told apart from the same value given (given_options)
     target.add_argument(flag_of(f), **kwargs)
 
 
@@ -64,6 +64,14 @@ def config_from_args(args, **given) -> RunConfig:
     return RunConfig(**{**values, **given})
 
 
+def _given_config(args) -> RunConfig:
+    """``snnemu run``'s RunConfig; a flag the run would ignore is refused even where it repeats its
+    default (``--queue fifo --mode layered``)."""
+    cfg = validate(config_from_args(args))
+    refuse_unused(cfg, given_options(args))
+    return cfg
+
+
 def _type_of(f):
     """The argparse type of an option, from its annotation (a string, with postponed annotations)."""
     kind = str(f.type)
@@ -75,8 +83,9 @@ def _cmd_run(args) -> int:
     from ..runner import run
 
     check_out_dir(args.out)
-    cfg = config_from_args(args)
-    res = run(cfg, progress=_progress(f"{cfg.mode} on {Path(cfg.hw).stem}"), warn=_warn)
+    cfg = _given_config(args)
+    desc = f"functional {cfg.mode}" if cfg.engine == "functional" else f"{cfg.mode} on {Path(cfg.hw).stem}"
+    res = run(cfg, progress=_progress(desc), warn=_warn)
     out = write_records(res, args.out)
     s = summarize(res)
     if cfg.engine == "functional":
@@ -184,7 +193,7 @@ def _cmd_demo(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole ``snnemu`` command line."""
-    parser = argparse.ArgumentParser(prog="snnemu", description="Discrete-event emulator of a many-core neuromorphic chip.")
+    parser = OneLineParser(prog="snnemu", description="Discrete-event emulator of a many-core neuromorphic chip.")
     sub = parser.add_subparsers(dest="cmd", required=True)
     _run_parser(sub)
     hw = sub.add_parser("hw", help="hardware profiles")
@@ -219,16 +228,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; whatever goes wrong ends as one line on stderr and an exit code
+    (``cli/boundary.py``: 2 bad input, 3 a deadlock, 1 a bug, with its traceback saved)."""
     commands = {"run": _cmd_run, "hw": _cmd_hw, "report": _cmd_report,
                 "compare": lambda args: run_compare(args, _warn), "sweep": lambda args: run_sweep(args, _warn),
                 "data": _cmd_data, "inspect": _cmd_inspect, "export": _cmd_export, "demo": _cmd_demo,
                 "train": run_train}
-    try:
-        return commands[args.cmd](args)
-    except InputError as exc:
-        print(f"snnemu: error: {exc}", file=sys.stderr)
-        return 2
-    except DeadlockError as exc:
-        print(f"snnemu: error: {exc}", file=sys.stderr)
-        return 3
+    with error_boundary() as outcome:
+        args = build_parser().parse_args(argv)
+        outcome.code = commands[args.cmd](args)
+    return outcome.code

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..config import option_fields
 from ..errors import InputError
-from .progress import Progress
+from ..progress import Progress
 
 __all__ = ["SOME_FAILED", "add_compare_parser", "add_sweep_parser", "run_compare", "run_sweep"]
 

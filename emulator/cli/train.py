@@ -8,8 +8,9 @@ import dataclasses
 
 from tqdm import tqdm
 
-from ..config import TrainConfig
+from ..config import TrainConfig, refuse_unused, validate_train
 from ..errors import InputError
+from .boundary import given_options
 
 __all__ = ["add_train_parser", "run_train"]
 
@@ -26,7 +27,8 @@ def run_train(args) -> int:
         from ..train import train
     except ImportError as exc:
         raise InputError("snnemu train", "torch", f"needs torch, the [train] extra ({exc})") from None
-    cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+    cfg = validate_train(TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}))
+    refuse_unused(cfg, given_options(args))  # also a flag that repeats its default: --F 16 --mode layered
     bar, bar_epoch = None, None
 
     def on_batch(epoch, k, n, loss, acc):

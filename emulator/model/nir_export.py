@@ -13,6 +13,7 @@ import nir
 import numpy as np
 
 from ..errors import InputError
+from ..scratch import atomic_path, make_parent
 from .network import Network, Population
 from .nir_ops import fold_nodes
 
@@ -135,8 +136,9 @@ def save_nir(net: Network, path: str | Path, metadata: dict | None = None) -> No
     except ValueError as exc:
         raise InputError(path, "model", str(exc).removeprefix("NIR export: ")) from None
     path = Path(path)
+    make_parent(path, "--to")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        nir.write(str(path), graph)
+        with atomic_path(path) as tmp:  # a kill leaves the old file or the new one, never half of one
+            nir.write(str(tmp), graph)
     except OSError as exc:
         raise InputError(path, "--to", f"cannot be written ({exc.strerror or exc})") from None

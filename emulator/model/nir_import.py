@@ -29,13 +29,15 @@ exporter's known defects come from the framework's dialect
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
+import h5py
 import nir
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import InputError
+from ..errors import InputError, check_size, read_deadline
 from .conventions import Conventions
 from .dialects import read_graph
 from .network import Network, Population, Projection
@@ -45,25 +47,109 @@ __all__ = ["NEURONS", "SUPPORTED", "flatten_graph", "load_nir", "network_from_ni
 
 NEURONS = ("LIF", "IF", "CubaLIF", "LI", "Threshold")
 SUPPORTED = ("Input", "Output", *LINEAR_NODES, *NEURONS, "Delay", "NIRGraph")
+BYTES_PER_NEURON = 160  # the import's and the chip's arrays per neuron (state, constants, counters), about
 
 
 def load_nir(path: str | Path, dt_fallback_s: float = 1e-3, dialect: str | None = None,
              reset: str | None = None) -> Network:
     """Read a ``.nir`` file (see :func:`network_from_nir`); bad files and unsupported graphs raise InputError."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError(path, "file", "is a folder, not a .nir file")
     if not path.is_file():
         raise InputError(path, "file", "no such file")
-    try:
-        graph = _read(path)
-    except Exception as exc:  # h5py/nir raise many kinds of errors on bad files
-        raise InputError(path, "file", f"not a readable NIR file ({type(exc).__name__}: {exc})") from None
-    return network_from_nir(graph, path.stem, str(path), dt_fallback_s, dialect, reset)
+    return network_from_nir(_read(path), path.stem, str(path), dt_fallback_s, dialect, reset)
 
 
 def _read(path: Path) -> nir.NIRGraph:
+    with read_deadline(path):
+        return _read_graph(path)
+
+
+def _read_graph(path: Path) -> nir.NIRGraph:
     """``nir.read`` without its own type check: shapes are checked here, node by node, with
-    messages naming the node (``type_check`` is in nir from 1.0.7, the floor in pyproject.toml)."""
-    return nir.read(str(path), type_check=False)
+    messages naming the node (``type_check`` is in nir from 1.0.7, the floor in pyproject.toml).
+    Before it, the file's arrays are sized (a small compressed file can hold huge ones); where it
+    fails, the node it failed on is named."""
+    try:
+        with h5py.File(path, "r") as f:
+            total = sum(d.size * d.dtype.itemsize for d in _datasets(f))
+    except Exception as exc:  # noqa: BLE001 - h5py raises many kinds of errors on files that are not HDF5
+        raise InputError(path, "file", f"not a readable NIR file ({type(exc).__name__}: {exc})") from None
+    check_size(path, "file", total, "its arrays")
+    with warnings.catch_warnings(), np.errstate(all="ignore"):  # nir's shape arithmetic on bad values: the
+        warnings.simplefilter("ignore")  # error names what is wrong, its warnings would only repeat it
+        try:
+            return nir.read(str(path), type_check=False)
+        except Exception as exc:  # noqa: BLE001 - nir raises many kinds of errors on bad graphs
+            field, what = _failing_node(path) or ("file", f"not a readable NIR file ({type(exc).__name__}: {exc})")
+            raise InputError(path, field, what) from None
+
+
+def _datasets(group) -> list:
+    """Every dataset under an h5py group."""
+    found = []
+    group.visititems(lambda _, item: found.append(item) if isinstance(item, h5py.Dataset) else None)
+    return found
+
+
+def _failing_node(path: Path) -> tuple[str, str] | None:
+    """``(field, what is wrong)`` where nir could not read the graph: its edges, its metadata, or the
+    first node it cannot build; None where nothing is found (the caller then names the file)."""
+    from nir.serialization import hdf2dict
+
+    try:
+        with h5py.File(path, "r") as f:
+            return _failing_graph(f["node"], "", hdf2dict)
+    except Exception:  # noqa: BLE001 - not the layout of a NIR file: the caller reports the file
+        return None
+
+
+def _failing_graph(group, prefix: str, hdf2dict) -> tuple[str, str] | None:
+    """:func:`_failing_node` for one (sub)graph's h5py group; nodes of a subgraph are ``sub.node``."""
+    where = prefix.rstrip(".") + "." if prefix else ""
+    for key in ("nodes", "edges"):
+        if key not in group:
+            return f"{where}{key}", "missing: a NIR graph has nodes and edges"
+    try:
+        edges = np.asarray(group["edges"][()])
+        if edges.size and (edges.ndim != 2 or edges.shape[1] != 2):
+            return f"{where}edges", f"expected (from, to) pairs, got an array of shape {edges.shape}"
+        [v.decode("utf-8") for v in edges.reshape(-1) if isinstance(v, bytes)]
+    except UnicodeDecodeError:
+        return f"{where}edges", "a node name that is not UTF-8 text"
+    for key in group["metadata"] if "metadata" in group else ():
+        try:
+            item = group["metadata"][key]
+            hdf2dict(item) if isinstance(item, h5py.Group) else nir.serialization.try_byte_to_str(item[()])
+        except UnicodeDecodeError:
+            return f"{where}metadata.{key}", "holds text that is not UTF-8"
+    for name in group["nodes"]:
+        field = f"nodes.{prefix}{name}"
+        try:
+            data = hdf2dict(group["nodes"][name])
+        except UnicodeDecodeError:
+            return field, "holds text that is not UTF-8"
+        kind = data.get("type")
+        if not isinstance(kind, str):
+            return field, "has no node type"
+        cls = getattr(nir, kind, None)
+        if not (isinstance(cls, type) and issubclass(cls, nir.NIRNode)):
+            return field, f"unknown NIR node type {kind!r} (supported: {', '.join(SUPPORTED)})"
+        if kind == "NIRGraph":
+            inner = _failing_graph(group["nodes"][name], f"{prefix}{name}.", hdf2dict)
+            if inner is not None:
+                return inner
+            continue
+        for key in ("stride", "dilation", "kernel_size", "groups"):  # nir divides by them while building
+            value = data.get(key)
+            if value is not None and np.issubdtype(np.asarray(value).dtype, np.number) and np.any(np.asarray(value) < 1):
+                return f"{field}.{key}", f"must be at least 1, got {np.asarray(value).tolist()}"
+        try:
+            nir.dict2NIRNode(data)
+        except Exception as exc:  # noqa: BLE001 - whatever the node's constructor says is wrong with it
+            return field, f"not a valid {kind} node ({type(exc).__name__}: {exc})"
+    return None
 
 
 def flatten_graph(graph: nir.NIRGraph, prefix: str = "") -> tuple[dict, list]:
@@ -196,6 +282,7 @@ def network_from_nir(graph: nir.NIRGraph, name: str = "model", file: str = "<gra
     shape = _without_batch(floats(declared["input"], file, f"nodes.{input_name}.input_type"),
                            file, f"nodes.{input_name}.input_type")
     n_in = int(np.prod(shape))
+    check_size(file, f"nodes.{input_name}.input_type", n_in * BYTES_PER_NEURON, f"an input of {n_in:,} neurons")
     input_shape = (1, 1, n_in) if len(shape) == 1 else tuple([1] * (3 - len(shape)) + list(shape))
     pops = [Population("input", n_in, shape=shape, kind="Input")]
     projections = []
@@ -206,6 +293,7 @@ def network_from_nir(graph: nir.NIRGraph, name: str = "model", file: str = "<gra
         if isinstance(nodes[nm], nir.Output):
             if chain:
                 raise InputError(file, f"nodes.{chain[0]}", "stateless nodes after the last neuron layer are not supported")
+            _check_output(nodes[nm], nm, pops[-1], file)
             break
         conv, sources = reading.layer_conventions(nm, nodes[nm], loop is not None)
         pop, scale = _population(nodes[nm], nm, pending.out_shape, dt, conv, file, notes)
@@ -243,11 +331,28 @@ def _projection(m: LinearMap, scale: np.ndarray, pop: Population, src: int, dst:
     return Projection(src, dst, w, delay, nodes)
 
 
+def _check_output(node, name: str, last: Population, file: str) -> None:
+    """The Output node's declared shape, where it gives one, must hold the last layer's neurons. Leading
+    batch dimensions are allowed: exporters that trace a batch write them (Norse's ``(2, 3)``)."""
+    declared = getattr(node, "output_type", None)
+    shape = declared.get("output") if isinstance(declared, dict) else None
+    if shape is None or np.asarray(shape).size == 0:
+        return
+    values = floats(shape, file, f"nodes.{name}.output_type").reshape(-1)
+    fits = any(np.prod(values[k:]) == last.size for k in range(len(values)))
+    if not np.all(np.isfinite(values)) or not fits:
+        raise InputError(file, f"nodes.{name}.output_type", f"declares shape {tuple(values.tolist())}; the last "
+                                                             f"layer {last.name} has {last.size} neurons")
+
+
 def _without_batch(values: np.ndarray, file: str, field: str) -> tuple[int, ...]:
     """The input's shape without a leading batch dimension of 1, which frameworks export as
     ``(1, N)`` and ``(1, C, H, W)``: one rule for both. A 3-D shape is ``(C, H, W)``, whose
     leading 1 would lay the neurons out the same either way."""
-    shape = tuple(int(v) for v in values.reshape(-1))
+    values = values.reshape(-1)
+    if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
+        raise InputError(file, field, f"a shape is whole numbers; got {tuple(values.tolist())}")
+    shape = tuple(int(v) for v in values)
     if len(shape) in (2, 4) and shape[0] == 1:
         shape = shape[1:]
     if not 1 <= len(shape) <= 3 or min(shape) < 1:
@@ -278,6 +383,7 @@ def _population(node, nm: str, in_shape: tuple, dt: float, conv: Conventions, fi
     """A neuron node as a population of ``prod(in_shape)`` neurons with conventions ``conv``, and
     the input scale folded into its incoming weights and bias."""
     n = int(np.prod(in_shape))
+    check_size(file, f"nodes.{nm}", n * BYTES_PER_NEURON, f"a layer of {n:,} neurons")
     declared = getattr(node, "input_type", None) or {}
     want = declared.get("input") if isinstance(declared, dict) else None
     if want is not None and np.asarray(want).size and int(np.prod(want)) != n:

@@ -23,11 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import InputError
+from ..errors import InputError, check_size
 
 __all__ = ["LinearMap", "apply_node", "floats", "fold_nodes", "LINEAR_NODES"]
 
 LINEAR_NODES = ("Affine", "Linear", "Conv1d", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten", "Scale")
+BYTES_PER_SYNAPSE = 64  # unrolling a convolution: index and weight arrays, the mask, the COO to CSR copy
 
 
 @dataclass
@@ -69,12 +70,15 @@ def floats(value, file: str, field: str) -> np.ndarray:
     return arr.astype(float)
 
 
-def _pair(value, n: int, field: str, file: str) -> tuple[int, ...]:
-    arr = np.asarray(value).reshape(-1)
+def _pair(value, n: int, field: str, file: str, at_least: int = 1) -> tuple[int, ...]:
+    """``n`` whole numbers of at least ``at_least`` (one value stands for all ``n``)."""
+    arr = floats(value, file, field).reshape(-1)
     if arr.size == 1:
         arr = np.repeat(arr, n)
     if arr.size != n:
         raise InputError(file, field, f"expected {n} values, got {arr.size}")
+    if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)) or np.any(arr < at_least):
+        raise InputError(file, field, f"must be whole numbers of at least {at_least}, got {tuple(arr.tolist())}")
     return tuple(int(v) for v in arr)
 
 
@@ -91,7 +95,7 @@ def _padding(pad, kernel, dilation, stride, field: str, file: str) -> list[tuple
             total = [d * (k - 1) for k, d in zip(kernel, dilation)]
             return [(t // 2, t - t // 2) for t in total]
         raise InputError(file, field, f"unknown padding {pad!r} (use an int, a tuple, 'same' or 'valid')")
-    p = _pair(pad, len(kernel), field, file)
+    p = _pair(pad, len(kernel), field, file, at_least=0)
     return [(v, v) for v in p]
 
 
@@ -114,8 +118,14 @@ def _conv(node, in_shape, name: str, file: str):
     if nd not in (1, 2) or len(in_shape) != nd + 1:
         raise InputError(file, f"nodes.{name}.weight",
                          f"a {nd}-D convolution on an input of shape {tuple(in_shape)} (expected (C, {'H, W' if nd == 2 else 'L'}))")
-    groups = int(np.asarray(node.groups).reshape(-1)[0])
+    groups = _pair(node.groups, 1, f"nodes.{name}.groups", file)[0]
     c_in, spatial = in_shape[0], tuple(in_shape[1:])
+    declared = getattr(node, "input_shape", None)
+    if declared is not None and np.asarray(declared).size:
+        declared = np.asarray(declared).reshape(-1)[-nd:]
+        if tuple(declared.tolist()) != spatial:
+            raise InputError(file, f"nodes.{name}.input_shape", f"declares an input of {tuple(declared.tolist())}; "
+                                                             f"it gets {spatial}")
     c_out, cg, kernel = w.shape[0], w.shape[1], w.shape[2:]
     if groups < 1 or c_in % groups or c_out % groups or cg != c_in // groups:
         raise InputError(file, f"nodes.{name}.weight", f"shape {w.shape} with groups={groups} does not fit "
@@ -131,6 +141,7 @@ def _conv(node, in_shape, name: str, file: str):
         idx = [np.zeros((1, 1), int), idx[0]]
         w = w[:, :, None, :]
     (H, W), (Ho, Wo), (kh, kw) = spatial, out_sp, kernel
+    _check_synapses(c_out * Ho * Wo * cg * kh * kw, f"nodes.{name}", file, f"{c_out}x{Ho}x{Wo} outputs")
     co = np.arange(c_out)[:, None, None, None, None, None]
     oy = np.arange(Ho)[None, :, None, None, None, None]
     ox = np.arange(Wo)[None, None, :, None, None, None]
@@ -165,6 +176,7 @@ def _pool(node, in_shape, name: str, file: str, average: bool):
     pads = _padding(node.padding, kernel, (1, 1), stride, f"nodes.{name}.padding", file)
     c, H, W = in_shape
     (Ho, Wo), idx = _windows((H, W), kernel, stride, (1, 1), pads, f"nodes.{name}", file)
+    _check_synapses(c * Ho * Wo * kernel[0] * kernel[1], f"nodes.{name}", file, f"{c}x{Ho}x{Wo} outputs")
     ch = np.arange(c)[:, None, None, None, None]
     oy = np.arange(Ho)[None, :, None, None, None]
     ox = np.arange(Wo)[None, None, :, None, None]
@@ -180,6 +192,12 @@ def _pool(node, in_shape, name: str, file: str, average: bool):
     src = (chb[keep] * H + iy[keep]) * W + ix[keep]
     mat = sp.csr_matrix((np.full(int(keep.sum()), value), (src, dst[keep])), shape=(c * H * W, c * Ho * Wo))
     return mat, None, (c, Ho, Wo)
+
+
+def _check_synapses(n: int, field: str, file: str, what: str) -> None:
+    """Refuse a convolution or pooling whose unrolled synapses would not fit in memory: the index
+    arithmetic holds several int64 and float64 arrays per synapse before the sparse matrix."""
+    check_size(file, field, n * BYTES_PER_SYNAPSE, f"its {n:,} synapses ({what})")
 
 
 def _dense(node, in_shape, name: str, file: str):

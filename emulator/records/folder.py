@@ -10,12 +10,12 @@ import json
 import math
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
+from ..scratch import check_writable, make_parent, replace_dir, scratch_dir
 
 __all__ = ["RECORD_FILES", "REPORT_FILES", "SCHEMA", "check_out_dir", "is_run_folder", "stats", "write_folder",
            "write_json"]
@@ -74,6 +74,7 @@ def check_out_dir(out: str | os.PathLike) -> Path:
         raise InputError(out, "--out", "is the current folder or one of its parents; choose a new folder")
     if out.is_symlink() or (out.exists() and not (out.is_dir() and (not any(out.iterdir()) or is_run_folder(out)))):
         raise InputError(out, "--out", "exists and is not a run folder; choose a new folder")
+    check_writable(out, "--out")
     return out
 
 
@@ -84,25 +85,17 @@ def write_json(path: Path, data: dict) -> None:
 def write_folder(out: str | os.PathLike, writers: dict) -> Path:
     """Write ``{file name: writer(path)}`` into the folder ``out``, atomically.
 
-    The files go to a temporary sibling first; an earlier run folder at
-    ``out`` is moved aside, the new one renamed in, then the old one removed.
+    The files go to a temporary sibling first (``emulator.scratch``); an earlier
+    run folder at ``out`` is moved aside, the new one renamed in, then the old
+    one removed.
     """
     out = check_out_dir(out).absolute()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it owner-only; the folder should follow the umask
+    make_parent(out, "--out")
+    tmp = scratch_dir(out)
     try:
         for name, write in writers.items():
             write(tmp / name)
-        old = None
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            out.rename(old)
-        tmp.rename(out)
-        if old is not None:
-            shutil.rmtree(old)
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -24,6 +24,7 @@ from hw_models.cost import CATEGORIES
 
 from ..errors import InputError
 from ..records import RunFolder, load_run
+from ..scratch import check_writable
 from . import plots
 from .document import Document
 
@@ -189,4 +190,5 @@ def check_out(out: str | Path) -> Path:
                    and not (p.name.startswith("compare_") and p.name.endswith(".png"))]
         if foreign:
             raise InputError(out, "--out", f"holds files that are not a comparison's ({foreign[0]}); choose a new folder")
+    check_writable(out, "--out")
     return out

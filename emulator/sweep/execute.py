@@ -24,6 +24,7 @@ from ..parallel import describe, execute
 from ..records import is_run_folder, load_run, write_json, write_records
 from ..reports import write_sweep_report
 from ..runner import Task, config_key, load_inputs, merge, prime, run_task, tasks_of
+from ..scratch import check_writable
 from .spec import SweepPoint
 from .store import ChunkStore, content_key, write_store
 
@@ -51,6 +52,7 @@ def check_sweep_out(out: str | Path, resume: bool) -> Path:
     if not resume and out.exists() and any(out.iterdir()):
         what = "holds a sweep: add --resume to continue it" if has_plan else "is not empty"
         raise InputError(out, "--out", f"{what}, or choose a new folder")
+    check_writable(out, "--out")
     return out
 
 

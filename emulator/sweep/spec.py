@@ -57,6 +57,7 @@ class SweepPoint:
     config: RunConfig
     axes: dict
     n_samples: int = 0  # how many samples it runs (known once its data is loaded)
+    from_hw: tuple[str, ...] = ()  # the profile paths its hw entry's own overrides set (axes.hw.overrides)
 
 
 def example_text() -> str:
@@ -192,11 +193,12 @@ def grid_points(models: list[str], hws: list[str], modes: list[tuple[str, str]],
 
 def _point(values: dict, base: dict, file: str, sweep_keys: bool = True) -> SweepPoint:
     options = dict(base)
-    overrides = {}
+    overrides, from_hw = {}, ()
     for name, value in values.items():
         if name == "hw":
             options["hw"], own = value
             overrides.update(own)
+            from_hw = tuple(own)
         elif "." in name:
             overrides[name] = value
         else:
@@ -225,7 +227,7 @@ def _point(values: dict, base: dict, file: str, sweep_keys: bool = True) -> Swee
         axes[name] = None if name in unused else value
     for path, value in overrides.items():
         axes[path] = None if "hw_set" in unused else value
-    return SweepPoint("", cfg, axes)
+    return SweepPoint("", cfg, axes, from_hw=from_hw)
 
 
 def _applicable(cfg: RunConfig) -> tuple[RunConfig, set[str]]:
@@ -237,10 +239,6 @@ def _applicable(cfg: RunConfig) -> tuple[RunConfig, set[str]]:
         meta = f.metadata
         if (meta["engine"] and cfg.engine != meta["engine"]) or (meta["mode"] and cfg.mode != meta["mode"]):
             unused.add(f.name)
-    if cfg.mode != "async":
-        unused |= {"queue", "input"}
-    if cfg.engine != "chip":
-        unused |= {"hw", "hw_set", "mapping", "noc"}
     return RunConfig(**{**cfg.__dict__, **{k: getattr(defaults, k) for k in unused}}), unused
 
 
@@ -308,7 +306,8 @@ def _check_inputs(points: list[SweepPoint], file: str, sweep_keys: bool = True) 
                     raise
                 named = [k for k in ("model", "data", "hw") if Path(str(getattr(p.config, k))) == Path(exc.file)]
                 overrides = dict(item.split("=", 1) for item in p.config.hw_set)
-                key = _key_of(named[0] if named else exc.field, p.axes, overrides)
+                axes = {k: v for k, v in p.axes.items() if k not in p.from_hw}
+                key = _key_of(named[0] if named else exc.field, axes, overrides)
                 raise InputError(file, key, f"{p.name}: {exc.file}: {exc.field}: {exc.message}") from None
 
 

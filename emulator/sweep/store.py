@@ -7,7 +7,7 @@ names (model, data, profile) and the package version, and the file repeats
 it, so a chunk of a changed configuration, of an edited model or of another
 snnemu release is never mixed in. A chunk is written to a temporary name and
 renamed, so a kill leaves either the whole chunk or none; leftover temporary
-files are removed when the sweep resumes. Arrays are read back with
+files of killed writers are removed when the sweep resumes (``emulator.scratch``). Arrays are read back with
 ``allow_pickle=False``; the rows are JSON.
 
 ``OUT/store/`` is the results store: ``samples/config=NAME/part-0.parquet``
@@ -38,10 +38,10 @@ from ..chunks import ChipChunk, FunctionalChunk
 from ..config import RunConfig
 from ..functional import FunctionalResult
 from ..runner import config_key
+from ..scratch import atomic_path, remove_stale, replace_dir, scratch_dir
 
 __all__ = ["ChunkStore", "content_key", "write_store"]
 
-TMP_PREFIX = ".partial-"
 
 
 def _version() -> str:
@@ -75,10 +75,8 @@ class ChunkStore:
 
     def remove_partial(self) -> int:
         """Delete the temporary files of writes a kill interrupted; returns how many."""
-        stale = list(self.root.glob(f"*/{TMP_PREFIX}*")) if self.root.is_dir() else []
-        for path in stale:
-            path.unlink(missing_ok=True)
-        return len(stale)
+        folders = [p for p in self.root.iterdir() if p.is_dir()] if self.root.is_dir() else []
+        return sum(len(remove_stale(folder)) for folder in folders)
 
     def save(self, ident: str, lo: int, hi: int, chunk) -> None:
         path = self._path(ident, lo, hi)
@@ -86,12 +84,10 @@ class ChunkStore:
         arrays = _arrays(chunk)
         arrays["meta"] = np.array(json.dumps({"ident": ident, "lo": lo, "hi": hi, "version": _version(),
                                               "wall_s": chunk.wall_s}))
-        tmp = path.with_name(f"{TMP_PREFIX}{os.getpid()}-{path.name}")
-        with open(tmp, "wb") as f:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:  # the chunk is there whole, or not at all
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)  # atomic: the chunk is there whole, or not at all
 
     def load(self, ident: str, lo: int, hi: int):
         """The chunk, or None if it is missing, unreadable, or not this configuration's (its key)."""
@@ -141,29 +137,27 @@ def write_store(out: Path, names: list[str], axes: list[dict], samples: list[pd.
                 summaries: list[dict]) -> Path:
     """Write ``out`` (replaced whole): the per-sample rows partitioned by configuration, and the
     summary per configuration, each with every axis value as a column."""
-    tmp = out.with_name(f"{TMP_PREFIX}{out.name}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "samples").mkdir(parents=True)
-    columns = list(dict.fromkeys(k for a in axes for k in a))
-    for name, ax, rows in zip(names, axes, samples):
-        part = tmp / "samples" / f"config={name}"
-        part.mkdir()
-        table = rows.copy()
-        for k in columns:
-            table[k] = _column(ax.get(k), len(table))
-        pq.write_table(pa.Table.from_pandas(table, preserve_index=False), part / "part-0.parquet")
-    summary = pd.DataFrame([{"config": n, **{k: _text(a.get(k)) for k in columns}, **_flat(s)}
-                            for n, a, s in zip(names, axes, summaries)])
-    for k in summary.columns:  # a field that is a number in one run and a name in another is text
-        if len({_kind(v) for v in summary[k] if v is not None and v == v}) > 1:
-            summary[k] = [None if v is None or v != v else str(v) for v in summary[k]]
-    pq.write_table(pa.Table.from_pandas(summary, preserve_index=False), tmp / "summary.parquet")
-    old = out.with_name(f"{TMP_PREFIX}old-{out.name}")
-    if out.exists():
-        out.rename(old)
-    tmp.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
-    return out
+    tmp = scratch_dir(out)
+    try:
+        (tmp / "samples").mkdir()
+        columns = list(dict.fromkeys(k for a in axes for k in a))
+        for name, ax, rows in zip(names, axes, samples):
+            part = tmp / "samples" / f"config={name}"
+            part.mkdir()
+            table = rows.copy()
+            for k in columns:
+                table[k] = _column(ax.get(k), len(table))
+            pq.write_table(pa.Table.from_pandas(table, preserve_index=False), part / "part-0.parquet")
+        summary = pd.DataFrame([{"config": n, **{k: _text(a.get(k)) for k in columns}, **_flat(s)}
+                                for n, a, s in zip(names, axes, summaries)])
+        for k in summary.columns:  # a field that is a number in one run and a name in another is text
+            if len({_kind(v) for v in summary[k] if v is not None and v == v}) > 1:
+                summary[k] = [None if v is None or v != v else str(v) for v in summary[k]]
+        pq.write_table(pa.Table.from_pandas(summary, preserve_index=False), tmp / "summary.parquet")
+        return replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def _kind(value) -> str:

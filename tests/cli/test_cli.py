@@ -253,6 +253,7 @@ def test_hw_list(capsys):
     assert len(lines) == len(BUNDLED)
     assert [line.split()[0] for line in lines] == BUNDLED
     assert "128 cores" in next(line for line in lines if line.startswith("loihi"))
+    assert "mesh 1x1, 1 core/tile, 1 core " in next(line for line in lines if line.startswith("ideal"))
 
 
 def test_hw_show_loihi(capsys):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import nir
 import numpy as np
@@ -84,6 +85,16 @@ def test_data_export_npz_and_nir_and_show(tmp_path, capsys):
     assert {p.name for p in out.glob("*.png")} == {"data_event_rate.png", "data_polarity.png", "data_classes.png"}
     assert main(["data", "show", "digits", "--sample", "360", "--out", str(out)]) == 2
     assert main(["data", "export", "digits", "--to", str(tmp_path / "x.csv")]) == 2
+
+
+def test_exported_files_follow_the_umask(tmp_path):
+    old = os.umask(0o027)
+    try:
+        for name in ("e.npz", "e.nir"):
+            assert main(["data", "export", "digits", "--samples", "2", "--to", str(tmp_path / name)]) == 0
+            assert (tmp_path / name).stat().st_mode & 0o777 == 0o640, name  # 0666 & ~umask, not mkstemp's 0600
+    finally:
+        os.umask(old)
 
 
 def test_data_show_one_dimensional_sensor_draws_a_raster(tmp_path):

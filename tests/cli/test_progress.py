@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from emulator.cli.progress import Progress
+from emulator.progress import Progress
 
 
 def test_without_a_terminal_progress_prints_plain_lines():

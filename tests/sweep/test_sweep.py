@@ -14,10 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from builders import stale_scratch_name
 
 from emulator import DEMO_MODEL, RunConfig, run
 from emulator.cli import main
 from emulator.parallel import DaskPool, LocalPool
+from emulator.scratch import PREFIX
 from emulator.sweep import ChunkStore, load_sweep, points_of, run_points
 from hw_models.cost import CATEGORIES
 from hw_models.profile import load_profile
@@ -118,11 +120,11 @@ def test_a_stopped_sweep_resumes_to_a_clean_runs_results(clean, tmp_path, how):
     done_before = len(list((out / "chunks").glob("*/*.npz")))
     assert 10 <= done_before < 24, "the kill came too late to test a resume"
     assert not (out / "store").exists()
-    (out / "chunks" / next((out / "chunks").iterdir()).name / ".partial-1-x.npz").write_bytes(b"half a chunk")
+    (out / "chunks" / next((out / "chunks").iterdir()).name / stale_scratch_name("x.npz")).write_bytes(b"half a chunk")
     assert main(["sweep", str(sweep), "--out", str(out)]) == 2  # without --resume: refused
     assert main(["sweep", str(sweep), "--out", str(out), "--resume"]) == 0
     assert files_of(out) == files_of(clean)
-    assert not list((out / "chunks").glob("*/.partial-*"))
+    assert not list((out / "chunks").glob(f"*/{PREFIX}*"))
 
 
 def test_a_worker_killed_mid_task_on_a_local_cluster(clean, tmp_path):

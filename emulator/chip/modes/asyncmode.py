@@ -12,6 +12,7 @@ from functools import partial
 
 import numpy as np
 
+from ...errors import InputError
 from ...model import fire, integrate, leak, pay_debt, receive
 from .async_fast import plan, timeout_until
 from .service import count, finish, threshold
@@ -243,6 +244,7 @@ def _release(chip) -> None:
     never released: no timestep follows to receive them.
     """
     held, chip.held = chip.held, []
+    _check_runaway(chip, len(held))
     now, l_out = chip.env.now, chip.hw.core.latency_s.message_out
     for s, c in held:
         core = chip.cores[c]
@@ -254,6 +256,23 @@ def _release(chip) -> None:
         core.packets_out += chip.n_dst_rec_list[s]
         core.busy_s += t - t0
         core.free_at = t
+
+
+RUNAWAY_SPIKES = 1000  # per recurrent neuron in one timestep: far past any working network, and cheap to reach
+
+
+def _check_runaway(chip, n_held: int) -> None:
+    """Refuse a run whose recurrent activity grows without bound. A neuron that is not refractory fires
+    at every packet that takes it over threshold; through an excitatory loop each timestep's spikes
+    then multiply the next one's (16 neurons whose spikes excite each other by half a threshold fire 8
+    times as often each timestep), and the sample would never end. Within a timestep activity is
+    bounded (feed-forward), so the spikes the loop carries into the next timestep are the measure."""
+    n_rec = sum(1 for n in chip.n_dst_rec_list if n)
+    if n_held > RUNAWAY_SPIKES * n_rec:
+        raise InputError("--no-refractory", "refractory",
+                         f"{n_held:,} spikes of one timestep feed the recurrent synapses ({n_held / n_rec:.0f} per "
+                         "neuron): without refractoriness the loop's activity grows every timestep and the run "
+                         "would not end; run them refractory (the default in async mode)")
 
 
 def _batch(chip, sources: np.ndarray, counts: np.ndarray, core: int):
