@@ -29,6 +29,7 @@ exporter's known defects come from the framework's dialect
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 
@@ -115,13 +116,18 @@ def _failing_graph(group, prefix: str, hdf2dict) -> tuple[str, str] | None:
         edges = np.asarray(group["edges"][()])
         if edges.size and (edges.ndim != 2 or edges.shape[1] != 2):
             return f"{where}edges", f"expected (from, to) pairs, got an array of shape {edges.shape}"
-        [v.decode("utf-8") for v in edges.reshape(-1) if isinstance(v, bytes)]
+        for name in edges.reshape(-1):
+            if isinstance(name, bytes):
+                name.decode("utf-8")
     except UnicodeDecodeError:
         return f"{where}edges", "a node name that is not UTF-8 text"
     for key in group["metadata"] if "metadata" in group else ():
         try:
             item = group["metadata"][key]
-            hdf2dict(item) if isinstance(item, h5py.Group) else nir.serialization.try_byte_to_str(item[()])
+            if isinstance(item, h5py.Group):
+                hdf2dict(item)
+            else:
+                nir.serialization.try_byte_to_str(item[()])
         except UnicodeDecodeError:
             return f"{where}metadata.{key}", "holds text that is not UTF-8"
     for name in group["nodes"]:
@@ -281,7 +287,7 @@ def network_from_nir(graph: nir.NIRGraph, name: str = "model", file: str = "<gra
         raise InputError(file, f"nodes.{input_name}.input_type", "missing: the Input node must give the input's shape")
     shape = _without_batch(floats(declared["input"], file, f"nodes.{input_name}.input_type"),
                            file, f"nodes.{input_name}.input_type")
-    n_in = int(np.prod(shape))
+    n_in = math.prod(shape)  # exact: a declared shape can overflow int64
     check_size(file, f"nodes.{input_name}.input_type", n_in * BYTES_PER_NEURON, f"an input of {n_in:,} neurons")
     input_shape = (1, 1, n_in) if len(shape) == 1 else tuple([1] * (3 - len(shape)) + list(shape))
     pops = [Population("input", n_in, shape=shape, kind="Input")]
@@ -382,7 +388,7 @@ def _decay(dt: float, tau: np.ndarray, conv: Conventions, file: str, field: str)
 def _population(node, nm: str, in_shape: tuple, dt: float, conv: Conventions, file: str, notes: list):
     """A neuron node as a population of ``prod(in_shape)`` neurons with conventions ``conv``, and
     the input scale folded into its incoming weights and bias."""
-    n = int(np.prod(in_shape))
+    n = math.prod(in_shape)
     check_size(file, f"nodes.{nm}", n * BYTES_PER_NEURON, f"a layer of {n:,} neurons")
     declared = getattr(node, "input_type", None) or {}
     want = declared.get("input") if isinstance(declared, dict) else None

@@ -24,13 +24,16 @@ waits for a core's intake, which every busy core reaches at its next service; so
 ``--hw-set`` or option reaches it (tried: queue_capacity 1 and buffer_packets 1 with both NoCs,
 event and frame input, ``--realtime``, spread mappings, a recurrent layer). The ``deadlock``
 category therefore holds the settings that would deadlock a chip if accepted (zero queues, zero
-buffers), which must be refused as bad input (exit 2).
+buffers), which must be refused as bad input (exit 2), and a livelock: a recurrent layer without
+refractoriness whose spikes multiply every timestep, refused once it shows. The ``records`` category
+gives damaged run folders to ``report`` and ``compare --runs``.
 """
 
 from __future__ import annotations
 
 import copy
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -413,6 +416,9 @@ def nir_cases() -> list[Case]:
                  base=lambda: conv_tree(hw=(2000, 2000), c_out=64, k=9, padding=4, scalar_params=True),
                  contains=BOMB),
         nir_case("nir_bomb_input_1e10", _huge_dense_input, "nodes", contains=BOMB),
+        # 10^21 neurons: a product that wraps around in int64 must still be refused
+        nir_case("nir_bomb_input_overflows_int64", _set("nodes.input.shape", np.array([10**7, 10**7, 10**7])),
+                 "nodes.input", contains=BOMB),
         # a (100000, 100000) weight stored as its fill value only: 80 GB once read
         nir_case("nir_bomb_lazy_dataset", _set("nodes.fc1.weight", H5(shape=(100000, 100000))),
                  ("file", "nodes.fc1"), contains=BOMB),
@@ -1055,10 +1061,59 @@ def deadlock_cases() -> list[Case]:
     ]
 
 
+def _run_folder(root: Path, name: str, damage) -> Path:
+    """A real run folder of the demo model (made once per process, copied), then ``damage(folder)``."""
+    if not _TEMPLATE:
+        import atexit
+        import contextlib
+        import io
+        import tempfile
+
+        from emulator.cli import main
+
+        folder = Path(tempfile.mkdtemp(prefix="snnemu-robust-run-")) / "run"
+        atexit.register(shutil.rmtree, folder.parent, ignore_errors=True)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            assert main(["run", "--model", str(DEMO), "--samples", "2", "--out", str(folder)]) == 0
+        _TEMPLATE.append(folder)
+    shutil.copytree(_TEMPLATE[0], root / name)
+    damage(root / name)
+    return root / name
+
+
+_TEMPLATE: list[Path] = []
+
+
+def records_cases() -> list[Case]:
+    """Run folders given to ``report`` and ``compare --runs``: damaged, foreign or missing."""
+    def rec(name, damage, where, field, command="report"):
+        def build(root: Path) -> list[str]:
+            folder = _run_folder(root, name, damage)
+            if command == "report":
+                return ["report", folder.name, "--out", "rep"]
+            _run_folder(root, "good", lambda f: None)
+            return ["compare", "--runs", "good", folder.name, "--out", "cmp"]
+        return Case(name, "records", build, 2, where, field)
+
+    def write(file: str, data: bytes):
+        return lambda folder: (folder / file).write_bytes(data)
+
+    return [
+        rec("rec_summary_not_json", write("summary.json", b"{"), "summary.json", "summary.json"),
+        rec("rec_summary_not_utf8", write("summary.json", b"\xff\xfe{}"), "summary.json", "summary.json"),
+        rec("rec_summary_missing", lambda f: (f / "summary.json").unlink(), "summary.json", "summary.json"),
+        rec("rec_per_sample_short", write("per_sample.csv", b"a,b\n1\n"), "per_sample.csv", ("sample", "per_sample")),
+        rec("rec_summary_not_json_compare", write("summary.json", b"[1, 2"), "summary.json", "summary.json",
+            command="compare"),
+        rec("rec_summary_missing_compare", lambda f: (f / "summary.json").unlink(), "summary.json", "summary.json",
+            command="compare"),
+    ]
+
+
 # --- the corpus -------------------------------------------------------------------------------------------------
 
 CATEGORIES = {"nir": nir_cases, "events": event_cases, "hw": hw_cases, "mapping": mapping_cases,
-              "sweep": sweep_cases, "cli": cli_cases, "deadlock": deadlock_cases}
+              "sweep": sweep_cases, "cli": cli_cases, "deadlock": deadlock_cases, "records": records_cases}
 
 
 def all_cases() -> list[Case]:
