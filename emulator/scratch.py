@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["PREFIX", "atomic_path", "check_writable", "make_parent", "remove_stale", "replace_dir", "scratch_dir", "scratch_file", "scratch_name"]
+__all__ = ["PREFIX", "atomic_path", "check_writable", "make_parent", "write_text", "remove_stale", "replace_dir", "scratch_dir", "scratch_file", "scratch_name"]
 
 PREFIX = ".snnemu-tmp"
 
@@ -72,6 +72,13 @@ def atomic_path(target: str | os.PathLike, suffix: str = ""):
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_text(target: str | os.PathLike, text: str) -> Path:
+    """``Path.write_text``, atomically (:func:`atomic_path`)."""
+    with atomic_path(target) as tmp:
+        tmp.write_text(text)
+    return Path(target)
 
 
 def check_writable(target: str | os.PathLike, field: str) -> None:

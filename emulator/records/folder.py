@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..scratch import check_writable, make_parent, replace_dir, scratch_dir
+from ..scratch import PREFIX, check_writable, make_parent, replace_dir, scratch_dir
 
 __all__ = ["RECORD_FILES", "REPORT_FILES", "SCHEMA", "check_out_dir", "is_run_folder", "stats", "write_folder",
            "write_json"]
@@ -55,7 +55,7 @@ REPORT_FILES = {"report.html", "report.md"}  # written by ``snnemu report`` into
 
 def is_run_folder(path: Path) -> bool:
     """Only our record and report files, and a summary.json of this schema."""
-    names = {p.name for p in path.iterdir()}
+    names = {p.name for p in path.iterdir() if not p.name.startswith(PREFIX)}  # a killed report's temporary
     ours = all(n in RECORD_FILES or n in REPORT_FILES or (n.startswith("report_") and n.endswith(".png"))
                for n in names)
     if not ours or "summary.json" not in names:

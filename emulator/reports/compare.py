@@ -24,7 +24,7 @@ from hw_models.cost import CATEGORIES
 
 from ..errors import InputError
 from ..records import RunFolder, load_run
-from ..scratch import check_writable
+from ..scratch import PREFIX, check_writable, write_text
 from . import plots
 from .document import Document
 
@@ -101,7 +101,7 @@ def write_comparison(folders: list[str | Path], out: str | Path, baseline: int |
         old.unlink()
     df = comparison_table(runs, base)
     df.insert(1, "label", labels)
-    df.to_csv(out / "comparison.csv", index=False)
+    write_text(out / "comparison.csv", df.to_csv(index=False))
 
     doc = Document("snnemu comparison: " + ", ".join(labels))
     doc.text(f"{len(runs)} runs; ratios are to the baseline, run {base + 1} ({labels[base]}).")
@@ -152,9 +152,9 @@ def write_comparison(folders: list[str | Path], out: str | Path, baseline: int |
                "Spikes per layer per inference, per run.")
     doc.heading("Run folders")
     doc.bullets([f"{i + 1}: {lab}: {r.path}" for i, (lab, r) in enumerate(zip(labels, runs))])
-    (out / "comparison.md").write_text(doc.to_markdown())
+    write_text(out / "comparison.md", doc.to_markdown())
     html = out / "comparison.html"
-    html.write_text(doc.to_html())
+    write_text(html, doc.to_html())
     return html
 
 
@@ -186,7 +186,7 @@ def check_out(out: str | Path) -> Path:
     if out.exists() and not out.is_dir():
         raise InputError(out, "--out", "exists and is not a folder")
     if out.exists():
-        foreign = [p.name for p in out.iterdir() if p.name not in OURS
+        foreign = [p.name for p in out.iterdir() if p.name not in OURS and not p.name.startswith(PREFIX)
                    and not (p.name.startswith("compare_") and p.name.endswith(".png"))]
         if foreign:
             raise InputError(out, "--out", f"holds files that are not a comparison's ({foreign[0]}); choose a new folder")

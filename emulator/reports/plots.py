@@ -20,6 +20,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
 
+from ..scratch import atomic_path  # noqa: E402
+
 __all__ = ["PALETTE", "CATEGORY_COLORS", "accuracy_latency", "cdfs", "channel_raster", "class_histogram",
            "energy_stack", "event_rate", "label_points", "layer_bars", "latency", "mesh", "near_groups", "pareto",
            "polarity_images", "queue_waits", "raster", "scale_for", "scale_note", "set_scale", "small_multiples"]
@@ -34,8 +36,11 @@ STYLE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fo
 
 
 def _save(fig, path: Path) -> Path:
-    fig.savefig(path, format="png")
-    plt.close(fig)
+    try:
+        with atomic_path(path) as tmp:  # a kill leaves the old plot or the new one, never half of one
+            fig.savefig(tmp, format="png")
+    finally:
+        plt.close(fig)
     return path
 
 

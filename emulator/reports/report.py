@@ -23,6 +23,7 @@ from hw_models.cost import CATEGORIES
 
 from ..errors import InputError
 from ..records import RunFolder, load_run
+from ..scratch import write_text
 from . import plots
 from .document import Document
 
@@ -187,10 +188,10 @@ def write_report(path: str | Path, out: str | Path | None = None, formats: tuple
     written = []
     if "md" in formats:
         written.append(out / "report.md")
-        written[-1].write_text(doc.to_markdown())
+        write_text(written[-1], doc.to_markdown())
     if "html" in formats:
         written.append(out / "report.html")
-        written[-1].write_text(doc.to_html())
+        write_text(written[-1], doc.to_html())
     return written
 
 

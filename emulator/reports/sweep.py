@@ -22,6 +22,7 @@ from hw_models.cost import CATEGORIES
 
 from ..errors import InputError
 from ..records import RunFolder, load_run
+from ..scratch import write_text
 from . import plots
 from .compare import METRICS, comparison_table
 from .document import Document
@@ -91,7 +92,7 @@ def write_sweep_report(folders: list[Path], axes: pd.DataFrame, out: Path,
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("sweep_*.png"):  # a figure of an earlier sweep must not pass for this one's
         old.unlink()
-    df.to_csv(out / "sweep_table.csv", index=False)
+    write_text(out / "sweep_table.csv", df.to_csv(index=False))
     numbers = [str(i + 1) for i in range(len(df))]
     varied = [a for a in axes.columns if axes[a].map(_axis_cell).nunique() > 1]
     fixed = [a for a in axes.columns if a not in varied]
@@ -108,9 +109,9 @@ def write_sweep_report(folders: list[Path], axes: pd.DataFrame, out: Path,
     if failed:
         doc.heading("Failed configurations")
         doc.table(pd.DataFrame({"configuration": [n for n, _ in failed], "error": [e for _, e in failed]}))
-    (out / "sweep.md").write_text(doc.to_markdown())
+    write_text(out / "sweep.md", doc.to_markdown())
     html = out / "sweep.html"
-    html.write_text(doc.to_html())
+    write_text(html, doc.to_html())
     return html
 
 

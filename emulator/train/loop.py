@@ -27,6 +27,7 @@ from ..errors import InputError
 from ..functional import INPUT, drop
 from ..model import Arch, ArchLayer, Conventions, Network, Population, Projection, layer_nodes, save_nir
 from ..reports import plots
+from ..scratch import atomic_path
 from .forward import Layers, async_forward, layered_forward
 from .surrogate import SURROGATES
 
@@ -164,8 +165,9 @@ def train(cfg: TrainConfig, on_batch: Callable | None = None, on_epoch: Callable
         spent += log[-1]["seconds"]
         if on_epoch is not None:
             on_epoch(log[-1])
-        torch.save({"epoch": epoch, "weights": [w.detach() for w in layers.weights], "optimizer": opt.state_dict(),
-                    "log": log}, out.with_suffix(f".epoch{epoch}.pt"))
+        with atomic_path(out.with_suffix(f".epoch{epoch}.pt")) as tmp:  # a resume never finds half a checkpoint
+            torch.save({"epoch": epoch, "weights": [w.detach() for w in layers.weights],
+                        "optimizer": opt.state_dict(), "log": log}, tmp)
     _write_log(out.with_suffix(".train_log.csv"), log)
     plots.training_curves(out.with_suffix(".curves.png"), log)
     save_nir(to_network(layers, cfg, width), out, metadata={
@@ -234,7 +236,7 @@ def to_network(layers: Layers, cfg: TrainConfig, width_us: int | None) -> Networ
 
 
 def _write_log(path: Path, log: list[dict]) -> None:
-    with open(path, "w", newline="") as fh:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=LOG_FIELDS)
         writer.writeheader()
         writer.writerows(log)

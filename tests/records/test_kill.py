@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from builders import dead_pid
+from builders import dead_pid, stale_scratch_name
 
 from emulator.cli import main
 from emulator.scratch import PREFIX, remove_stale, scratch_name
@@ -116,3 +116,16 @@ def test_a_reused_pid_does_not_keep_a_dead_makers_temporary(tmp_path):
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_a_killed_reports_temporary_keeps_a_run_folder_ours(tmp_path):
+    """``snnemu report`` writes into the run folder through temporaries; one a kill left there does not make
+    the folder foreign: the next run over it replaces it, and ``report`` removes the stale file."""
+    out = tmp_path / "out"
+    assert main([*RUN, "--out", str(out)]) == 0
+    (out / stale_scratch_name("report.html")).write_text("<html>half")
+    assert main(["report", str(out)]) == 0
+    assert scratch_in(out) == []
+    (out / stale_scratch_name("report.md")).write_text("# half")
+    assert main([*RUN, "--out", str(out)]) == 0
+    assert scratch_in(out) == [] and (out / "summary.json").is_file()
