@@ -1,7 +1,7 @@
 """Temporary files and folders written beside their target, recognisable as ours, removed after a crash.
 
-Everything snnemu writes for a user (a run folder, a sweep's store, an events
-file, a chunk) goes first to a temporary sibling of the target and is renamed
+Everything snnemu writes for a user (a run folder, a sweep's store and chunks,
+an events file, a model, a report, a checkpoint) goes first to a temporary sibling of the target and is renamed
 onto it when whole, so the target is never partial. The sibling's name says
 who made it and when::
 
@@ -27,7 +27,8 @@ from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["PREFIX", "atomic_path", "check_writable", "make_parent", "write_text", "remove_stale", "replace_dir", "scratch_dir", "scratch_file", "scratch_name"]
+__all__ = ["PREFIX", "atomic_path", "check_writable", "make_parent", "remove_stale", "replace_dir", "scratch_dir",
+           "scratch_file", "scratch_name", "write_text"]
 
 PREFIX = ".snnemu-tmp"
 
