@@ -39,7 +39,7 @@ from .chunks import (
 )
 from .config import RunConfig, check_network, hw_overrides, validate
 from .errors import InputError, check_size
-from .functional import FunctionalRun
+from .functional import FunctionalRun, simulate
 from .model import Network, load_nir
 from .parallel import execute, make_pool
 
@@ -160,8 +160,24 @@ def run_network(net: Network, hw: HwProfile, frames: np.ndarray, labels, cfg: Ru
 
 def chip_state(net: Network, hw: HwProfile, frames: np.ndarray, labels, cfg: RunConfig,
                frame_s: float | None) -> ChipState:
-    mapping = map_network(net, hw, cfg.mapping)
+    spikes = reference_spikes(net, frames) if cfg.mapping.partition(":")[0] == "traffic" else None
+    mapping = map_network(net, hw, cfg.mapping, spikes)
     return ChipState(net, hw, mapping, frames, labels, cfg, frame_s, make_chip(net, hw, mapping, cfg, frame_s))
+
+
+REFERENCE_SAMPLES = 16  # the traffic mapper's reference run: enough for rates, cheap on the reference
+
+
+def reference_spikes(net: Network, frames: np.ndarray) -> np.ndarray | None:
+    """Every neuron's spikes per sample in the functional reference (layered mode) on the run's first
+    ``REFERENCE_SAMPLES`` samples: the traffic mapper's estimate of each source's packets. None where
+    the network stays silent on them (the mapper then goes by the structure)."""
+    sample = np.asarray(frames[:REFERENCE_SAMPLES])
+    if not len(sample):
+        return None
+    res = simulate(net, sample, RunConfig(model="reference", mode="layered", engine="functional", trace=True))
+    counts = np.bincount(res.events["neuron"], minlength=net.n_neurons) / len(sample) if res.events else None
+    return counts if counts is not None and counts.any() else None
 
 
 # -- tasks: chunks of one configuration's samples, run wherever a pool puts them --

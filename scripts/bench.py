@@ -387,24 +387,31 @@ def vs_sanafe() -> None:
 
 def mapping_eval(samples: int = 100) -> None:
     """Hops, NoC energy and latency per inference of layer-fill, spread:2 and traffic[:2], on the demo model and
-    on a small convolutional model (the snnTorch fixture, 1x8x8 -> 2x6x6 -> 3), digits data, timestep on loihi."""
+    on a small convolutional model (the snnTorch fixture, 1x8x8 -> 2x6x6 -> 3), digits data, timestep on loihi.
+    The traffic mapper runs twice: weighing packets by the reference run's spikes (what snnemu run does), and
+    by the structure alone (its reference run switched off)."""
     import gzip
     import tempfile
 
-    from emulator import DEMO_MODEL, RunConfig, run, summarize
+    from emulator import DEMO_MODEL, RunConfig, run, runner, summarize
 
+    measured = runner.reference_spikes
     with tempfile.TemporaryDirectory() as tmp:
         cnn = Path(tmp) / "snntorch_b_cnn.nir"
         cnn.write_bytes(gzip.decompress((ROOT / "tests/fixtures/frameworks/snntorch_b_cnn.nir.gz").read_bytes()))
-        print(f"{'model':<14} {'mapping':<11} {'cores':>5} {'packets':>8} {'hops':>8} {'NoC nJ':>8} {'latency us':>10}")
+        print(f"{'model':<14} {'mapping':<22} {'cores':>5} {'packets':>8} {'hops':>8} {'NoC nJ':>8} {'latency us':>10}")
         for model in (DEMO_MODEL, cnn):
-            for mapping in ("layer-fill", "traffic", "spread:2", "traffic:2"):
+            for mapping, label in (("layer-fill", "layer-fill"), ("traffic", "traffic (structure)"),
+                                   ("traffic", "traffic (spikes)"), ("spread:2", "spread:2"),
+                                   ("traffic:2", "traffic:2 (structure)"), ("traffic:2", "traffic:2 (spikes)")):
+                runner.reference_spikes = (lambda net, frames: None) if "structure" in label else measured
                 res = run(RunConfig(model=str(model), mode="timestep", mapping=mapping, samples=samples),
                           warn=lambda message: None)
                 s, n = summarize(res), len(res.per_sample)
-                print(f"{Path(model).stem:<14} {mapping:<11} {len(res.mapping.used_cores):>5} {s['packets'] / n:>8.1f} "
+                print(f"{Path(model).stem:<14} {label:<22} {len(res.mapping.used_cores):>5} {s['packets'] / n:>8.1f} "
                       f"{s['hops'] / n:>8.1f} {s['energy_j']['noc'] / n * 1e9:>8.2f} "
                       f"{s['latency_s']['mean'] * 1e6:>10.2f}", flush=True)
+    runner.reference_spikes = measured
 
 
 def _timed(cmd: list[str]) -> float:

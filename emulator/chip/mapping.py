@@ -8,7 +8,8 @@ Strategies are registry entries (``MAPPERS``):
   after the other instead, and :attr:`Mapping.packed` says so.
 - ``spread:K``: each population is split evenly over K cores of its own.
 - ``traffic[:K]``: neurons that share sources on one core, cores placed to keep
-  packets times hops small (``emulator/chip/traffic.py``).
+  packets times hops small, packets weighed by a reference run's spikes where
+  given (``emulator/chip/traffic.py``).
 - a YAML file ``{population_name: [core ids]}``: each population is split evenly
   over the listed cores, in list order (a core listed twice gets two shares).
 
@@ -60,7 +61,7 @@ def _even(size: int, k: int) -> np.ndarray:
     return (np.arange(size) * k) // max(size, 1)
 
 
-def _layer_fill(net: Network, hw, arg: str | None) -> Mapping:
+def _layer_fill(net: Network, hw, arg: str | None, _spikes=None) -> Mapping:
     cap = hw.core.max_neurons or net.n_neurons  # None: unlimited
     n_cores = hw.mesh.n_cores
     per_layer = [-(-p.size // cap) for p in net.populations]
@@ -88,15 +89,15 @@ def _cores_per_population(name: str, arg: str | None, optional: bool = False) ->
     return k
 
 
-def _spread(net: Network, hw, arg: str | None) -> Mapping:
+def _spread(net: Network, hw, arg: str | None, _spikes=None) -> Mapping:
     k = _cores_per_population("spread", arg)
     parts = [i * k + _even(p.size, k) for i, p in enumerate(net.populations)]
     return Mapping(np.concatenate(parts), hw.mesh.n_cores, f"spread:{k}")
 
 
-def _traffic(net: Network, hw, arg: str | None) -> Mapping:
+def _traffic(net: Network, hw, arg: str | None, spikes=None) -> Mapping:
     k = _cores_per_population("traffic", arg, optional=True)
-    return Mapping(traffic_core_of(net, hw, k), hw.mesh.n_cores, "traffic" + (f":{k}" if k else ""))
+    return Mapping(traffic_core_of(net, hw, k, spikes), hw.mesh.n_cores, "traffic" + (f":{k}" if k else ""))
 
 
 def _from_file(net: Network, hw, path: str) -> Mapping:
@@ -119,13 +120,14 @@ def _from_file(net: Network, hw, path: str) -> Mapping:
 MAPPERS = {"layer-fill": _layer_fill, "spread": _spread, "traffic": _traffic}
 
 
-def map_network(net: Network, hw, spec: str = "layer-fill") -> Mapping:
-    """Map ``net`` onto ``hw`` (a HwProfile); checks capacity and core ids."""
+def map_network(net: Network, hw, spec: str = "layer-fill", spikes: np.ndarray | None = None) -> Mapping:
+    """Map ``net`` onto ``hw`` (a HwProfile); checks capacity and core ids. ``spikes``: every neuron's
+    spikes per sample in a reference run, which the traffic mapper weighs packets by (None: the structure)."""
     n_cores = hw.mesh.n_cores
     check_size(hw.path, "mesh", n_cores * BYTES_PER_CORE, f"a chip of {n_cores:,} cores")
     name, _, arg = spec.partition(":")
     if name in MAPPERS:
-        m = MAPPERS[name](net, hw, arg or None)
+        m = MAPPERS[name](net, hw, arg or None, spikes)
     elif spec.endswith((".yaml", ".yml")):
         m = _from_file(net, hw, spec)
     else:

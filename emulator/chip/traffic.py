@@ -2,14 +2,16 @@
 
 A packet is one (spike, destination core) pair, so a spike costs one packet
 per distinct core its targets sit on, and each packet pays its route's hops.
-The mapper works on the synapse structure (every source neuron counted as
-spiking once) in two steps:
+Each source neuron weighs by its spikes per sample: measured by a reference
+run where the caller gives them (``snnemu run`` does: the functional
+reference on the first samples of the run's data, ``emulator.runner``), else
+every neuron counted as spiking once (the synapse structure alone). Two steps:
 
 1. **Group** each population into its cores: ``K`` cores (``traffic:K``), or
    as few as ``max_neurons`` and ``max_synapses`` allow. Neurons that share
    presynaptic sources go together, so that a source reaches few cores: they
    are ordered by the connected components of their co-source graph (two
-   neurons linked by the sources they share), and within a component by its
+   neurons linked by the spikes of the sources they share), and within a component by its
    Fiedler vector (networkx's spectral ordering, seeded), then cut into equal
    runs.
 2. **Place** the groups on the mesh, one per core, in population order: each
@@ -33,28 +35,31 @@ __all__ = ["traffic_core_of", "traffic_groups"]
 SEED = 0  # the eigenvector solver's start: one network, one mapping
 
 
-def traffic_core_of(net, hw, k: int | None) -> np.ndarray:
-    """The core of every neuron: ``k`` cores per population (None: as few as the capacities allow)."""
+def traffic_core_of(net, hw, k: int | None, spikes: np.ndarray | None = None) -> np.ndarray:
+    """The core of every neuron: ``k`` cores per population (None: as few as the capacities allow).
+    ``spikes``: every neuron's spikes per sample, which weigh its packets (None: one each)."""
     w = (net.global_weights() != 0).astype(np.int64).tocsc()
-    groups = traffic_groups(net, hw, w, k)
+    rate = np.ones(net.n_neurons) if spikes is None else np.asarray(spikes, float)
+    groups = traffic_groups(net, hw, w, k, rate)
     if len(groups) > hw.mesh.n_cores:
         raise InputError(hw.path, "mesh", f"the traffic mapping needs {len(groups)} cores; the chip has "
                                           f"{hw.mesh.n_cores}")
-    cores = _place(groups, _packets(w.tocsr(), groups, net.n_neurons), hw)
+    cores = _place(groups, _packets(w.tocsr(), groups, rate), hw)
     core_of = np.empty(net.n_neurons, np.int64)
     for members, core in zip(groups, cores):
         core_of[members] = core
     return core_of
 
 
-def traffic_groups(net, hw, w: sp.csc_matrix, k: int | None) -> list[np.ndarray]:
-    """Each population's neurons cut into its cores' groups (global ids), population by population."""
+def traffic_groups(net, hw, w: sp.csc_matrix, k: int | None, rate: np.ndarray) -> list[np.ndarray]:
+    """Each population's neurons cut into its cores' groups (global ids), population by population;
+    ``rate``: each source's spikes per sample."""
     fan_in = np.diff(w.indptr)  # synapses whose target is each neuron
     cap_n, cap_s = hw.core.max_neurons, hw.core.max_synapses
     groups = []
     for i, p in enumerate(net.populations):
         lo, hi = int(net.offsets[i]), int(net.offsets[i + 1])
-        order = lo + _co_source_order(w[:, lo:hi])
+        order = lo + _co_source_order(w[:, lo:hi], rate)
         n = k or max(1, -(-p.size // cap_n) if cap_n else 1)
         while True:
             parts = np.array_split(order, min(n, p.size))
@@ -65,14 +70,16 @@ def traffic_groups(net, hw, w: sp.csc_matrix, k: int | None) -> list[np.ndarray]
     return groups
 
 
-def _co_source_order(a: sp.csc_matrix) -> np.ndarray:
-    """The population's neurons (columns of ``a``, sources x neurons) in co-source order."""
+def _co_source_order(a: sp.csc_matrix, rate: np.ndarray) -> np.ndarray:
+    """The population's neurons (columns of ``a``, sources x neurons) in co-source order; two neurons'
+    link is the spikes per sample (``rate``) of the sources they share."""
     import networkx as nx  # here: only this mapper needs it, and it takes a while to import
 
     n = a.shape[1]
     if n <= 2 or a.nnz == 0:
         return np.arange(n)
-    shared = (a.T @ a).tocoo()  # neurons x neurons: sources in common
+    shared = (a.T @ sp.diags(rate) @ a).tocoo()  # neurons x neurons: the spikes of the sources in common
+    shared.eliminate_zeros()
     graph = nx.Graph()
     graph.add_nodes_from(range(n))
     graph.add_weighted_edges_from((int(i), int(j), float(v)) for i, j, v in zip(shared.row, shared.col, shared.data)
@@ -89,15 +96,16 @@ def _co_source_order(a: sp.csc_matrix) -> np.ndarray:
     return np.asarray(order, np.int64)
 
 
-def _packets(w: sp.csr_matrix, groups: list[np.ndarray], n: int) -> np.ndarray:
-    """``T[a, b]``: packets from group a to group b when every neuron spikes once."""
+def _packets(w: sp.csr_matrix, groups: list[np.ndarray], rate: np.ndarray) -> np.ndarray:
+    """``T[a, b]``: packets per sample from group a to group b, each neuron spiking ``rate`` times."""
+    n = len(rate)
     group_of = np.empty(n, np.int64)
     for g, members in enumerate(groups):
         group_of[members] = g
     t = np.zeros((len(groups), len(groups)))
     for src in range(n):
         dst = np.unique(group_of[w.indices[w.indptr[src]:w.indptr[src + 1]]])
-        t[group_of[src], dst] += 1
+        t[group_of[src], dst] += rate[src]
     np.fill_diagonal(t, 0.0)  # a core's own targets make no packet
     return t
 

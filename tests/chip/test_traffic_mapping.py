@@ -1,5 +1,5 @@
-"""The traffic-aware mapper: within capacity, deterministic, and at least as good as layer-fill and
-spread where a perfect partition exists."""
+"""The traffic-aware mapper: within capacity, deterministic, at least as good as layer-fill and
+spread where a perfect partition exists, and weighing packets by a reference run's spikes."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from emulator.chip import map_network
 from emulator.config import RunConfig
 from emulator.errors import InputError
 from emulator.model import network_from_nir
-from emulator.runner import run_network
+from emulator.runner import reference_spikes, run_network
 
 
 def interleaved_blocks(n: int = 8) -> nir.NIRGraph:
@@ -95,3 +95,46 @@ def test_a_bad_k_is_one_line():
     net = random_net([4, 3], seed=0)
     with pytest.raises(InputError, match=r"expected traffic or traffic:K with K >= 1, got traffic:0"):
         map_network(net, profile(), "traffic:0")
+
+
+def hot_and_cold() -> nir.NIRGraph:
+    """Input i0..i3 -> A (4) -> B (1). A0 and A2 share i0, A1 and A3 share i1, A0 and A1 share i2, A2 and A3
+    share i3: by structure a ring of equal links, which two cores can cut either way (by index order:
+    {A0, A1}, {A2, A3}). Only i0 and i1 spike (the frames below), so the cut that keeps each spiking
+    source on one core is {A0, A2}, {A1, A3}."""
+    w_a = np.zeros((4, 4))
+    for a, sources in enumerate(((0, 2), (1, 2), (0, 3), (1, 3))):
+        w_a[a, list(sources)] = 0.6
+    nodes = {"input": nir.Input(input_type=np.array([4])), "fc_a": nir.Linear(weight=w_a),
+             "a": nir.LIF(tau=np.full(4, 2e-3), r=np.full(4, 2.0), v_leak=np.zeros(4), v_threshold=np.ones(4)),
+             "fc_b": nir.Linear(weight=np.full((1, 4), 0.6)),
+             "b": nir.LIF(tau=np.full(1, 2e-3), r=np.full(1, 2.0), v_leak=np.zeros(1), v_threshold=np.ones(1)),
+             "output": nir.Output(output_type=np.array([1]))}
+    edges = [("input", "fc_a"), ("fc_a", "a"), ("a", "fc_b"), ("fc_b", "b"), ("b", "output")]
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": 1e-3})
+
+
+def test_the_reference_runs_spikes_weigh_the_partition():
+    net = network_from_nir(hot_and_cold(), "hot-and-cold")
+    frames = random_frames(8, 6, 4, 0.7, seed=2)
+    frames[:, :, 2:] = 0  # i2 and i3 never spike
+    spikes = reference_spikes(net, frames)
+    assert spikes[:4].tolist() == (frames.sum(axis=(0, 1)) / len(frames)).tolist()  # the input's own counts
+    hw = profile(core__max_neurons=2, mesh__width=8)
+    a = map_network(net, hw, "traffic:2", spikes).core_of[4:8]
+    assert a[0] == a[2] and a[1] == a[3] and a[0] != a[1]
+    by_structure = map_network(net, hw, "traffic:2").core_of[4:8]
+    assert by_structure[0] == by_structure[1] != by_structure[2]  # the other cut: each hot source on two cores
+    # snnemu's run maps by the same reference run: each input spike then reaches one core of A
+    res = run_network(net, hw, frames, None, RunConfig(model="m", mode="timestep", mapping="traffic:2"))
+    np.testing.assert_array_equal(res.mapping.core_of, map_network(net, hw, "traffic:2", spikes).core_of)
+    input_cores = np.unique(res.mapping.core_of[:4])
+    assert res.counters.packets_out[input_cores].sum() == frames.sum()  # by structure it would be twice
+
+
+def test_a_silent_reference_run_leaves_the_structure():
+    net = random_net([6, 5, 3], seed=3)
+    assert reference_spikes(net, np.zeros((4, 5, 6))) is None  # nothing spikes: nothing to weigh by
+    hw = profile(core__max_neurons=3, mesh__width=8)
+    np.testing.assert_array_equal(map_network(net, hw, "traffic", None).core_of,
+                                  map_network(net, hw, "traffic", np.ones(net.n_neurons)).core_of)
