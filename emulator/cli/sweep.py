@@ -59,11 +59,18 @@ def add_compare_parser(sub, add_option) -> None:
 def _pool(args):
     from ..parallel import make_pool
 
+    _check_pool_options(args)
+    return make_pool(args.workers, args.scheduler, args.local_cluster)
+
+
+def _check_pool_options(args) -> None:
+    """Where the tasks go: checked before the sweep file is read, so that a bad value is the only line."""
     if args.scheduler is not None and not str(args.scheduler).startswith(("tcp://", "tls://")):
         raise InputError("--scheduler", "scheduler", f"{args.scheduler!r}: expected tcp://HOST:8786")
     if args.workers < 1:
         raise InputError("--workers", "workers", f"must be at least 1, got {args.workers}")
-    return make_pool(args.workers, args.scheduler, args.local_cluster)
+    if args.local_cluster is not None and args.local_cluster < 1:
+        raise InputError("--local-cluster", "local_cluster", f"must be at least 1, got {args.local_cluster}")
 
 
 def run_sweep(args, warn) -> int:
@@ -74,6 +81,7 @@ def run_sweep(args, warn) -> int:
         return 0
     if not args.sweep or not args.out:
         raise InputError("sweep", "arguments", "give a sweep file and --out DIR (snnemu sweep --example prints a file)")
+    _check_pool_options(args)
     out = check_sweep_out(args.out, args.resume)
     points = load_sweep(args.sweep)  # every configuration validated before any task starts
     print(f"sweep {args.sweep}: {len(points)} configurations -> {out}", file=sys.stderr)

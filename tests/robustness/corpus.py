@@ -845,7 +845,16 @@ def sweep_cases() -> list[Case]:
                    "options.dt_us"),
         Case("sw_no_such_file", "sweep", lambda root: ["sweep", "nowhere.yaml", "--out", "swept"], 2,
              "nowhere.yaml", "file"),
+    ] + [  # where its tasks go: refused before the sweep's own line ("sweep X: N configurations")
+        Case(f"sw_{flag.strip('-').replace('-', '_')}_zero", "sweep", lambda root, flag=flag: _good_sweep(root, flag, "0"),
+             2, flag, flag.strip("-").replace("-", "_"))
+        for flag in ("--workers", "--local-cluster")
     ]
+
+
+def _good_sweep(root: Path, *extra: str) -> list[str]:
+    (root / "good.yaml").write_text(SWEEP_HEAD + f"axes:\n  model: [{DEMO}]\n  mode: [layered]\n")
+    return ["sweep", "good.yaml", "--out", "swept", *extra]
 
 
 # --- command lines --------------------------------------------------------------------------------------------
