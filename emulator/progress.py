@@ -21,13 +21,16 @@ class Progress:
         self.t0 = time.monotonic()
         self.last = None
 
-    def __call__(self, done: int, total: int, failed: int | None = None) -> None:
+    def __call__(self, done: int, total: int, failed: int | None = None, **info: str) -> None:
+        """``done`` of ``total``; ``failed`` and ``info`` (``loss="0.123"``) are shown beside them."""
+        if failed is not None:
+            info = {"failed": str(failed), **info}
         if self.tty:
             if self.bar is None:
                 self.bar = tqdm(total=total, desc=self.desc, unit=self.unit, leave=False, file=self.stream)
             self.bar.update(done - self.bar.n)
-            if failed is not None:
-                self.bar.set_postfix(failed=failed, refresh=False)
+            if info:
+                self.bar.set_postfix(info, refresh=False)
             if done >= total:
                 self.bar.close()
             return
@@ -37,9 +40,13 @@ class Progress:
         self.last = now
         elapsed = now - self.t0
         eta = f", ETA {_clock(elapsed / done * (total - done))}" if 0 < done < total else ""
-        fails = "" if failed is None else f", {failed} failed"
-        print(f"{self.desc}: {done}/{total} {self.unit}s{fails}, {_clock(elapsed)} elapsed{eta}",
+        shown = "".join(f", {v} failed" if k == "failed" else f", {k} {v}" for k, v in info.items())
+        print(f"{self.desc}: {done}/{total} {_plural(self.unit)}{shown}, {_clock(elapsed)} elapsed{eta}",
               file=self.stream, flush=True)
+
+
+def _plural(noun: str) -> str:
+    return noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")
 
 
 def _clock(seconds: float) -> str:

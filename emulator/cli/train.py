@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from tqdm import tqdm
-
 from ..config import TrainConfig, refuse_unused, validate_train
 from ..errors import InputError
+from ..progress import Progress
 from .boundary import given_options
 
 __all__ = ["add_train_parser", "run_train"]
@@ -29,16 +28,11 @@ def run_train(args) -> int:
         raise InputError("snnemu train", "torch", f"needs torch, the [train] extra ({exc})") from None
     cfg = validate_train(TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}))
     refuse_unused(cfg, given_options(args))  # also a flag that repeats its default: --F 16 --mode layered
-    bar, bar_epoch = None, None
+    bars = {}
 
-    def on_batch(epoch, k, n, loss, acc):
-        nonlocal bar, bar_epoch
-        if bar_epoch != epoch:
-            bar, bar_epoch = tqdm(total=n, desc=f"epoch {epoch}", unit="batch", leave=False, disable=None), epoch
-        bar.set_postfix(loss=f"{loss:.3f}", acc=f"{acc:.3f}", refresh=False)
-        bar.update(1)
-        if k == n:
-            bar.close()
+    def on_batch(epoch, k, n, loss, acc):  # a bar on a terminal, a line every few seconds elsewhere
+        bar = bars.setdefault(epoch, Progress(f"epoch {epoch}", "batch"))
+        bar(k, n, loss=f"{loss:.3f}", acc=f"{acc:.3f}")
 
     def on_epoch(row):  # a line per epoch as it ends, whether or not stderr is a terminal
         print(f"epoch {row['epoch']}: loss {row['loss']:.4f}, train {100 * row['train_accuracy']:.1f}%, "

@@ -25,3 +25,10 @@ def test_lines_are_spaced_by_the_interval_but_the_last_always_shows():
         progress(done, 100)
     lines = stream.getvalue().splitlines()
     assert [line.split(",")[0] for line in lines] == ["run: 1/100 samples", "run: 100/100 samples"]
+
+
+def test_what_a_step_reports_is_shown_beside_its_count():
+    stream = io.StringIO()
+    progress = Progress("epoch 3", "batch", every_s=0.0, stream=stream)
+    progress(1, 2, loss="0.512", acc="0.750")
+    assert stream.getvalue().startswith("epoch 3: 1/2 batches, loss 0.512, acc 0.750, ")
