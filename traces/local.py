@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from emulator.errors import InputError
+from emulator.progress import Progress
 
 from .events import EventSet, make_events
 
@@ -94,8 +95,9 @@ def _read_nmnist(root: Path, split: str) -> EventSet:
     folder, files = _files(root, "nmnist", "Train" if split == "train" else "Test", "[0-9]/*.bin", split)
     labels = np.array([int(f.parent.name) for f in files])
     dtype = tonic.datasets.NMNIST.dtype
-    samples = []
-    for f in files:
+    samples, progress = [], Progress(f"reading nmnist:{folder}", "file")
+    for i, f in enumerate(files):
+        progress(i + 1, len(files))
         size = f.stat().st_size
         if size % 5:
             raise InputError(f, "bytes", f"truncated: {size} bytes is not a whole number of 5-byte (40-bit) events")
@@ -162,8 +164,9 @@ def _read_shd(root: Path, split: str) -> EventSet:
     except OSError as exc:
         raise InputError(path, "file", f"not a readable HDF5 file ({exc})") from None
     ds = _offline(tonic.datasets.SHD, path.parent, data_filename=path.name)
-    samples, labels = [], np.empty(n, np.int64)
+    samples, labels, progress = [], np.empty(n, np.int64), Progress(f"reading shd:{path}", "sample")
     for i in range(n):
+        progress(i + 1, n)
         ev, labels[i] = ds[i]
         _check(f"{path} (sample {i})", ev["t"] < 0, ev["t"], "spikes/times", "negative timestamp(s)")
         _check(f"{path} (sample {i})", ev["x"] >= 700, ev["x"], "spikes/units", "unit(s) outside 0..699")
@@ -205,8 +208,9 @@ def _read_dvsgesture(root: Path, split: str) -> EventSet:
             raise InputError(f, "shape", f"expected an (N, 4) array of x, y, p, t (ms), got {arr.shape}")
     labels = np.array([int(f.stem) for f in files])
     ds = _offline(tonic.datasets.DVSGesture, folder.parent, data=[str(f) for f in files], targets=list(labels))
-    samples = []
+    samples, progress = [], Progress(f"reading dvsgesture:{folder}", "file")
     for i, f in enumerate(files):
+        progress(i + 1, len(files))
         ev, _ = ds[i]
         _check(str(f), ev["t"] < 0, ev["t"], "t", "negative timestamp(s)")
         _check(str(f), (ev["x"] < 0) | (ev["x"] >= 128) | (ev["y"] < 0) | (ev["y"] >= 128), ev["x"], "x",
