@@ -38,7 +38,7 @@ from .chunks import (
     merge_functional,
 )
 from .config import RunConfig, check_network, hw_overrides, validate
-from .errors import InputError, check_size
+from .errors import InputError
 from .functional import FunctionalRun, simulate
 from .model import Network, load_nir
 from .parallel import execute, make_pool
@@ -117,8 +117,6 @@ def load_inputs(cfg: RunConfig, warn: Warn | None = None) -> Inputs:
     if n == 0:
         raise InputError(events.name, "sample", "the event set has no samples")
     if cfg.frames is not None:
-        check_size("--frames", "frames", 12 * n * cfg.frames * n_in, f"{n} samples x {cfg.frames:,} frames x "
-                                                                     f"{n_in:,} inputs")
         frames = frame_counts(events, bins=cfg.frames, samples=slice(0, n))
     else:
         frames = frame_counts(events, frame_us, samples=slice(0, n))
@@ -176,8 +174,8 @@ def reference_spikes(net: Network, frames: np.ndarray) -> np.ndarray | None:
     if not len(sample):
         return None
     res = simulate(net, sample, RunConfig(model="reference", mode="layered", engine="functional", trace=True))
-    counts = np.bincount(res.events["neuron"], minlength=net.n_neurons) / len(sample) if res.events else None
-    return counts if counts is not None and counts.any() else None
+    counts = np.bincount(res.events["neuron"], minlength=net.n_neurons) / len(sample)
+    return counts if counts.any() else None
 
 
 # -- tasks: chunks of one configuration's samples, run wherever a pool puts them --

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["PREFIX", "atomic_path", "check_writable", "make_parent", "remove_stale", "replace_dir", "scratch_dir",
+__all__ = ["PREFIX", "atomic_dir", "atomic_path", "check_writable", "make_parent", "remove_stale", "scratch_dir",
            "scratch_file", "scratch_name", "write_text"]
 
 PREFIX = ".snnemu-tmp"
@@ -106,7 +106,20 @@ def make_parent(target: str | os.PathLike, field: str) -> None:
         raise InputError(target, field, f"cannot create the folder {target.parent} ({exc.strerror or exc})") from None
 
 
-def replace_dir(tmp: Path, out: Path) -> Path:
+@contextmanager
+def atomic_dir(target: Path):
+    """A new temporary folder beside ``target`` to fill; put at ``target`` when the ``with`` body ends
+    (:func:`_replace_dir`), removed if it raises."""
+    tmp = scratch_dir(target)
+    try:
+        yield tmp
+        _replace_dir(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _replace_dir(tmp: Path, out: Path) -> Path:
     """Put the finished folder ``tmp`` at ``out``: an earlier ``out`` is moved aside under a temporary
     name, ``tmp`` renamed in, then the earlier one removed. A kill at any point leaves ``out`` whole
     (the earlier or the new one) or absent, and only temporary names beside it."""

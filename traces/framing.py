@@ -106,7 +106,8 @@ def frame_counts(
     ]
     out_shape = (chosen.size, n_frames, n_in)
     # int32 counts, and a bincount's int64 ones where the frames are dense
-    check_size(events.name, "t" if bins is None and n_frames > n_in else "sensor_size", 12 * chosen.size * n_frames * n_in,
+    field = "frames" if bins is not None else "t" if n_frames > n_in else "sensor_size"  # what makes it large
+    check_size(events.name, field, 12 * chosen.size * n_frames * n_in,
                f"{chosen.size} samples x {n_frames:,} frames x {n_in:,} inputs"
                + (f" (frames of {dt_us} us up to the last event, at t = {int(events.t.max())} us)" if bins is None else ""))
     if chosen.size == 0 or n_frames == 0 or events.n_events == 0:

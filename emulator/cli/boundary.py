@@ -4,7 +4,8 @@
   or written, text that is not UTF-8, a malformed command line): one line
   ``snnemu: error: WHERE: FIELD: what is wrong``, exit 2;
 - a deadlock on the chip: one line, exit 3;
-- Ctrl-C: one line, exit 130;
+- Ctrl-C: one line, exit 130 (``snnemu sweep`` says how to resume);
+- ``snnemu sweep`` with some configurations failed: exit 4;
 - stdout closed by its reader (``snnemu hw show loihi | head``): nothing more is
   written, exit 141, as a command killed by SIGPIPE (``git``, ``cat``) ends;
 - anything else is a bug: one line saying so and where its traceback was saved,
@@ -28,10 +29,11 @@ from pathlib import Path
 
 from ..errors import DeadlockError, InputError
 
-__all__ = ["BAD_INPUT", "BROKEN_PIPE", "BUG", "DEADLOCK", "INTERRUPTED", "OneLineParser", "Unset", "error_boundary",
-           "given_options", "one_line"]
+__all__ = ["BAD_INPUT", "BROKEN_PIPE", "BUG", "DEADLOCK", "INTERRUPTED", "SOME_FAILED", "OneLineParser", "Unset",
+           "error_boundary", "given_options"]
 
-BUG, BAD_INPUT, DEADLOCK, INTERRUPTED, BROKEN_PIPE = 1, 2, 3, 130, 141
+# the exit codes, all of them (README, "Bad input, and what is left behind")
+BUG, BAD_INPUT, DEADLOCK, SOME_FAILED, INTERRUPTED, BROKEN_PIPE = 1, 2, 3, 4, 130, 141  # 4: a sweep's failed configs
 
 
 def one_line(text: object) -> str:

@@ -15,11 +15,9 @@ from pathlib import Path
 from ..config import option_fields
 from ..errors import InputError
 from ..progress import Progress
+from .boundary import INTERRUPTED, SOME_FAILED
 
-__all__ = ["SOME_FAILED", "add_compare_parser", "add_sweep_parser", "run_compare", "run_sweep"]
-
-SOME_FAILED = 4  # exit code: the sweep finished, but some configurations failed
-INTERRUPTED = 130  # exit code after Ctrl-C, as a shell reports SIGINT
+__all__ = ["add_compare_parser", "add_sweep_parser", "run_compare", "run_sweep"]
 
 
 def _pool_options(p) -> None:

@@ -48,7 +48,9 @@ __all__ = ["NEURONS", "SUPPORTED", "flatten_graph", "load_nir", "network_from_ni
 
 NEURONS = ("LIF", "IF", "CubaLIF", "LI", "Threshold")
 SUPPORTED = ("Input", "Output", *LINEAR_NODES, *NEURONS, "Delay", "NIRGraph")
-BYTES_PER_NEURON = 160  # the import's and the chip's arrays per neuron (state, constants, counters), about
+# the import's and the chip's arrays per neuron (state, constants, counters): measured 202 B on a one-to-one
+# convolution of 2000 x 2000 (8M neurons, loaded and laid out on the ideal chip)
+BYTES_PER_NEURON = 200
 
 
 def load_nir(path: str | Path, dt_fallback_s: float = 1e-3, dialect: str | None = None,

@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
-from ..scratch import PREFIX, check_writable, make_parent, replace_dir, scratch_dir
+from ..scratch import PREFIX, atomic_dir, check_writable, make_parent
 
 __all__ = ["RECORD_FILES", "REPORT_FILES", "SCHEMA", "check_out_dir", "is_run_folder", "stats", "write_folder",
            "write_json"]
@@ -91,12 +90,7 @@ def write_folder(out: str | os.PathLike, writers: dict) -> Path:
     """
     out = check_out_dir(out).absolute()
     make_parent(out, "--out")
-    tmp = scratch_dir(out)
-    try:
+    with atomic_dir(out) as tmp:
         for name, write in writers.items():
             write(tmp / name)
-        replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out

@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import zipfile
 from dataclasses import asdict, fields, replace
 from importlib import metadata
@@ -38,7 +37,7 @@ from ..chunks import ChipChunk, FunctionalChunk
 from ..config import RunConfig
 from ..functional import FunctionalResult
 from ..runner import config_key
-from ..scratch import atomic_path, remove_stale, replace_dir, scratch_dir
+from ..scratch import atomic_dir, atomic_path, remove_stale
 
 __all__ = ["ChunkStore", "content_key", "write_store"]
 
@@ -137,8 +136,7 @@ def write_store(out: Path, names: list[str], axes: list[dict], samples: list[pd.
                 summaries: list[dict]) -> Path:
     """Write ``out`` (replaced whole): the per-sample rows partitioned by configuration, and the
     summary per configuration, each with every axis value as a column."""
-    tmp = scratch_dir(out)
-    try:
+    with atomic_dir(out) as tmp:
         (tmp / "samples").mkdir()
         columns = list(dict.fromkeys(k for a in axes for k in a))
         for name, ax, rows in zip(names, axes, samples):
@@ -154,10 +152,7 @@ def write_store(out: Path, names: list[str], axes: list[dict], samples: list[pd.
             if len({_kind(v) for v in summary[k] if v is not None and v == v}) > 1:
                 summary[k] = [None if v is None or v != v else str(v) for v in summary[k]]
         pq.write_table(pa.Table.from_pandas(summary, preserve_index=False), tmp / "summary.parquet")
-        return replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    return out
 
 
 def _kind(value) -> str:

@@ -953,7 +953,7 @@ def cli_cases() -> list[Case]:
         cli("cli_max_us_negative", lambda r: run("--max-us", "-1"), "--max-us", ("max_us", "--max-us")),
         cli("cli_stop_on_output_negative", lambda r: run("--stop-on-output", "-1"), "--stop-on-output",
             _flag("--stop-on-output")),
-        cli("cli_bomb_frames", lambda r: run("--frames", str(10**10)), "--frames", _flag("--frames"), BOMB),
+        cli("cli_bomb_frames", lambda r: run("--frames", str(10**10)), ("digits", "--frames"), "frames", BOMB),
         cli("cli_bomb_dt_us_one", _dt_us_one_far, ("far.npz", "--dt-us"), ("t", "dt_us", "--dt-us"), BOMB),
         cli("cli_unknown_mode", lambda r: run(mode="warp"), "--mode", _flag("--mode")),
         cli("cli_unknown_queue", lambda r: run("--queue", "lifo"), "--queue", _flag("--queue")),
