@@ -213,7 +213,7 @@ class Chip:
 
     # -- packets -------------------------------------------------------------------
     def send(self, src: int, src_core: int, dst: int, prio: float, batch=None, rec: bool = False) -> None:
-        """Create a packet now and hand it to the NoC (never blocks the sender)."""
+        """Create a packet now and hand it to the NoC (the router NoC may hold it at the sender: ``noc.stalled``)."""
         route = self.topo.route(src_core, dst)
         core = self.cores[src_core]
         core.hops_ew += route.hops_ew
@@ -388,6 +388,9 @@ class Chip:
         return int(predict(self.out_counts[None, :], self.V[None, out], self.net.readout)[0])
 
     def stuck(self) -> str:
-        parts = [f"core {c.id} ({len(c.queue)} queued, {len(c.inbox)} held in the network)"
-                 for c in self.cores if len(c.queue) or c.inbox]
+        """What holds work when a sample deadlocks: the cycle of waits (router NoC), cores, links."""
+        cycle = self.noc.cycle()
+        parts = [f"cycle of waits: {' -> '.join(cycle)}"] if cycle else []
+        parts += [f"core {c.id} ({len(c.queue)} queued, {len(c.inbox)} held in the network)"
+                  for c in self.cores if len(c.queue) or c.inbox]
         return "; ".join(parts + self.noc.stuck()) or "no component holds work"

@@ -16,12 +16,16 @@ Fidelities (registry ``NOCS``):
 - ``routers``: one SimPy process per link, with a bounded buffer of
   ``buffer_packets`` in front of it. A packet holds a link until the next
   buffer (or the destination core's queue) takes it, so back-pressure spreads
-  upstream. A core's network interface queues its outgoing packets without
-  limit, so a core never blocks on sending and cannot close a cycle of waits.
+  upstream. A core injects its packets in order, one at a time: while one
+  waits for room in its first link's buffer, the ones after it wait behind it
+  and the core starts no new service (async mode), so back-pressure reaches
+  the producers. A cycle of full buffers and stalled cores can then deadlock;
+  :meth:`RouterNoC.stuck` names the cycle.
 
 In the analytic NoC a full core queue holds packets in the core's inbox
-(they are served later, in order) but does not hold links: back-pressure on
-other traffic is what the ``routers`` fidelity adds.
+(they are served later, in order) but does not hold links, and a sender never
+waits: back-pressure on other traffic and on the senders is what the
+``routers`` fidelity adds.
 
 Without contention both give the same arrival time, computed by the same
 sequence of additions. The NoC only counts (hops per direction, local
@@ -30,8 +34,10 @@ transfers); the cost model prices the counts. See docs/design.md, "Hardware mode
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
+import networkx as nx
 import simpy
 
 __all__ = ["Route", "Topology", "AnalyticNoC", "RouterNoC", "NOCS"]
@@ -123,6 +129,7 @@ class AnalyticNoC:
     """
 
     computes_arrivals = True  # arrival times are known when a packet leaves
+    stalls_senders = False  # a sender never waits to inject
 
     def __init__(self, env: simpy.Environment, topo: Topology, hw, deliver):
         self.env, self.topo, self.deliver = env, topo, deliver
@@ -195,47 +202,109 @@ class AnalyticNoC:
             slots.append((t - n * lat, t))
         return t
 
+    def stalled(self, core: int) -> None:
+        return None  # a sender never waits
+
+    def cycle(self) -> list[str]:
+        return []
+
     def stuck(self) -> list[str]:
         return []
 
 
 class RouterNoC:
-    """One process per link with a bounded buffer in front of it."""
+    """One process per link with a bounded buffer in front of it; senders inject in order and wait for room."""
 
     computes_arrivals = False  # packets arrive when the link processes get them there
+    stalls_senders = True  # a core whose packet cannot enter its first link waits (see :meth:`stalled`)
 
     def __init__(self, env: simpy.Environment, topo: Topology, hw, deliver):
         self.env, self.topo, self.deliver = env, topo, deliver
         self.buffers: dict[int, simpy.Store] = {}
         self.capacity = hw.noc.buffer_packets
+        self.outbox: dict[int, deque] = {}  # per source core: packets not yet in the NoC, the head waiting for room
+        self.unstalled: dict[int, simpy.Event] = {}  # per stalled core that waits to serve again
+        self.waits: dict[int, tuple[str, int]] = {}  # per link holding a packet: ("link" | "core", what it waits for)
+        self.stalls = 0  # injections that had to wait for room
 
     def _buffer(self, link: int, lat: float) -> simpy.Store:
         buf = self.buffers.get(link)
         if buf is None:
             buf = self.buffers[link] = simpy.Store(self.env, capacity=self.capacity)
-            self.env.process(self._link(buf, lat))
+            self.env.process(self._link(link, buf, lat))
         return buf
 
     def send(self, pkt, route: Route) -> float | None:
-        """Put ``pkt`` into its first link's buffer; ``deliver`` runs at its arrival."""
+        """Inject ``pkt`` behind its core's earlier packets; ``deliver`` runs at its arrival."""
         if not route.links:
             return self.env.now
         pkt.route, pkt.leg = route, 0
-        self._buffer(route.links[0], route.latencies[0]).put(pkt)
+        out = self.outbox.setdefault(pkt.src_core, deque())
+        out.append(pkt)
+        if len(out) == 1:
+            self._inject(pkt.src_core)
 
-    def _link(self, buf: simpy.Store, lat: float):
+    def _inject(self, core: int) -> None:
+        """Put core ``core``'s waiting packets into their first links' buffers, in order, until one finds
+        its buffer full: it waits there (SimPy's put queue) and the rest wait behind it."""
+        out = self.outbox[core]
+        while out:
+            route = out[0].route
+            put = self._buffer(route.links[0], route.latencies[0]).put(out[0])
+            if not put.triggered:
+                self.stalls += 1
+                put.callbacks.append(lambda _e, core=core: self._injected(core))
+                return
+            out.popleft()
+        ev = self.unstalled.pop(core, None)
+        if ev is not None:
+            ev.succeed()
+
+    def _injected(self, core: int) -> None:
+        self.outbox[core].popleft()
+        self._inject(core)
+
+    def stalled(self, core: int) -> simpy.Event | None:
+        """An event that fires once core ``core``'s packets are all in the NoC, or None if they are."""
+        if not self.outbox.get(core):
+            return None
+        ev = self.unstalled.get(core)
+        if ev is None:
+            ev = self.unstalled[core] = self.env.event()
+        return ev
+
+    def _link(self, link: int, buf: simpy.Store, lat: float):
         while True:
             pkt = yield buf.get()
             yield self.env.timeout(lat)
             pkt.leg += 1
             route = pkt.route
             if pkt.leg < len(route.links):
+                self.waits[link] = ("link", route.links[pkt.leg])
                 yield self._buffer(route.links[pkt.leg], route.latencies[pkt.leg]).put(pkt)
             else:
                 # The last link is held until the destination core takes the packet.
                 accepted = self.deliver(pkt)
                 if accepted is not None:
+                    self.waits[link] = ("core", pkt.dst)
                     yield accepted
+            self.waits.pop(link, None)
+
+    def cycle(self) -> list[str]:
+        """A cycle of waits, if there is one: a stalled core waits for its first link's buffer, a link for
+        the next link's buffer or for its destination core's queue (names, the first repeated at the end)."""
+        waits = nx.DiGraph()
+        for core, out in sorted(self.outbox.items()):
+            if out:
+                waits.add_edge(("core", core), ("link", out[0].route.links[0]))
+        for link, what in sorted(self.waits.items()):
+            waits.add_edge(("link", link), what)
+        try:
+            edges = nx.find_cycle(waits)
+        except nx.NetworkXNoCycle:
+            return []
+        name = {"core": lambda c: f"core {c}", "link": self.topo.link_name}
+        return [name[kind](i) for kind, i in [u for u, _ in edges] + [edges[0][0]]]
 
     def stuck(self) -> list[str]:
         return [f"{self.topo.link_name(link)} ({len(b.items)} packets buffered, {len(b.put_queue)} waiting)"

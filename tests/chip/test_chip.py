@@ -204,11 +204,12 @@ def test_back_pressure_delays_but_never_drops(tmp_path):
     """Input on core 0 feeds hidden cores 1 (3/4 of the layer, slow) and 2 (1/4) on a
     3x1 mesh. Packets for core 2 cross tile 1's link after core 1's: when core 1's
     queue (capacity 1) is full, the router NoC holds core 1's packets on that link
-    and core 2's wait behind them; nothing is lost."""
+    and core 2's wait behind them; nothing is lost. The output layer is on core 2: on core 0,
+    beside the input, it would close a cycle of waits with core 1 (the deadlock test below)."""
     import yaml
 
     mapping = tmp_path / "map.yaml"
-    mapping.write_text(yaml.safe_dump({"input": [0], "lif0": [1, 1, 1, 2], "lif1": [0]}))
+    mapping.write_text(yaml.safe_dump({"input": [0], "lif0": [1, 1, 1, 2], "lif1": [2]}))
     net = random_net([30, 20, 5], seed=5)
     frames = random_frames(1, 4, 30, 0.6, seed=6)
     last_spike, wait = {}, {}

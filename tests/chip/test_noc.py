@@ -301,7 +301,7 @@ def test_send_train_empty_route_returns_departure():
 
 class _Pkt:
     def __init__(self, name):
-        self.name, self.route, self.leg = name, None, 0
+        self.name, self.route, self.leg, self.src_core = name, None, 0, name
 
 
 def router_arrivals(hw, sends):

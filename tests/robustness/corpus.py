@@ -18,14 +18,13 @@ The cases are grouped by category, one function each (:data:`CATEGORIES`), and w
 contract says the answer must be, not as the code answers today.
 
 Deadlocks: ``DeadlockError`` is raised in ``emulator/chunks.py`` when SimPy runs out of events
-while a sample's process waits. A core never waits on a send (the analytic NoC computes arrival
-times; the routers' ``Store.put`` queues without blocking the sender) and a link process only
-waits for a core's intake, which every busy core reaches at its next service; so no profile,
-``--hw-set`` or option reaches it (tried: queue_capacity 1 and buffer_packets 1 with both NoCs,
-event and frame input, ``--realtime``, spread mappings, a recurrent layer). The ``deadlock``
-category therefore holds the settings that would deadlock a chip if accepted (zero queues, zero
-buffers), which must be refused as bad input (exit 2), and a livelock: a recurrent layer without
-refractoriness whose spikes multiply every timestep, refused once it shows. The ``records`` category
+while a sample's process waits. Under ``--noc routers`` a core whose packet cannot enter its first
+link waits, and serves nothing meanwhile, so a cycle of full buffers deadlocks: the ``deadlock``
+category has one (the demo's input and output layers on core 0, its hidden layer on core 4 of the
+next tile, queues and buffers of 1), which must exit 3 and name the cycle. It also holds the settings
+that would deadlock any chip if accepted (zero queues, zero buffers), which must be refused as bad
+input (exit 2), and a livelock: a recurrent layer without refractoriness whose spikes multiply every
+timestep, refused once it shows. The ``records`` category
 gives damaged run folders to ``report`` and ``compare --runs``.
 """
 
@@ -1042,14 +1041,24 @@ def _runaway_recurrence(root: Path) -> list[str]:
     return run("--no-refractory", "--hw", "generic", model="runaway.nir", samples="1")
 
 
+def _router_cycle(root: Path) -> list[str]:
+    """Core 0 sends the input to core 4 (tile 1), which sends the hidden layer's spikes back to core 0's output
+    neurons; with queues and buffers of one packet each stalls on the other."""
+    (root / "loop.yaml").write_text("input: [0]\nlif1: [4]\nlif2: [0]\n")
+    return run("--noc", "routers", "--mapping", "loop.yaml", "--hw-set", "core.queue_capacity=1",
+               "--hw-set", "noc.buffer_packets=1")
+
+
 def deadlock_cases() -> list[Case]:
-    """Zero-capacity queues and buffers: no packet could ever be taken in. DeadlockError itself is not reachable
-    from input (see the module docstring), so these must be refused as bad input, before a sample runs; and a
-    recurrent layer whose activity grows without bound, refused once it shows."""
+    """A cycle of full buffers under the router NoC (exit 3, the cycle named); zero-capacity queues and buffers,
+    where no packet could ever be taken in, refused as bad input before a sample runs; and a recurrent layer
+    whose activity grows without bound, refused once it shows."""
     def dl(name, build, where, field):
         return Case(name, "deadlock", build, 2, where, field)
 
     return [
+        Case("dl_router_cycle", "deadlock", _router_cycle, 3, "sample 0", "cycle of waits",
+             contains=("core 0 -> tile(0,0).east -> core 4 -> tile(1,0).west -> core 0",)),
         Case("dl_runaway_recurrence", "deadlock", _runaway_recurrence, 2, "--no-refractory", "refractory",
              contains=("would not end",), timeout=30.0),
         dl("dl_queue_capacity_zero_hw_set", lambda r: run("--hw-set", "core.queue_capacity=0"),

@@ -39,6 +39,9 @@ def _async_core(chip, core, realtime: bool, intake=None, serve_run=None):
     # An early decision ends the sample at once: the core then serves one packet per timeout, and each
     # service is counted when it ends (service.finish), so that one under way at the stop is not counted.
     whole_runs = whole_runs and chip.stop_on_output is None
+    # A router NoC can stall the core at any service's end (its spikes wait to enter the NoC): one at a time.
+    stalls = chip.noc.stalls_senders
+    whole_runs = whole_runs and not stalls
     while True:
         if inbox:
             intake(core)
@@ -52,6 +55,9 @@ def _async_core(chip, core, realtime: bool, intake=None, serve_run=None):
             continue
         if core.free_at > env.now:
             yield env.timeout(core.free_at - env.now)
+            continue
+        if stalls and (stalled := chip.noc.stalled(core.id)) is not None:
+            yield stalled  # the spikes of its last service have not all entered the NoC
             continue
         n = len(q) if whole_runs else 1
         t = serve_run(chip, core, n, env.now)
