@@ -4,8 +4,10 @@ Components only count (packets in and out, synaptic operations, neuron
 updates, spikes, hops per direction, local transfers, barriers, elapsed time);
 this module prices those counts with a profile's figures:
 
-- ``synaptic``  = synaptic_ops * E_synaptic_op
-- ``neuron``    = neuron_updates * E_neuron_update
+- ``synaptic``  = dense_ops * E_synaptic_op + sparse_ops * E_sparse + conv_ops * E_conv (a kind the
+                  profile does not price costs E_synaptic_op)
+- ``neuron``    = neuron_updates * E_neuron_update + neuron_accesses * E_neuron_access (a two-tier
+                  profile's access of every neuron each timestep; 0 elsewhere)
 - ``spike_out`` = spikes * E_spike_out
 - ``noc``       = packets_in * E_message_in + packets_out * E_message_out
                   + hops_ew * E_hop_ew + hops_ns * E_hop_ns + local * E_local
@@ -32,14 +34,18 @@ def price(counts, barriers: int, elapsed_s: float, hw, used: np.ndarray) -> np.n
     """Energy in joules, ``(n_cores, len(CATEGORIES))``, for one sample's counts.
 
     ``counts`` has one per-core array per counter (``emulator.chip.CoreCounters``:
-    messages_in, synaptic_events, neuron_updates, spikes_out, packets_out,
-    hops_ew, hops_ns, local); ``used`` lists the cores in use.
+    messages_in, synaptic_events and its sparse_events and conv_events, neuron_updates,
+    neuron_accesses, spikes_out, packets_out, hops_ew, hops_ns, local); ``used`` lists the cores in use.
     """
     e, noc = hw.core.energy_j, hw.noc
     n_cores = len(counts.synaptic_events)
     out = np.zeros((n_cores, len(CATEGORIES)))
-    out[:, 0] = counts.synaptic_events * e.synaptic_op
+    sparse, conv = counts.sparse_events, counts.conv_events
+    out[:, 0] = ((counts.synaptic_events - sparse - conv) * e.synaptic_op  # exact when every synapse is dense
+                 + sparse * hw.core.synapse_cost("sparse").energy_j + conv * hw.core.synapse_cost("conv").energy_j)
     out[:, 1] = counts.neuron_updates * e.neuron_update
+    if hw.core.neuron_access is not None:
+        out[:, 1] += counts.neuron_accesses * hw.core.neuron_access.energy_j
     out[:, 2] = counts.spikes_out * e.spike_out
     out[:, 3] = (counts.messages_in * e.message_in + counts.packets_out * e.message_out
                  + counts.hops_ew * noc.hop_energy_j.east_west

@@ -26,7 +26,7 @@ import yaml
 from emulator.errors import InputError
 
 __all__ = [
-    "BarrierSpec", "CoreSpec", "Hop", "HwProfile", "Mesh", "NocSpec", "OpCosts",
+    "BarrierSpec", "CoreSpec", "Hop", "HwProfile", "Mesh", "NocSpec", "OpCosts", "Cost",
     "apply_overrides", "bundled_profiles", "describe", "load_profile", "profile_from_dict", "read_yaml",
     "summary_line", "yaml_value",
 ]  # fmt: skip
@@ -43,6 +43,15 @@ class OpCosts:
     neuron_update: float
     spike_out: float
     message_out: float
+
+
+@dataclass(frozen=True)
+class Cost:
+    """One operation's latency and energy: a synapse of a projection kind (``sparse``, ``conv``), or a
+    neuron's access (``neuron_access``)."""
+
+    latency_s: float
+    energy_j: float
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,23 @@ class CoreSpec:
     pipeline: str = "serial"  # tick modes: a core's phase is the sum of its steps, or the larger pipeline
     power_gating: str = "none"  # none: every core draws static power; unused: cores holding no neuron are gated
     gated_static_power_w: float = 0.0  # what a gated core still draws
+    # A synapse of a sparse or convolutional projection (emulator.model.Projection.kind); None: it costs
+    # synaptic_op, as a dense one does.
+    sparse_synapse: Cost | None = None
+    conv_synapse: Cost | None = None
+    # A two-tier neuron cost: with update_all_neurons every neuron pays this access each timestep, and only
+    # those whose state changes pay neuron_update too; None: every neuron pays neuron_update.
+    neuron_access: Cost | None = None
+
+    @property
+    def two_tier(self) -> bool:
+        """Every neuron pays ``neuron_access`` each timestep, ``neuron_update`` only where its state changed."""
+        return self.update_all_neurons and self.neuron_access is not None
+
+    def synapse_cost(self, kind: str) -> Cost:
+        """The latency and energy of one synaptic operation of projection kind ``kind``."""
+        own = {"sparse": self.sparse_synapse, "conv": self.conv_synapse}.get(kind)
+        return own or Cost(self.latency_s.synaptic_op, self.energy_j.synaptic_op)
 
 
 PIPELINES = ("serial", "overlap")
@@ -316,7 +342,8 @@ def profile_from_dict(data: dict, file: str) -> HwProfile:
     m = top.sub("mesh", Mesh)
     mesh = Mesh(m.count("width"), m.count("height"), m.count("cores_per_tile"))
 
-    c = top.sub("core", CoreSpec, optional=("max_synapses", "pipeline", "power_gating", "gated_static_power_w"))
+    c = top.sub("core", CoreSpec, optional=("max_synapses", "pipeline", "power_gating", "gated_static_power_w",
+                                            "sparse_synapse", "conv_synapse", "neuron_access"))
     core = CoreSpec(
         max_neurons=c.count("max_neurons", nullable=True),
         max_synapses=c.count("max_synapses", nullable=True),
@@ -328,6 +355,9 @@ def profile_from_dict(data: dict, file: str) -> HwProfile:
         pipeline=c.exact("pipeline", str, default="serial"),
         power_gating=c.exact("power_gating", str, default="none"),
         gated_static_power_w=c.cost("gated_static_power_w") if "gated_static_power_w" in c.data else 0.0,
+        sparse_synapse=c.costs("sparse_synapse", Cost) if c.data.get("sparse_synapse") is not None else None,
+        conv_synapse=c.costs("conv_synapse", Cost) if c.data.get("conv_synapse") is not None else None,
+        neuron_access=c.costs("neuron_access", Cost) if c.data.get("neuron_access") is not None else None,
     )
     if core.pipeline not in PIPELINES:
         raise c.fail("pipeline", f"expected serial or overlap, got {core.pipeline!r}")
@@ -408,7 +438,14 @@ def describe(profile: HwProfile) -> str:
         item("queue_capacity", f"{_limit(c.queue_capacity)} packets"),
         item("update_all_neurons", "yes" if c.update_all_neurons else "no"),
         item("pipeline", c.pipeline),
+        *([row("neuron_access", c.neuron_access.latency_s, c.neuron_access.energy_j),
+           item("", "every neuron, every timestep" + ("; neuron_update only where its state changed"
+                                                       if c.two_tier else " (update_all_neurons is off: unused)"))]
+          if c.neuron_access else []),
         *(row(op, getattr(c.latency_s, op), getattr(c.energy_j, op)) for op in ops),
+        *(row(f"  {kind} synapse", cost.latency_s, cost.energy_j) if own else item(f"  {kind} synapse", "as dense")
+          for kind, own, cost in (("sparse", c.sparse_synapse, c.synapse_cost("sparse")),
+                                  ("conv", c.conv_synapse, c.synapse_cost("conv")))),
         item("static_power", f"{c.static_power_w * 1e3:.4g} mW per core"),
         item("power_gating", c.power_gating + (f" (a gated core draws {c.gated_static_power_w * 1e3:.4g} mW)"
                                                  if c.power_gating != "none" else "")),

@@ -59,8 +59,11 @@ def available() -> str | None:
     return None
 
 
-def _build_chip(sanafe, weights: list[np.ndarray], frames: np.ndarray, k: int):
-    """The Loihi chip with the network mapped and loaded; also the time of each part."""
+def _build_chip(sanafe, weights: list[np.ndarray], frames: np.ndarray, k: int, kinds=None):
+    """The Loihi chip with the network mapped and loaded; also the time of each part. ``kinds``: each
+    projection's kind (``Projection.kind``; default dense), which picks SANA-FE's synapse unit for the
+    layer it feeds (its dense, sparse or conv synapse)."""
+    kinds = kinds or ["dense"] * len(weights)
     t0 = time.perf_counter()
     arch = sanafe.load_loihi()
     cores = arch.cores()  # indexed by core id: tile * 4 + core in tile
@@ -75,7 +78,8 @@ def _build_chip(sanafe, weights: list[np.ndarray], frames: np.ndarray, k: int):
         if i == 0:
             group = snn.create_neuron_group("input", n)
         else:
-            group = snn.create_neuron_group(f"lif{i}", n, model_attributes=lif, soma_hw_name="loihi_lif")
+            group = snn.create_neuron_group(f"lif{i}", n, model_attributes=lif, soma_hw_name="loihi_lif",
+                                            default_synapse_hw_name=f"loihi_{kinds[i - 1]}_synapse")
         for j, neuron in enumerate(group):
             if i == 0:
                 # An input soma unit holds one spike train, so each input neuron of a core gets its own unit.
@@ -83,7 +87,12 @@ def _build_chip(sanafe, weights: list[np.ndarray], frames: np.ndarray, k: int):
                                       model_attributes={"spikes": frames[:, j].astype(bool).tolist()})
             neuron.map_to_core(cores[i * k + int(offset[j])])
         groups.append(group)
-    for pre, post, w in zip(groups, groups[1:], weights):
+    for pre, post, w, kind in zip(groups, groups[1:], weights, kinds):
+        if kind == "sparse":  # the non-zero weights only, as (source, target) pairs
+            dst, src = np.nonzero(w)
+            pre.connect_neurons_sparse(post, {"w": (w[dst, src] * SCALE).tolist()},
+                                       list(zip(src.tolist(), dst.tolist())))
+            continue
         # Dense attribute lists run source-major: entry src * n_post + dst; w is (n_post, n_pre).
         pre.connect_neurons_dense(post, {"w": (w.T * SCALE).ravel()})
     t2 = time.perf_counter()
@@ -94,14 +103,14 @@ def _build_chip(sanafe, weights: list[np.ndarray], frames: np.ndarray, k: int):
 
 
 def run_sanafe(weights: list[np.ndarray], frames: np.ndarray, cores_per_layer: int = 2, repeat: int = 3,
-               threads: int = 1) -> dict:
+               threads: int = 1, kinds=None) -> dict:
     """SANA-FE on a feed-forward LIF net: weights[i] is (n_out, n_in), frames (T, n_in) 0/1; T steps."""
     import sanafe
 
     best = None
     for _ in range(repeat):  # the best of a few, as bench.py does
         t0 = time.perf_counter()
-        chip, phases = _build_chip(sanafe, weights, frames, cores_per_layer)
+        chip, phases = _build_chip(sanafe, weights, frames, cores_per_layer, kinds)
         t1 = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):  # it prints "Executed steps: [T/T]"
             res = chip.sim(len(frames), timing_model="detailed", processing_threads=threads)
@@ -126,12 +135,15 @@ def run_network_like_snnemu(net, frames: np.ndarray, repeat: int = 3, threads: i
     ``frames`` ``(samples, T, n_in)``, with the L empty steps snnemu's timestep mode runs after T."""
     weights = [p.weights.toarray().T for p in net.projections]  # snnemu stores (n_in, n_out)
     padded = np.vstack([frames[0], np.zeros((len(weights), frames.shape[2]), frames.dtype)])
-    return run_sanafe(weights, padded, cores_per_layer=cores_per_layer, repeat=repeat, threads=threads)
+    return run_sanafe(weights, padded, cores_per_layer=cores_per_layer, repeat=repeat, threads=threads,
+                      kinds=[p.kind for p in net.projections])
 
 
-# The cross-check networks of the hardware-model study: (sizes, cores per layer, input rate, seed)
-CROSS_CHECK = {"A": ([100, 200, 10], 2, 0.2, 0), "B": ([213, 426, 43], 2, 0.2, 0),
-               "C": ([100, 200, 200, 10], 4, 0.2, 1), "D (sparse)": ([100, 200, 10], 2, 0.02, 2)}
+# The cross-check networks of the hardware-model study: (sizes, cores per layer, input rate, seed, weight
+# density). D has sparse activity; E sparse weights, which both price as sparse synapses.
+CROSS_CHECK = {"A": ([100, 200, 10], 2, 0.2, 0, 1.0), "B": ([213, 426, 43], 2, 0.2, 0, 1.0),
+               "C": ([100, 200, 200, 10], 4, 0.2, 1, 1.0), "D (sparse)": ([100, 200, 10], 2, 0.02, 2, 1.0),
+               "E (sparse weights)": ([100, 200, 10], 2, 0.2, 3, 0.2)}
 
 
 def geometry_mapping(net, k: int, path: Path) -> Path:
@@ -163,8 +175,8 @@ def cross_check(name: str, workdir: Path) -> dict:
     from hw_models.cost import CATEGORIES
     from hw_models.profile import load_profile
 
-    sizes, k, rate, seed = CROSS_CHECK[name]
-    net, frames = build(sizes, seed=seed, rate=rate)
+    sizes, k, rate, seed, density = CROSS_CHECK[name]
+    net, frames = build(sizes, seed=seed, rate=rate, density=density)
     mapping = geometry_mapping(net, k, Path(workdir) / f"map-{'-'.join(map(str, sizes))}-k{k}.yaml")
     res = run_network(net, load_profile("loihi"), frames, None,
                       RunConfig(model="cross-check", mode="timestep", mapping=str(mapping)))
@@ -180,6 +192,8 @@ def cross_check(name: str, workdir: Path) -> dict:
             "synaptic_events": (int(res.counters.synaptic_events.sum()), theirs["synaptic_events"]),
             "packets": (int(res.counters.packets_out.sum()), theirs["packets"]),
             "energy_j": {c: (snnemu[c], sanafe[c]) for c in snnemu}, "static_j": ours["static"],
+            # what snnemu charges and SANA-FE does not: the input spikes' spike_out (their cores emit them)
+            "input_spike_out_j": float(frames[0].sum()) * load_profile("loihi").core.energy_j.spike_out,
             "time_s": (res.per_sample[0]["latency_s"], theirs["sim_time_s"])}
 
 

@@ -26,7 +26,7 @@ from ..model import SUBTRACT, SUBTRACT_NEXT, predict
 from .counters import COUNTER_NAMES, CoreCounters
 from .noc import NOCS, Topology
 from .queues import QUEUES
-from .synapses import Synapses
+from .synapses import KINDS_APART, Synapses
 
 __all__ = ["Chip", "Core", "Packet"]
 
@@ -139,6 +139,9 @@ class Chip:
         self.capacity = hw.core.queue_capacity
         lat = hw.core.latency_s
         self.lat = (lat.message_in, lat.synaptic_op, lat.neuron_update, lat.spike_out, lat.message_out)
+        # sparse and convolutional synapses priced apart from dense ones (empty: all priced as dense)
+        self.kinds = syn.kinds
+        self.lat_kinds = tuple(hw.core.synapse_cost(k).latency_s for k in KINDS_APART)
         self.begin_sample(0)
 
     # -- per-sample state ----------------------------------------------------------
@@ -165,7 +168,8 @@ class Chip:
         self.out_total = 0
         self.decided = self.env.event()  # fires at the early decision (stop_on_output)
         self.t_first_input: float | None = None  # when the first input spike was injected
-        self.incoming = (np.zeros(len(self.cores)), np.zeros(len(self.cores)))  # tick modes: (packets, synapses)
+        # tick modes: (packets, synapses) per core, the synapses then per kind priced apart (Synapses.kinds)
+        self.incoming = (np.zeros(len(self.cores)), np.zeros(len(self.cores) * (1 + len(self.kinds))))
         self.pending = 0
         self._seq = 0
         self.drained: simpy.Event | None = None

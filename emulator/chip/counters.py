@@ -20,7 +20,10 @@ class CoreCounters:
 
     messages_in: np.ndarray  # packets served (each pays message_in); tick modes: integrated in a phase
     synaptic_events: np.ndarray  # synaptic operations on this core (a spike reaching a synapse)
+    sparse_events: np.ndarray  # ... of them on synapses of sparse projections (Projection.kind)
+    conv_events: np.ndarray  # ... and of convolutions; the rest are dense
     neuron_updates: np.ndarray  # neuron updates charged to this core
+    neuron_accesses: np.ndarray  # neuron accesses (a two-tier profile: every neuron, every timestep)
     spikes_out: np.ndarray  # spikes that left this core's neurons (input spikes included)
     packets_out: np.ndarray  # packets this core sent (one per fired neuron and destination core)
     hops_ew: np.ndarray  # east/west link hops of the packets this core sent

@@ -9,6 +9,11 @@
 Recurrent synapses (delay 1) are kept apart: the tick modes leave them out of
 the last timestep's packets (``pairs_ff``), and async mode sends them at the
 next timestep (``dst_rec``, ``rows_rec``).
+
+Where the network has sparse or convolutional projections (``Projection.kind``),
+which a profile may price apart from dense ones, the layouts also count them:
+``fan`` has a block of columns per such kind, and :meth:`Synapses.kinds_of_core`
+gives each packet's counts.
 """
 
 from __future__ import annotations
@@ -20,7 +25,10 @@ import scipy.sparse as sp
 
 from ..errors import InputError
 
-__all__ = ["CorePairs", "Synapses", "synapses_per_core"]
+__all__ = ["KINDS_APART", "NO_KINDS", "CorePairs", "Synapses", "synapses_per_core"]
+
+KINDS_APART = ("sparse", "conv")  # the projection kinds a profile may price apart from dense ones, in this order
+NO_KINDS = (0, 0)  # a packet none of whose synapses is of those kinds
 
 
 @dataclass
@@ -32,7 +40,8 @@ class CorePairs:
     src_list: list
     dst_list: list
     routes: list  # the NoC route of each pair
-    fan: object  # sources x (pairs + cores): packets per pair, synapses per core; dense or CSR
+    fan: object  # sources x (pairs + cores * (1 + kinds)): packets per pair, synapses per core (then those of
+    # each of Synapses.kinds per core); dense or CSR
     dst_cores: list  # per source neuron, the cores it sends to
     n_dst: np.ndarray  # per source neuron, how many cores it sends to
 
@@ -64,29 +73,39 @@ class Synapses:
             dense = wt.nnz > 0.25 * wt.shape[0] * wt.shape[1]
             self._proj.append((int(offs[pr.src]), int(offs[pr.src + 1]), int(offs[pr.dst]), int(offs[pr.dst + 1]),
                                wt.toarray() if dense else wt.tocsr(), pr.delay))
-        self.pairs = self._pairs(w_all)
+        # The kinds other than dense that this network has and the profile prices apart (``sparse``, ``conv``):
+        # each gets its own counts. A kind the profile does not price is counted as dense, which it costs.
+        own = {"sparse": hw.core.sparse_synapse, "conv": hw.core.conv_synapse}
+        self.kinds = tuple(k for k in KINDS_APART if own[k] is not None and any(pr.kind == k for pr in net.projections))
+        self.pairs = self._pairs(w_all, None)
         self.has_recurrent = any(pr.delay for pr in net.projections)
         w_ff = net.global_weights(delay=0) if self.has_recurrent else w_all
-        self.pairs_ff = self._pairs(w_ff) if self.has_recurrent else self.pairs
+        self.pairs_ff = self._pairs(w_ff, 0) if self.has_recurrent else self.pairs
         self._w, self.dst_cores, self.n_dst = w_ff, self.pairs_ff.dst_cores, self.pairs_ff.n_dst
         self._w_rec, self.dst_rec, self.n_dst_rec = None, [()] * n, np.zeros(n, np.int64)
         if self.has_recurrent:
             self._w_rec = net.global_weights(delay=1)
-            rec = self._pairs(self._w_rec)
+            rec = self._pairs(self._w_rec, 1)
             self.dst_rec, self.n_dst_rec = rec.dst_cores, rec.n_dst
         self._rows: list[dict] | None = None
         self._rows_rec: list[dict] | None = None
         self._by_core: list[tuple[dict, dict]] | None = None
+        self._kinds_by_core: list[tuple[dict, dict]] | None = None
         self._per_core_cache: dict[tuple, np.ndarray] = {}
 
-    def _pairs(self, w: sp.csr_matrix) -> CorePairs:
-        """The (source core, destination core) pairs that carry the packets of synapses ``w``,
-        sorted; per phase, one product with ``fan`` counts the packets per pair and the
-        synapses per core."""
-        n, n_cores, core_of = w.shape[0], self.n_cores, self.core_of
+    def _fan(self, w: sp.csr_matrix) -> sp.csr_matrix:
+        """Sources x cores: how many of the synapses ``w`` each source has on each core."""
         rows, cols = w.nonzero()
-        fan = sp.csr_matrix((np.ones(len(rows)), (rows, core_of[cols])), shape=(n, n_cores))
+        fan = sp.csr_matrix((np.ones(len(rows)), (rows, self.core_of[cols])), shape=(w.shape[0], self.n_cores))
         fan.sum_duplicates()
+        return fan
+
+    def _pairs(self, w: sp.csr_matrix, delay: int | None) -> CorePairs:
+        """The (source core, destination core) pairs that carry the packets of synapses ``w`` (the
+        projections with ``delay``, or all), sorted; per phase, one product with ``fan`` counts the
+        packets per pair and the synapses per core."""
+        n, n_cores, core_of = w.shape[0], self.n_cores, self.core_of
+        fan = self._fan(w)
         has = fan.copy()  # sources x cores: 1 where the source sends a packet to that core
         has.data[:] = 1.0
         has.sort_indices()
@@ -96,7 +115,8 @@ class Synapses:
         src, dst = pair_keys // n_cores, pair_keys % n_cores
         pair_of = np.searchsorted(pair_keys, keys)
         per_pair = sp.csr_matrix((np.ones(len(pair_of)), (senders, pair_of)), shape=(n, len(pair_keys)))
-        pair_fan = sp.hstack([per_pair, fan]).tocsr()  # sources x (pairs + cores)
+        by_kind = [self._fan(self.net.global_weights(delay, kind)) for kind in self.kinds]
+        pair_fan = sp.hstack([per_pair, fan, *by_kind]).tocsr()  # sources x (pairs + cores * (1 + kinds))
         small = pair_fan.shape[0] * pair_fan.shape[1] <= 2_000_000
         src_list, dst_list = src.tolist(), dst.tolist()
         return CorePairs(src, dst, src_list, dst_list, [self.topo.route(a, b) for a, b in zip(src_list, dst_list)],
@@ -147,6 +167,25 @@ class Synapses:
                         out[c][s] = row
             self._by_core = list(zip(ff, rec))
         return self._by_core[core]
+
+    def kinds_of_core(self, core: int) -> tuple[dict, dict]:
+        """``({s: (sparse, conv)}, the same for the recurrent synapses)``: how many of the synapses of each
+        source that reaches ``core`` are of a sparse and of a convolutional projection priced apart
+        (:attr:`kinds`; a source missing has none: :data:`NO_KINDS`). What async mode's packets count."""
+        if self._kinds_by_core is None:
+            tables = []
+            for delay in (0, 1):
+                fans = [self._fan(self.net.global_weights(delay, kind)).tocsc() if kind in self.kinds else None
+                        for kind in KINDS_APART]
+                per_core = [{} for _ in range(self.n_cores)]
+                for c in range(self.n_cores):
+                    cols = [f[:, c] for f in fans if f is not None]
+                    for s in set().union(*(col.nonzero()[0].tolist() for col in cols)):
+                        counts = [int(f[s, c]) if f is not None else 0 for f in fans]
+                        per_core[c][s] = tuple(counts)
+                tables.append(per_core)
+            self._kinds_by_core = list(zip(*tables))
+        return self._kinds_by_core[core]
 
     def currents(self, s_in: np.ndarray, lo: int, hi: int, touched: bool, s_rec: np.ndarray | None = None):
         """Synaptic current into neurons ``lo:hi`` from the spike counts ``s_in`` (and, through

@@ -22,7 +22,7 @@ import scipy.sparse as sp
 
 from .conventions import RESET_CODES, Conventions
 
-__all__ = ["Population", "Projection", "Network"]
+__all__ = ["Population", "Projection", "Network", "SYNAPSE_KINDS"]
 
 
 @dataclass
@@ -67,6 +67,26 @@ class Projection:
     # so that the export writes a convolution as one; the export uses them only where they still
     # compose to ``weights`` (and the layer's bias), else it writes one dense Affine.
     nodes: tuple = ()
+
+    @property
+    def kind(self) -> str:
+        """How a chip stores these synapses, which prices them (``hw_models``: a profile may give each kind
+        its own figures): ``conv`` when folded from convolutions or poolings alone, whose kernels are
+        shared (with a Linear or Affine folded in the product is a plain matrix); ``sparse`` when fewer
+        than ``SPARSE_BELOW`` of the (source, target) pairs carry a weight; else ``dense``."""
+        types = {type(node).__name__ for node in self.nodes}
+        if types & set(CONV_NODES) and not types & {"Linear", "Affine"}:
+            return "conv"
+        pairs = self.weights.shape[0] * self.weights.shape[1]
+        return "sparse" if self.weights.nnz < SPARSE_BELOW * pairs else "dense"
+
+
+SYNAPSE_KINDS = ("dense", "sparse", "conv")
+CONV_NODES = ("Conv1d", "Conv2d", "SumPool2d", "AvgPool2d")
+# A sparse encoding stores (target index, weight) per synapse, a dense one a weight per (source, target) pair;
+# below half full the sparse one is the smaller for weights about as wide as the indices, and a compiler
+# picks the smaller (an assumed rule: Loihi's compiler does not publish its own).
+SPARSE_BELOW = 0.5
 
 
 @dataclass
@@ -157,13 +177,13 @@ class Network:
         """The delayed projection of population ``pop`` onto itself, if any."""
         return next((pr for pr in self.projections if pr.dst == pop and pr.delay == 1), None)
 
-    def global_weights(self, delay: int | None = None) -> sp.csr_matrix:
-        """The projections (those with ``delay``, or all) as one (n_neurons x n_neurons) CSR
-        matrix, rows = sources."""
+    def global_weights(self, delay: int | None = None, kind: str | None = None) -> sp.csr_matrix:
+        """The projections (those with ``delay`` and of ``kind``, or all) as one (n_neurons x n_neurons)
+        CSR matrix, rows = sources."""
         n = self.n_neurons
         blocks = []
         for pr in self.projections:
-            if delay is not None and pr.delay != delay:
+            if (delay is not None and pr.delay != delay) or (kind is not None and pr.kind != kind):
                 continue
             coo = pr.weights.tocoo()
             blocks.append((coo.row + self.offsets[pr.src], coo.col + self.offsets[pr.dst], coo.data))

@@ -46,16 +46,18 @@ def test_the_sanafe_peer_counts_what_snnemu_counts():
     assert peer["packets"] == res.counters.packets_out.sum()
 
 
-# Where snnemu differs from SANA-FE on purpose, all inside the margins below (`bench.py --vs-sanafe` prints
-# the sizes: dynamic energy +0.4 to +0.8 %, time -0.4 to +3.9 % on these networks): within-tile transfers cost
-# Table 2's 1.7 pJ / 2.1 ns (SANA-FE: free); input spikes pay spike_out, and every neuron the 21.6 pJ update
-# (SANA-FE: only the neurons whose state changed), which is the "neuron" category's +1 to +8 %; packets queue on
-# each link at the hop latency (SANA-FE's detailed model: a congestion estimate); static power is left out of the
-# comparison (SANA-FE has none).
-@pytest.mark.parametrize("name", ["A", "B", "C", "D (sparse)"])
+# Where snnemu differs from SANA-FE on purpose (`bench.py --vs-sanafe` prints the sizes): input spikes pay
+# spike_out (SANA-FE: nothing), the whole of the "neuron + spike_out" category's +1 to +9 % on these networks and
+# +3 % of E's dynamic energy, so the 2 % target is checked without it; within-tile transfers cost Table 2's
+# 1.7 pJ / 2.1 ns (SANA-FE: free); packets queue on each link at the hop latency (SANA-FE's detailed model: a
+# congestion estimate); static power is left out of the comparison (SANA-FE has none).
+@pytest.mark.parametrize("name", ["A", "B", "C", "D (sparse)", "E (sparse weights)"])
 def test_loihi_against_sanafes_loihi_model(tmp_path, name):
     """Same networks, inputs and physical placement (a geometry-matched mapping), T + L steps on both:
-    equal spikes, synaptic events and packets; dynamic energy within 2 %, time within 5 % of `detailed`."""
+    equal spikes, synaptic events and packets; the same synaptic energy (dense synapses, and E's sparse ones
+    at SANA-FE's sparse figures) and neuron energy (an access for every neuron, the update where the state
+    changed) but for the input spikes' spike_out; dynamic energy without it within 2 %, time within 5 % of
+    `detailed`."""
     sys.path.insert(0, str(SCRIPTS))
     from sanafe_peer import available, cross_check
 
@@ -64,9 +66,12 @@ def test_loihi_against_sanafes_loihi_model(tmp_path, name):
     r = cross_check(name, tmp_path)
     for count in ("spikes", "synaptic_events", "packets"):
         assert r[count][0] == r[count][1], count
+    inputs = r["input_spike_out_j"]
     ours, theirs = r["energy_j"]["dynamic"]
-    assert abs(ours / theirs - 1) <= 0.02
+    assert abs((ours - inputs) / theirs - 1) <= 0.02
     ours, theirs = r["energy_j"]["synaptic"]
     assert ours == pytest.approx(theirs, rel=1e-9)  # the same figure on the same events
+    ours, theirs = r["energy_j"]["neuron"]
+    assert ours - inputs == pytest.approx(theirs, rel=1e-9)
     ours, theirs = r["time_s"]
     assert abs(ours / theirs - 1) <= 0.05

@@ -51,7 +51,8 @@ def test_load_by_path_equals_load_by_name():
 
 
 def test_loihi_figures_are_sanafes_calibrated_ones():
-    """sanafe/examples/loihi.yaml (SANA-FE 2.2.9): dense synapse, LIF access + update, the hops, the sync table."""
+    """sanafe/examples/loihi.yaml (SANA-FE 2.2.9): dense, sparse and conv synapses, LIF access and update (two-tier),
+    the hops, the sync table."""
     p = load_profile("loihi")
     assert (p.mesh.width, p.mesh.height, p.mesh.cores_per_tile) == (8, 4, 4)
     assert p.mesh.n_tiles == 32 and p.mesh.n_cores == 128
@@ -60,8 +61,11 @@ def test_loihi_figures_are_sanafes_calibrated_ones():
     assert p.core.update_all_neurons is True and p.core.pipeline == "overlap"
     assert p.core.energy_j.synaptic_op == 35.5e-12
     assert p.core.latency_s.synaptic_op == 3.8e-9
-    assert p.core.latency_s.neuron_update == pytest.approx(6.0e-9 + 3.7e-9)
-    assert p.core.energy_j.neuron_update == pytest.approx(51.2e-12 + 21.6e-12)
+    assert (p.core.sparse_synapse.latency_s, p.core.sparse_synapse.energy_j) == (4.7e-9, 33.6e-12)
+    assert (p.core.conv_synapse.latency_s, p.core.conv_synapse.energy_j) == (3.1e-9, 24.0e-12)
+    assert p.core.two_tier
+    assert (p.core.neuron_access.latency_s, p.core.neuron_access.energy_j) == (6.0e-9, 51.2e-12)
+    assert (p.core.latency_s.neuron_update, p.core.energy_j.neuron_update) == (3.7e-9, 21.6e-12)
     assert p.noc.hop_latency_s.east_west == 4.1e-9
     assert p.noc.hop_latency_s.north_south == 6.5e-9
     assert p.noc.hop_energy_j.east_west == 3.0e-12
@@ -225,6 +229,11 @@ BAD_VALUES = [
     ("core.latency_s", [1, 2], "mapping"),
     ("barrier.energy_j", None, "number"),
     ("name", 3, "string"),
+    ("core.sparse_synapse.latency_s", -1e-9, ">= 0"),
+    ("core.conv_synapse.energy_j", "cheap", "number"),
+    ("core.conv_synapse.width", 8, "unknown key"),
+    ("core.neuron_access", 5e-9, "mapping"),
+    ("core.neuron_access.energy_j", float("inf"), ">= 0"),
 ]
 
 
@@ -242,7 +251,8 @@ def test_bad_values_raise_input_error(tmp_path, key, value, words):
 
 
 @pytest.mark.parametrize(
-    "key", ["noc.local_energy_j", "mesh", "core.energy_j.spike_out", "source"]
+    "key", ["noc.local_energy_j", "mesh", "core.energy_j.spike_out", "source", "core.neuron_access.latency_s",
+            "core.sparse_synapse.energy_j"]
 )
 def test_missing_key_raises_input_error(tmp_path, key):
     data = loihi_dict()

@@ -15,6 +15,7 @@ import numpy as np
 from ...errors import InputError
 from ...model import fire, integrate, leak, pay_debt, receive
 from .async_fast import plan, timeout_until
+from ..synapses import NO_KINDS
 from .service import count, finish, threshold
 
 __all__ = ["run_async"]
@@ -88,9 +89,12 @@ def _serve(chip, core, pkt, t_start: float) -> float:
     thresholds of their targets are evaluated, with the last part.
     """
     V = chip.V
+    kinds = None  # all dense, or none priced apart
     if pkt.batch is None:
         idx, w = (core.rows_rec if pkt.rec else core.rows)[pkt.src]
         n_syn = n_upd = len(w)
+        if chip.kinds:
+            kinds = (core.kinds_rec if pkt.rec else core.kinds).get(pkt.src, NO_KINDS)
         vv = V[idx]
         if chip.cuba:  # CubaLIF: the current takes the input, V its share of it
             chip.S[idx] += w
@@ -100,7 +104,7 @@ def _serve(chip, core, pkt, t_start: float) -> float:
         if not isinstance(idx, slice):
             V[idx] = vv
     else:
-        idx, w, n_syn = pkt.batch
+        idx, w, n_syn, kinds = pkt.batch
         n_upd = len(w)
         if chip.cuba:
             chip.S[idx] += w
@@ -116,7 +120,7 @@ def _serve(chip, core, pkt, t_start: float) -> float:
             core.batch_seen = []
             vv = V[idx]
     fired, overshoot = threshold(chip, idx, vv) if idx is not None else (None, None)
-    return finish(chip, core, pkt, t_start, 1, n_syn, n_upd, fired, overshoot)
+    return finish(chip, core, pkt, t_start, 1, n_syn, n_upd, fired, overshoot, kinds)
 
 
 def _leak(chip) -> None:
@@ -125,11 +129,18 @@ def _leak(chip) -> None:
     Every neuron decays once (``V <- beta*V + bias``; a CubaLIF neuron's
     current decays and feeds V, ``S <- alpha*S + ibias``, ``V += gain*S``). With
     ``update_all_neurons`` each core pays ``neuron_update`` for all its
-    neurons first (its ``free_at``).
+    neurons first (its ``free_at``); on a two-tier profile each pays
+    ``neuron_access`` instead, and ``neuron_update`` where the state changes
+    (a potential, bias or synaptic current that is not zero).
     """
     now = chip.env.now
     refractory = np.isneginf(chip.V)
     chip.V[refractory] = chip.parked[refractory]
+    changing = None
+    if chip.hw.core.two_tier:  # before the leak, as in the tick modes
+        changing = (chip.V != 0) | (chip.bias != 0)
+        if chip.cuba:
+            changing |= chip.S != 0
     v = leak(chip.V, chip.beta, chip.bias)
     if chip.cuba:  # the synaptic currents decay and feed V once per timestep too (chip.S, in place)
         v = integrate(v, 0.0, chip.S, chip.alpha, chip.gain, chip.ibias)
@@ -148,7 +159,11 @@ def _leak(chip) -> None:
     for c in chip.used.tolist():
         core = chip.cores[c]
         core.free_at = now
-        if chip.hw.core.update_all_neurons:
+        if changing is not None:
+            mine = core.neurons[core.neurons >= n_in]
+            n_changing = int(np.count_nonzero(changing[mine]))
+            core.free_at = finish(chip, core, None, now, 0, 0, n_changing, None, None, n_access=len(mine))
+        elif chip.hw.core.update_all_neurons:
             n = int((core.neurons >= n_in).sum())
             core.free_at = finish(chip, core, None, now, 0, 0, n, None, None)
         elif live is not None and live[c]:
@@ -284,17 +299,21 @@ def _check_runaway(chip, n_held: int) -> None:
 
 
 def _batch(chip, sources: np.ndarray, counts: np.ndarray, core: int):
-    """Input spikes ``sources`` (with counts) as one packet for ``core``:
-    (target neurons, summed weights, synaptic events)."""
+    """Input spikes ``sources`` (with counts) as one packet for ``core``: (target neurons, summed weights,
+    synaptic events, how many of them are sparse and convolutional or None: ``Synapses.kinds_of_core``)."""
     targets, weights, n_syn = [], [], 0
+    kinds_of = chip.synapses.kinds_of_core(core)[0] if chip.kinds else None
+    n_kinds = [0, 0]
     for s, k in zip(sources.tolist(), counts.tolist()):
         if core in chip.synapses.rows[s]:
             idx, w = chip.synapses.rows[s][core]
             targets.append(np.arange(idx.start, idx.stop) if isinstance(idx, slice) else idx)
             weights.append(w * k)
             n_syn += len(w) * k
+            if kinds_of is not None:
+                n_kinds = [n + m * k for n, m in zip(n_kinds, kinds_of.get(s, NO_KINDS))]
     uniq, inv = np.unique(np.concatenate(targets), return_inverse=True)
-    return uniq, np.bincount(inv, np.concatenate(weights)), n_syn
+    return uniq, np.bincount(inv, np.concatenate(weights)), n_syn, tuple(n_kinds) if kinds_of is not None else None
 
 
 def _at(chip, delay: float, action) -> None:
@@ -314,6 +333,8 @@ def run_async(chip, frames: np.ndarray, cfg):
     for c in chip.used.tolist():
         core = chip.cores[c]
         core.rows, core.rows_rec = chip.synapses.rows_of_core(c)  # what its packets integrate
+        if chip.kinds:
+            core.kinds, core.kinds_rec = chip.synapses.kinds_of_core(c)  # ... and how many of each kind
         if fast is None:
             env.process(_async_core(chip, core, realtime))
         elif fast.processes(core):

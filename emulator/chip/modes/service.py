@@ -55,39 +55,52 @@ def next_step_resets(chip, fired: np.ndarray, v: np.ndarray, after):
     return after
 
 
-def price(chip, n_in, n_syn, n_upd, fired) -> tuple[list, int, int, float]:
+def price(chip, n_in, n_syn, n_upd, fired, kinds=None) -> tuple[list, int, int, float]:
     """A service by the pipeline formula: (fired neurons as a list, spikes, packets out, seconds)."""
     fired_list, n_fired, n_out = [], 0, 0
     if fired is not None:
         fired_list = fired.tolist()
         n_fired = len(fired_list)
         n_out = sum(chip.n_dst_list[s] for s in fired_list)
-    return fired_list, n_fired, n_out, service_time(chip, n_in, n_syn, n_upd, n_fired, n_out)
+    return fired_list, n_fired, n_out, service_time(chip, n_in, n_syn, n_upd, n_fired, n_out, kinds)
 
 
-def service_time(chip, n_in, n_syn, n_upd, n_fired, n_out):
+def service_time(chip, n_in, n_syn, n_upd, n_fired, n_out, kinds=None):
     """The pipeline formula: seconds of one service (numbers), or of each of several (arrays, the same
-    operations in the same order element by element)."""
+    operations in the same order element by element). ``kinds``: how many of the ``n_syn`` synapses are
+    sparse and convolutional (``Synapses.kinds``), each at its kind's latency; None: all dense."""
     l_in, l_syn, l_upd, l_spk, l_out = chip.lat
-    return n_in * l_in + n_syn * l_syn + n_upd * l_upd + n_fired * l_spk + n_out * l_out
+    if kinds is None:
+        return n_in * l_in + n_syn * l_syn + n_upd * l_upd + n_fired * l_spk + n_out * l_out
+    n_sparse, n_conv = kinds
+    l_sparse, l_conv = chip.lat_kinds
+    syn = (n_syn - n_sparse - n_conv) * l_syn + n_sparse * l_sparse + n_conv * l_conv
+    return n_in * l_in + syn + n_upd * l_upd + n_fired * l_spk + n_out * l_out
 
 
-def finish(chip, core, pkt, t_start, n_in, n_syn, n_upd, fired, overshoot) -> float:
-    """Price a service with the pipeline formula, count it, and schedule its spikes."""
-    fired_list, n_fired, n_out, service = price(chip, n_in, n_syn, n_upd, fired)
+def finish(chip, core, pkt, t_start, n_in, n_syn, n_upd, fired, overshoot, kinds=None, n_access=0) -> float:
+    """Price a service with the pipeline formula, count it, and schedule its spikes. ``n_access``: neuron
+    accesses (a two-tier profile's leak sweep), each at ``neuron_access``'s latency, after the rest."""
+    fired_list, n_fired, n_out, service = price(chip, n_in, n_syn, n_upd, fired, kinds)
+    if n_access:
+        service += n_access * chip.hw.core.neuron_access.latency_s
+        core.neuron_accesses += n_access
     if pkt is not None and chip.stop_on_output is not None:  # counted when the service ends: a stop may come first
-        core.owed.append((pkt, t_start, n_in, n_syn, n_upd, n_fired, n_out, service))
+        core.owed.append((pkt, t_start, n_in, n_syn, n_upd, n_fired, n_out, service, kinds))
     else:
-        count(chip, core, pkt, t_start, n_in, n_syn, n_upd, n_fired, n_out, service)
+        count(chip, core, pkt, t_start, n_in, n_syn, n_upd, n_fired, n_out, service, kinds)
     t_end = t_start + service
     if n_fired:
         chip.schedule_emit(core.id, t_end, fired, fired_list, overshoot.tolist())
     return t_end
 
 
-def count(chip, core, pkt, t_start, n_in, n_syn, n_upd, n_fired, n_out, service) -> None:
+def count(chip, core, pkt, t_start, n_in, n_syn, n_upd, n_fired, n_out, service, kinds=None) -> None:
     core.messages_in += n_in
     core.synaptic_events += n_syn
+    if kinds is not None:
+        core.sparse_events += kinds[0]
+        core.conv_events += kinds[1]
     core.neuron_updates += n_upd
     core.spikes_out += n_fired
     core.packets_out += n_out

@@ -37,26 +37,34 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
     n, n_cores = chip.net.n_neurons, len(chip.cores)
     any_in = s_in is not None
     msg_in, syn = chip.incoming  # what the previous phase sent here
+    if chip.kinds:  # sparse and convolutional synapses priced apart: their counts follow the total's
+        syn, sparse, conv = _by_kind(chip, syn, n_cores)
     s_out = np.zeros(n)
     if s_input is not None and s_input.any():
         s_out[: len(s_input)] = s_input
         chip.input_injected(chip.env.now)
-    upd_count = np.zeros(n_cores)
+    upd_count = acc_count = np.zeros(n_cores)
+    two_tier = hw.core.two_tier  # every neuron pays an access, and the update where its state changes
     if len(update):
         lo, hi = int(update[0]), int(update[-1]) + 1  # update is a contiguous range
-        want_touched = not hw.core.update_all_neurons
+        want_touched = not hw.core.update_all_neurons or two_tier
         cur, hit = chip.synapses.currents(s_in, lo, hi, want_touched, s_rec) if any_in else (0.0, None)
+        # SANA-FE's rule for a neuron whose state changes: a potential or a bias that is not zero, or input
+        live = (chip.V[lo:hi] != 0) | (chip.bias[lo:hi] != 0) if two_tier else None
         v, fired, counts, debt, dropped = timestep(chip.V[lo:hi], cur, chip.beta[lo:hi], chip.bias[lo:hi],
                                                    chip.theta[lo:hi], **chip.step_state(lo, hi))
         chip.V[lo:hi] = v
         chip.keep_step_state(lo, hi, debt, dropped)
         s_out[lo:hi] = counts
-        if hw.core.update_all_neurons:
+        if hw.core.update_all_neurons and not two_tier:
             upd_count = chip.synapses.neurons_per_core(lo, hi)
         else:
             changed = hit | fired if any_in else fired.copy()  # a neuron that fires was updated
             if chip.cuba:  # a CubaLIF neuron with a synaptic current changes every timestep
                 changed |= chip.S[lo:hi] != 0
+            if two_tier:
+                changed |= live
+                acc_count = chip.synapses.neurons_per_core(lo, hi)
             touched = update[changed]
             upd_count = np.bincount(chip.core_of[touched], minlength=n_cores).astype(float)
     if send and chip.stop_on_output is not None:  # the tick of an early decision sends nothing: none follows
@@ -72,16 +80,28 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
     per_pair = sums[:n_pairs]  # packets per (source core, destination core) pair
     chip.incoming = (np.bincount(pairs.dst, weights=per_pair, minlength=n_cores), sums[n_pairs:])
     out = np.bincount(pairs.src, weights=per_pair, minlength=n_cores)
-    receive = msg_in * lat.message_in + syn * lat.synaptic_op  # the message pipeline
+    if chip.kinds:  # the message pipeline
+        l_sparse, l_conv = chip.lat_kinds
+        receive = msg_in * lat.message_in + ((syn - sparse - conv) * lat.synaptic_op
+                                             + sparse * l_sparse + conv * l_conv)
+    else:
+        receive = msg_in * lat.message_in + syn * lat.synaptic_op
     emit = upd_count * lat.neuron_update + spk * lat.spike_out + out * lat.message_out  # the neuron pipeline
+    if two_tier:
+        emit = emit + acc_count * hw.core.neuron_access.latency_s
     busy = np.maximum(receive, emit) if hw.core.pipeline == "overlap" else receive + emit
     chip.spike_count[spiking] += counts.astype(np.int64)
-    active = np.flatnonzero(msg_in + upd_count + spk)
+    active = np.flatnonzero(msg_in + upd_count + spk + acc_count if two_tier else msg_in + upd_count + spk)
     for c in active.tolist():
         core = chip.cores[c]
         core.messages_in += msg_in[c]
         core.synaptic_events += syn[c]
+        if chip.kinds:
+            core.sparse_events += sparse[c]
+            core.conv_events += conv[c]
         core.neuron_updates += upd_count[c]
+        if two_tier:
+            core.neuron_accesses += acc_count[c]
         core.spikes_out += spk[c]
         core.packets_out += out[c]
         core.busy_s += busy[c]
@@ -94,6 +114,14 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
         ev = chip.env.timeout(busy[c], (c, by_core[c], s_out, send, pairs.dst_cores))
         ev.callbacks.append(lambda e, chip=chip: _phase_send(chip, *e.value))
     return s_out, None
+
+
+def _by_kind(chip, syn: np.ndarray, n_cores: int):
+    """Split a phase's synapses per core, ``(total, then one block per kind of chip.kinds)``, into the
+    total and the sparse and convolutional counts (zeros for a kind not priced apart)."""
+    blocks = dict(zip(chip.kinds, syn[n_cores:].reshape(len(chip.kinds), n_cores)))
+    zeros = np.zeros(n_cores)
+    return syn[:n_cores], blocks.get("sparse", zeros), blocks.get("conv", zeros)
 
 
 def _send_trains(chip, busy, active, spiking, counts, per_pair, send: bool, pairs) -> float:
