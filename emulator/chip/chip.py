@@ -111,6 +111,7 @@ class Chip:
         n, n_cores = net.n_neurons, mapping.n_cores
         self.core_of = mapping.core_of
         self.beta, self.theta, self.bias, self.subtract = net.global_params()
+        self.biased = self.bias != 0  # a two-tier profile updates these every timestep
         self.cuba = net.has_synaptic_state  # CubaLIF layers: a synaptic current state S per neuron
         self.alpha, self.gain, self.ibias = net.global_synaptic()
         self.conventions = conv = net.global_conventions()  # per neuron
@@ -138,7 +139,11 @@ class Chip:
         self.spike_count = np.zeros(n, np.int64)
         self.capacity = hw.core.queue_capacity
         lat = hw.core.latency_s
-        self.lat = (lat.message_in, lat.synaptic_op, lat.neuron_update, lat.spike_out, lat.message_out)
+        # Async mode's per-packet formula. On a two-tier profile a neuron a packet updates is also accessed: its
+        # update takes both latencies (the leak sweep, which accesses every neuron, prices the two apart).
+        self.two_tier = hw.core.two_tier
+        touched = lat.neuron_update + hw.core.neuron_access.latency_s if self.two_tier else lat.neuron_update
+        self.lat = (lat.message_in, lat.synaptic_op, touched, lat.spike_out, lat.message_out)
         # sparse and convolutional synapses priced apart from dense ones (empty: all priced as dense)
         self.kinds = syn.kinds
         self.lat_kinds = tuple(hw.core.synapse_cost(k).latency_s for k in KINDS_APART)

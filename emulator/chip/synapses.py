@@ -73,6 +73,9 @@ class Synapses:
             dense = wt.nnz > 0.25 * wt.shape[0] * wt.shape[1]
             self._proj.append((int(offs[pr.src]), int(offs[pr.src + 1]), int(offs[pr.dst]), int(offs[pr.dst + 1]),
                                wt.toarray() if dense else wt.tocsr(), pr.delay))
+        # Per projection: every (source, target) pair weighted, so any spike reaches every target.
+        self._full = [isinstance(w, np.ndarray) and bool(np.all(w != 0)) for *_, w, _ in self._proj]
+        self._covers: dict[tuple[int, int], list | None] = {}  # reach_all's sources, per neuron range
         # The kinds other than dense that this network has and the profile prices apart (``sparse``, ``conv``):
         # each gets its own counts. A kind the profile does not price is counted as dense, which it costs.
         own = {"sparse": hw.core.sparse_synapse, "conv": hw.core.conv_synapse}
@@ -187,6 +190,19 @@ class Synapses:
             self._kinds_by_core = list(zip(*tables))
         return self._kinds_by_core[core]
 
+    def reach_all(self, s_in: np.ndarray, lo: int, hi: int) -> bool:
+        """Whether the spikes ``s_in`` reach every neuron of ``lo:hi`` through a fully weighted feed-forward
+        projection (a two-tier profile then updates them all, without asking which were hit)."""
+        key = (lo, hi)
+        if key not in self._covers:  # per target population in the range, the sources of a full projection
+            full_from = {(d_lo, d_hi): (s_lo, s_hi) for (s_lo, s_hi, d_lo, d_hi, _, delay), full
+                         in zip(self._proj, self._full) if full and not delay}
+            offs = self.net.offsets
+            pops = [(int(a), int(b)) for a, b in zip(offs[:-1], offs[1:]) if lo <= a and b <= hi]
+            self._covers[key] = [full_from[p] for p in pops] if all(p in full_from for p in pops) else None
+        covers = self._covers[key]
+        return covers is not None and all(s_in[a:b].any() for a, b in covers)
+
     def currents(self, s_in: np.ndarray, lo: int, hi: int, touched: bool, s_rec: np.ndarray | None = None):
         """Synaptic current into neurons ``lo:hi`` from the spike counts ``s_in`` (and, through
         the recurrent projections, from ``s_rec``, the previous timestep's spikes).
@@ -197,13 +213,16 @@ class Synapses:
         """
         cur = np.zeros(hi - lo)
         hit = np.zeros(hi - lo, bool) if touched else None
-        for s_lo, s_hi, d_lo, d_hi, w, delay in self._proj:
+        for (s_lo, s_hi, d_lo, d_hi, w, delay), full in zip(self._proj, self._full):
             if d_lo < lo or d_hi > hi or (delay and s_rec is None):
                 continue
             s = (s_rec if delay else s_in)[s_lo:s_hi]
             if isinstance(w, np.ndarray):
                 cur[d_lo - lo:d_hi - lo] += s @ w
-                if touched:
+                if touched and full:  # one spike reaches every target
+                    if s.any():
+                        hit[d_lo - lo:d_hi - lo] = True
+                elif touched:
                     hit[d_lo - lo:d_hi - lo] |= (w[np.flatnonzero(s)] != 0).any(axis=0)
                 continue
             src = np.flatnonzero(s)

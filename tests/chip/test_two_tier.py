@@ -73,6 +73,16 @@ def test_a_bias_or_a_potential_keeps_a_neuron_updating():
     assert c.neuron_updates.sum() == 5 + 4
 
 
-def test_async_leak_sweep_pays_an_access_per_neuron_and_timestep():
-    res = run(two_tier(), mode="async")
-    assert res.counters.neuron_accesses.sum() == 3  # one frame, three network neurons
+def test_async_accesses_every_neuron_at_the_leak_and_each_neuron_a_packet_updates():
+    """The leak sweep of the one frame: 3 accesses, no update (every potential is 0, no bias); then the packet
+    into h updates h0 (its one synapse; h1's weight is 0) and the packet into out updates out, each an access
+    and an update, at both latencies."""
+    res, flat = run(two_tier(), mode="async"), run(two_tier(access=False), mode="async")
+    c = res.counters
+    assert c.neuron_accesses.sum() == 3 + 2 and c.neuron_updates.sum() == 2
+    assert neuron_energy(res) == pytest.approx((5 * E_ACC + 2 * E_UPD) * 1e-12, rel=1e-12)
+    # without the access tier the sweep updates all 3 neurons and each packet its neuron
+    assert flat.counters.neuron_updates.sum() == 3 + 2
+    # the input reaches h after the sweeps, so the latency grows by the two packets' accesses only
+    assert res.per_sample[0]["latency_s"] - flat.per_sample[0]["latency_s"] == pytest.approx(2 * L_ACC * 1e-9,
+                                                                                               rel=1e-9)

@@ -357,6 +357,8 @@ def serve(chip, core, srcs: list) -> tuple[list, list]:
     core.messages_in += len(srcs)
     core.synaptic_events += synapses
     core.neuron_updates += synapses
+    if chip.two_tier:  # as service.count: a neuron a packet updates is accessed too
+        core.neuron_accesses += synapses
     core.spikes_out += int(n_fired.sum())
     core.packets_out += int(n_out.sum())
     core.busy_s = float(np.cumsum(np.concatenate(([core.busy_s], services)))[-1])  # in order, one by one

@@ -14,8 +14,8 @@ import numpy as np
 
 from ...errors import InputError
 from ...model import fire, integrate, leak, pay_debt, receive
-from .async_fast import plan, timeout_until
 from ..synapses import NO_KINDS
+from .async_fast import plan, timeout_until
 from .service import count, finish, threshold
 
 __all__ = ["run_async"]
@@ -159,10 +159,14 @@ def _leak(chip) -> None:
     for c in chip.used.tolist():
         core = chip.cores[c]
         core.free_at = now
-        if changing is not None:
+        if changing is not None:  # two-tier: an access for every neuron, the update for those that change
             mine = core.neurons[core.neurons >= n_in]
             n_changing = int(np.count_nonzero(changing[mine]))
-            core.free_at = finish(chip, core, None, now, 0, 0, n_changing, None, None, n_access=len(mine))
+            sweep = len(mine) * chip.hw.core.neuron_access.latency_s + n_changing * chip.hw.core.latency_s.neuron_update
+            core.neuron_accesses += len(mine)
+            core.neuron_updates += n_changing
+            core.busy_s += sweep
+            core.free_at = now + sweep
         elif chip.hw.core.update_all_neurons:
             n = int((core.neurons >= n_in).sum())
             core.free_at = finish(chip, core, None, now, 0, 0, n, None, None)

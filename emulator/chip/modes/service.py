@@ -78,13 +78,9 @@ def service_time(chip, n_in, n_syn, n_upd, n_fired, n_out, kinds=None):
     return n_in * l_in + syn + n_upd * l_upd + n_fired * l_spk + n_out * l_out
 
 
-def finish(chip, core, pkt, t_start, n_in, n_syn, n_upd, fired, overshoot, kinds=None, n_access=0) -> float:
-    """Price a service with the pipeline formula, count it, and schedule its spikes. ``n_access``: neuron
-    accesses (a two-tier profile's leak sweep), each at ``neuron_access``'s latency, after the rest."""
+def finish(chip, core, pkt, t_start, n_in, n_syn, n_upd, fired, overshoot, kinds=None) -> float:
+    """Price a service with the pipeline formula, count it, and schedule its spikes."""
     fired_list, n_fired, n_out, service = price(chip, n_in, n_syn, n_upd, fired, kinds)
-    if n_access:
-        service += n_access * chip.hw.core.neuron_access.latency_s
-        core.neuron_accesses += n_access
     if pkt is not None and chip.stop_on_output is not None:  # counted when the service ends: a stop may come first
         core.owed.append((pkt, t_start, n_in, n_syn, n_upd, n_fired, n_out, service, kinds))
     else:
@@ -102,6 +98,8 @@ def count(chip, core, pkt, t_start, n_in, n_syn, n_upd, n_fired, n_out, service,
         core.sparse_events += kinds[0]
         core.conv_events += kinds[1]
     core.neuron_updates += n_upd
+    if chip.two_tier:  # a neuron a packet updates is accessed too (chip.lat: its update latency includes it)
+        core.neuron_accesses += n_upd
     core.spikes_out += n_fired
     core.packets_out += n_out
     core.busy_s += service

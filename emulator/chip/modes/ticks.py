@@ -47,26 +47,31 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
     two_tier = hw.core.two_tier  # every neuron pays an access, and the update where its state changes
     if len(update):
         lo, hi = int(update[0]), int(update[-1]) + 1  # update is a contiguous range
-        want_touched = not hw.core.update_all_neurons or two_tier
+        # A two-tier profile updates the neurons whose state changes; on dense activity that is all of them.
+        everyone = two_tier and any_in and chip.synapses.reach_all(s_in, lo, hi)
+        want_touched = not hw.core.update_all_neurons or (two_tier and not everyone)
         cur, hit = chip.synapses.currents(s_in, lo, hi, want_touched, s_rec) if any_in else (0.0, None)
-        # SANA-FE's rule for a neuron whose state changes: a potential or a bias that is not zero, or input
-        live = (chip.V[lo:hi] != 0) | (chip.bias[lo:hi] != 0) if two_tier else None
         v, fired, counts, debt, dropped = timestep(chip.V[lo:hi], cur, chip.beta[lo:hi], chip.bias[lo:hi],
                                                    chip.theta[lo:hi], **chip.step_state(lo, hi))
-        chip.V[lo:hi] = v
         chip.keep_step_state(lo, hi, debt, dropped)
         s_out[lo:hi] = counts
         if hw.core.update_all_neurons and not two_tier:
             upd_count = chip.synapses.neurons_per_core(lo, hi)
+        elif everyone:
+            upd_count = acc_count = chip.synapses.neurons_per_core(lo, hi)
         else:
             changed = hit | fired if any_in else fired.copy()  # a neuron that fires was updated
             if chip.cuba:  # a CubaLIF neuron with a synaptic current changes every timestep
                 changed |= chip.S[lo:hi] != 0
             if two_tier:
-                changed |= live
                 acc_count = chip.synapses.neurons_per_core(lo, hi)
-            touched = update[changed]
-            upd_count = np.bincount(chip.core_of[touched], minlength=n_cores).astype(float)
+                if not changed.all():  # SANA-FE's rule: also a potential (before the step) or bias not 0
+                    changed |= (chip.V[lo:hi] != 0) | chip.biased[lo:hi]
+            if two_tier and changed.all():  # the common case on dense activity: cached
+                upd_count = acc_count
+            else:
+                upd_count = np.bincount(chip.core_of[update[changed]], minlength=n_cores).astype(float)
+        chip.V[lo:hi] = v  # after the counts, which read the potentials before the step
     if send and chip.stop_on_output is not None:  # the tick of an early decision sends nothing: none follows
         send = chip.out_total + s_out[chip.out_lo:].sum() <= chip.stop_on_output
     spiking = np.flatnonzero(s_out)
@@ -88,7 +93,7 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
         receive = msg_in * lat.message_in + syn * lat.synaptic_op
     emit = upd_count * lat.neuron_update + spk * lat.spike_out + out * lat.message_out  # the neuron pipeline
     if two_tier:
-        emit = emit + acc_count * hw.core.neuron_access.latency_s
+        emit += acc_count * hw.core.neuron_access.latency_s
     busy = np.maximum(receive, emit) if hw.core.pipeline == "overlap" else receive + emit
     chip.spike_count[spiking] += counts.astype(np.int64)
     active = np.flatnonzero(msg_in + upd_count + spk + acc_count if two_tier else msg_in + upd_count + spk)
