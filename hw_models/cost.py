@@ -15,7 +15,8 @@ this module prices those counts with a profile's figures:
 - ``barrier``   = barriers * E_barrier, shared evenly by the cores in use
 - ``static``    = elapsed_s * (P_core + P_router / cores_per_tile), for every core of the chip; with
                   ``power_gating: unused`` a core that holds no neuron draws ``gated_static_power_w``
-                  instead of P_core
+                  instead of P_core; with ``idle`` a core in use draws it too while it has no work (P_core
+                  over its busy time and wake-ups), and pays ``wake_energy_j`` per wake-up
 
 The categories add up to the total, per core and per sample, by construction.
 See docs/design.md, "Cost model".
@@ -54,8 +55,12 @@ def price(counts, barriers: int, elapsed_s: float, hw, used: np.ndarray) -> np.n
     if len(used):
         out[used, 4] = barriers * hw.barrier.energy_j / len(used)
     core_w = np.full(n_cores, hw.core.static_power_w)
-    if hw.core.power_gating == "unused":  # a core that holds no neuron is gated for the whole run
+    if hw.core.power_gating != "none":  # a core that holds no neuron is gated for the whole run
         core_w[:] = hw.core.gated_static_power_w
         core_w[used] = hw.core.static_power_w
     out[:, 5] = elapsed_s * (core_w + noc.static_power_w / hw.mesh.cores_per_tile)
+    if hw.core.power_gating == "idle":  # a core in use is gated too while it has no work, awake while it works or wakes
+        awake = np.minimum(counts.busy_s[used] + counts.wakeups[used] * hw.core.wake_latency_s, elapsed_s)
+        out[used, 5] -= (elapsed_s - awake) * (hw.core.static_power_w - hw.core.gated_static_power_w)
+        out[used, 5] += counts.wakeups[used] * hw.core.wake_energy_j
     return out

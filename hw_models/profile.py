@@ -83,8 +83,11 @@ class CoreSpec:
     energy_j: OpCosts
     static_power_w: float
     pipeline: str = "serial"  # tick modes: a core's phase is the sum of its steps, or the larger pipeline
-    power_gating: str = "none"  # none: every core draws static power; unused: cores holding no neuron are gated
+    power_gating: str = "none"  # none: every core draws static power; unused: cores holding no neuron are gated;
+    # idle: those and every core while it has no work, each wake-up costing wake_latency_s and wake_energy_j
     gated_static_power_w: float = 0.0  # what a gated core still draws
+    wake_latency_s: float = 0.0
+    wake_energy_j: float = 0.0
     # A synapse of a sparse or convolutional projection (emulator.model.Projection.kind); None: it costs
     # synaptic_op, as a dense one does.
     sparse_synapse: Cost | None = None
@@ -105,7 +108,7 @@ class CoreSpec:
 
 
 PIPELINES = ("serial", "overlap")
-POWER_GATING = ("none", "unused")
+POWER_GATING = ("none", "unused", "idle")
 MODES = ("timestep", "layered", "async")  # emulator.config.MODE_NAMES (hw_models may not import it)
 
 
@@ -343,7 +346,8 @@ def profile_from_dict(data: dict, file: str) -> HwProfile:
     mesh = Mesh(m.count("width"), m.count("height"), m.count("cores_per_tile"))
 
     c = top.sub("core", CoreSpec, optional=("max_synapses", "pipeline", "power_gating", "gated_static_power_w",
-                                            "sparse_synapse", "conv_synapse", "neuron_access"))
+                                            "wake_latency_s", "wake_energy_j", "sparse_synapse", "conv_synapse",
+                                            "neuron_access"))
     core = CoreSpec(
         max_neurons=c.count("max_neurons", nullable=True),
         max_synapses=c.count("max_synapses", nullable=True),
@@ -355,6 +359,8 @@ def profile_from_dict(data: dict, file: str) -> HwProfile:
         pipeline=c.exact("pipeline", str, default="serial"),
         power_gating=c.exact("power_gating", str, default="none"),
         gated_static_power_w=c.cost("gated_static_power_w") if "gated_static_power_w" in c.data else 0.0,
+        wake_latency_s=c.cost("wake_latency_s") if "wake_latency_s" in c.data else 0.0,
+        wake_energy_j=c.cost("wake_energy_j") if "wake_energy_j" in c.data else 0.0,
         sparse_synapse=c.costs("sparse_synapse", Cost) if c.data.get("sparse_synapse") is not None else None,
         conv_synapse=c.costs("conv_synapse", Cost) if c.data.get("conv_synapse") is not None else None,
         neuron_access=c.costs("neuron_access", Cost) if c.data.get("neuron_access") is not None else None,
@@ -362,7 +368,7 @@ def profile_from_dict(data: dict, file: str) -> HwProfile:
     if core.pipeline not in PIPELINES:
         raise c.fail("pipeline", f"expected serial or overlap, got {core.pipeline!r}")
     if core.power_gating not in POWER_GATING:
-        raise c.fail("power_gating", f"expected none or unused, got {core.power_gating!r}")
+        raise c.fail("power_gating", f"expected none, unused or idle, got {core.power_gating!r}")
 
     n = top.sub("noc", NocSpec)
     noc = NocSpec(
@@ -449,6 +455,7 @@ def describe(profile: HwProfile) -> str:
         item("static_power", f"{c.static_power_w * 1e3:.4g} mW per core"),
         item("power_gating", c.power_gating + (f" (a gated core draws {c.gated_static_power_w * 1e3:.4g} mW)"
                                                  if c.power_gating != "none" else "")),
+        *([row("wake-up", c.wake_latency_s, c.wake_energy_j)] if c.power_gating == "idle" else []),
         "noc",
         row("hop east_west", n.hop_latency_s.east_west, n.hop_energy_j.east_west),
         row("hop north_south", n.hop_latency_s.north_south, n.hop_energy_j.north_south),

@@ -30,6 +30,8 @@ from .synapses import KINDS_APART, Synapses
 
 __all__ = ["Chip", "Core", "Packet"]
 
+IDLE_S = 1e-12  # a core idle for longer than this is gated (power_gating idle); shorter gaps are float rounding
+
 
 class Packet:
     """One (spike, destination core) pair, or a frame's input batch (``batch``)."""
@@ -75,6 +77,7 @@ class Core:
         self.intake_at: float | None = None  # when a held packet is next let in
         self.batch_left, self.batch_seen = 0, []  # frame input: parts still to come, targets so far
         self.sent: dict[int, int] = {}  # packets per destination core
+        self.work_end = -np.inf  # when its last work ends (power_gating idle: gated from the sample's start)
         self.owed: list = []  # async, with an early decision: the counts of the service under way
         for name in COUNTER_NAMES:
             setattr(self, name, 0)
@@ -142,6 +145,8 @@ class Chip:
         # Async mode's per-packet formula. On a two-tier profile a neuron a packet updates is also accessed: its
         # update takes both latencies (the leak sweep, which accesses every neuron, prices the two apart).
         self.two_tier = hw.core.two_tier
+        self.gates_idle = hw.core.power_gating == "idle"  # a core without work is gated: it wakes to work
+        self.wake_latency = hw.core.wake_latency_s
         touched = lat.neuron_update + hw.core.neuron_access.latency_s if self.two_tier else lat.neuron_update
         self.lat = (lat.message_in, lat.synaptic_op, touched, lat.spike_out, lat.message_out)
         # sparse and convolutional synapses priced apart from dense ones (empty: all priced as dense)
@@ -207,6 +212,14 @@ class Chip:
             self.debt[lo:hi] = 0.0 if debt is None else debt
         if self.dropped is not None:
             self.dropped[lo:hi] = False if dropped is None else dropped
+
+    def wake(self, core: Core, t: float) -> float:
+        """Work on ``core`` could start at ``t``: with ``power_gating: idle`` a core idle since its last work
+        (by more than 1 ps, float rounding aside) wakes first, a wake-up counted; returns when the work starts."""
+        if self.gates_idle and t - core.work_end > IDLE_S:
+            core.wakeups += 1
+            return t + self.wake_latency
+        return t
 
     def counts(self) -> CoreCounters:
         """The per-core counters of the current sample."""

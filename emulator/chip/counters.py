@@ -30,6 +30,7 @@ class CoreCounters:
     hops_ns: np.ndarray  # north/south link hops of the packets this core sent
     local: np.ndarray  # same-tile transfers of the packets this core sent
     busy_s: np.ndarray  # seconds of pipeline work
+    wakeups: np.ndarray  # power_gating idle: times the core woke from gating to work
     packets_received: np.ndarray  # packets taken into this core's input (its queue, or a tick phase)
 
     @classmethod

@@ -100,7 +100,8 @@ class ChunkStore:
                         (ident, lo, hi, _version()):
                     return None
                 chunk = _chunk(dict(z), lo, hi)
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # cut short by a kill, or not ours
+        # cut short by a kill, or not ours (TypeError: written with other counters, by another version)
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
             return None
         chunk.wall_s = float(meta["wall_s"])
         return chunk

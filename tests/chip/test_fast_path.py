@@ -177,6 +177,7 @@ PRECONDITIONS = [
     ({"stop_on_output": 3}, None, "early decision"),
     ({"trace": True}, None, "a trace"),
     ({}, {"noc__local_latency_s": 0.0}, "without latency"),
+    ({}, {"core__power_gating": "idle", "core__wake_latency_s": 5e-9}, "power_gating idle"),
 ]
 
 

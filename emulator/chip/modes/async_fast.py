@@ -2,8 +2,8 @@
 
 ``asyncmode`` is the reference; this path runs instead when :func:`blockers`
 finds nothing in the way (FIFO queues, the analytic NoC, event input, LIF
-neurons, no recurrent projection, every synapse priced as dense, no trace, no
-realtime input, no early decision). What it changes, keeping SimPy's order of what is left:
+neurons, no recurrent projection, every synapse priced as dense, no gating of
+idle cores, no trace, no realtime input, no early decision). What it changes, keeping SimPy's order of what is left:
 
 - **Light packets.** A packet is ``(arrival, seq, source)`` in its core's inbox
   and a source index in its queue, not a :class:`~emulator.chip.chip.Packet`.
@@ -72,6 +72,7 @@ def blockers(chip, cfg) -> list[str]:
         (chip.cuba, "CubaLIF neurons: they carry a synaptic current"),
         (chip.has_recurrent, "recurrent projections: their spikes are held to the next timestep"),
         (bool(chip.kinds), "sparse or convolutional synapses priced apart from dense ones"),
+        (chip.gates_idle, "power_gating idle: a core's wake-ups delay its work"),
         (min(topo.lat_ew, topo.lat_ns, topo.lat_local) <= 0, "a route without latency: arrivals could tie with sends"),
     ) if bad]
     return reasons

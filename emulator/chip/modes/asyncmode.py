@@ -61,7 +61,7 @@ def _async_core(chip, core, realtime: bool, intake=None, serve_run=None):
             yield stalled  # the spikes of its last service have not all entered the NoC
             continue
         n = len(q) if whole_runs else 1
-        t = serve_run(chip, core, n, env.now)
+        t = serve_run(chip, core, n, chip.wake(core, env.now))  # (a core gated while idle wakes first)
         if inbox:
             intake(core)  # a slot freed as this service started
         yield env.timeout(t - env.now)
@@ -166,12 +166,13 @@ def _leak(chip) -> None:
             core.neuron_accesses += len(mine)
             core.neuron_updates += n_changing
             core.busy_s += sweep
-            core.free_at = now + sweep
+            core.free_at = chip.wake(core, now) + sweep
+            core.work_end = max(core.work_end, core.free_at)
         elif chip.hw.core.update_all_neurons:
             n = int((core.neurons >= n_in).sum())
-            core.free_at = finish(chip, core, None, now, 0, 0, n, None, None)
+            core.free_at = finish(chip, core, None, chip.wake(core, now), 0, 0, n, None, None)
         elif live is not None and live[c]:
-            core.free_at = finish(chip, core, None, now, 0, 0, int(live[c]), None, None)
+            core.free_at = finish(chip, core, None, chip.wake(core, now), 0, 0, int(live[c]), None, None)
 
 
 def _fire_lifted(chip) -> None:
@@ -191,7 +192,7 @@ def _fire_lifted(chip) -> None:
             core.batch_seen.append(mine)
             continue
         fired, overshoot = threshold(chip, mine, chip.V[mine])
-        t = max(core.free_at, chip.env.now)
+        t = chip.wake(core, max(core.free_at, chip.env.now))
         core.free_at = finish(chip, core, None, t, 0, 0, 0 if update_all else len(fired), fired, overshoot)
 
 
@@ -219,8 +220,9 @@ def _inject(chip, frame: np.ndarray, batch: bool) -> None:
         mine = active[chip.core_of[active] == c]
         counts = frame[mine].astype(np.int64)
         n_spk = int(counts.sum())
-        t = max(core.free_at, now) - now  # after the core's own leak work
-        chip.input_injected(now + t)
+        start = max(core.free_at, now)  # after the core's own leak work
+        chip.input_injected(start)  # latencies count from here, a wake-up of the input core included
+        t = chip.wake(core, start) - now
         t0 = t
         if batch:
             core.spikes_out += n_spk
@@ -245,6 +247,7 @@ def _inject(chip, frame: np.ndarray, batch: bool) -> None:
                     if chip.tracer is not None:
                         chip.trace_spikes(np.array([s]), now + t)
         core.free_at = now + t  # a core that also holds neurons serves packets after this
+        core.work_end = max(core.work_end, core.free_at)
 
 
 def _input_spike(chip, ev) -> None:
@@ -273,7 +276,7 @@ def _release(chip) -> None:
     now, l_out = chip.env.now, chip.hw.core.latency_s.message_out
     for s, c in held:
         core = chip.cores[c]
-        t = max(core.free_at, now)
+        t = chip.wake(core, max(core.free_at, now))
         t0 = t
         for d in chip.dst_rec[s]:
             t += l_out
@@ -281,6 +284,7 @@ def _release(chip) -> None:
         core.packets_out += chip.n_dst_rec_list[s]
         core.busy_s += t - t0
         core.free_at = t
+        core.work_end = max(core.work_end, t)
 
 
 RUNAWAY_SPIKES = 1000  # per recurrent neuron in one timestep: far past any working network, and cheap to reach

@@ -86,6 +86,8 @@ def finish(chip, core, pkt, t_start, n_in, n_syn, n_upd, fired, overshoot, kinds
     else:
         count(chip, core, pkt, t_start, n_in, n_syn, n_upd, n_fired, n_out, service, kinds)
     t_end = t_start + service
+    if chip.gates_idle:
+        core.work_end = max(core.work_end, t_end)
     if n_fired:
         chip.schedule_emit(core.id, t_end, fired, fired_list, overshoot.tolist())
     return t_end

@@ -110,6 +110,8 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
         core.spikes_out += spk[c]
         core.packets_out += out[c]
         core.busy_s += busy[c]
+    if chip.gates_idle:  # a core gated since its last phase wakes before this one's work: it all moves later
+        busy = _after_wake_ups(chip, busy, active)
     if chip.noc.computes_arrivals:
         return s_out, _send_trains(chip, busy, active, spiking, counts, per_pair, send, pairs)
     order = np.argsort(src_core, kind="stable")
@@ -119,6 +121,17 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
         ev = chip.env.timeout(busy[c], (c, by_core[c], s_out, send, pairs.dst_cores))
         ev.callbacks.append(lambda e, chip=chip: _phase_send(chip, *e.value))
     return s_out, None
+
+
+def _after_wake_ups(chip, busy: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """``power_gating: idle``: when each active core's phase work ends, from the phase start, once those
+    gated since their last work have woken up (``Chip.wake``, which counts the wake-ups)."""
+    t0, ends = chip.env.now, busy.copy()
+    for c in active.tolist():
+        core = chip.cores[c]
+        ends[c] = chip.wake(core, t0) - t0 + busy[c]
+        core.work_end = t0 + ends[c]
+    return ends
 
 
 def _by_kind(chip, syn: np.ndarray, n_cores: int):
