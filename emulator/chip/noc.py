@@ -37,7 +37,6 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-import networkx as nx
 import simpy
 
 __all__ = ["Route", "Topology", "AnalyticNoC", "RouterNoC", "NOCS"]
@@ -293,6 +292,8 @@ class RouterNoC:
     def cycle(self) -> list[str]:
         """A cycle of waits, if there is one: a stalled core waits for its first link's buffer, a link for
         the next link's buffer or for its destination core's queue (names, the first repeated at the end)."""
+        import networkx as nx  # only when a sample has deadlocked
+
         waits = nx.DiGraph()
         for core, out in sorted(self.outbox.items()):
             if out:

@@ -178,14 +178,17 @@ class Synapses:
         if self._kinds_by_core is None:
             tables = []
             for delay in (0, 1):
-                fans = [self._fan(self.net.global_weights(delay, kind)).tocsc() if kind in self.kinds else None
-                        for kind in KINDS_APART]
                 per_core = [{} for _ in range(self.n_cores)]
-                for c in range(self.n_cores):
-                    cols = [f[:, c] for f in fans if f is not None]
-                    for s in set().union(*(col.nonzero()[0].tolist() for col in cols)):
-                        counts = [int(f[s, c]) if f is not None else 0 for f in fans]
-                        per_core[c][s] = tuple(counts)
+                for k, kind in enumerate(KINDS_APART):
+                    if kind not in self.kinds:
+                        continue
+                    fan = self._fan(self.net.global_weights(delay, kind)).tocsc()  # sources x cores
+                    for c in range(self.n_cores):
+                        lo, hi = fan.indptr[c], fan.indptr[c + 1]
+                        for s, n in zip(fan.indices[lo:hi].tolist(), fan.data[lo:hi].tolist()):
+                            counts = list(per_core[c].get(s, NO_KINDS))
+                            counts[k] = int(n)
+                            per_core[c][s] = tuple(counts)
                 tables.append(per_core)
             self._kinds_by_core = list(zip(*tables))
         return self._kinds_by_core[core]

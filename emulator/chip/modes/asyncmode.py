@@ -137,7 +137,7 @@ def _leak(chip) -> None:
     refractory = np.isneginf(chip.V)
     chip.V[refractory] = chip.parked[refractory]
     changing = None
-    if chip.hw.core.two_tier:  # before the leak, as in the tick modes
+    if chip.two_tier:  # before the leak, as in the tick modes
         changing = (chip.V != 0) | (chip.bias != 0)
         if chip.cuba:
             changing |= chip.S != 0
