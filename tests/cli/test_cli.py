@@ -338,6 +338,8 @@ def test_summary_has_design_keys(demo_run):
     assert parts == pytest.approx(s["energy_j"]["total"], rel=1e-9)
     assert s["latency_s"]["mean"] > 0 and s["latency_s"]["max"] >= s["latency_s"]["p95"] >= s["latency_s"]["p50"]
     assert s["synaptic_events"] > 0 and s["packets"] > 0 and s["neuron_updates"] > 0
+    # loihi: two-tier neurons (every neuron accessed each frame), dense synapses, no gating
+    assert s["neuron_accesses"] >= s["samples"] * 74 and (s["sparse_events"], s["conv_events"], s["wakeups"]) == (0, 0, 0)
     assert s["edp_js"] > 0 and s["wall_s"] > 0
 
 
