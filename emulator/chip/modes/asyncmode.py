@@ -159,8 +159,11 @@ def _leak(chip) -> None:
     for c in chip.used.tolist():
         core = chip.cores[c]
         core.free_at = now
-        if changing is not None:  # two-tier: an access for every neuron, the update for those that change
+        if chip.hw.core.update_all_neurons:
             mine = core.neurons[core.neurons >= n_in]
+            if not len(mine):
+                continue  # an input core: its sweep has nothing to do (and, gated, no reason to wake)
+        if changing is not None:  # two-tier: an access for every neuron, the update for those that change
             n_changing = int(np.count_nonzero(changing[mine]))
             sweep = len(mine) * chip.hw.core.neuron_access.latency_s + n_changing * chip.hw.core.latency_s.neuron_update
             core.neuron_accesses += len(mine)
@@ -169,8 +172,7 @@ def _leak(chip) -> None:
             core.free_at = chip.wake(core, now) + sweep
             core.work_end = max(core.work_end, core.free_at)
         elif chip.hw.core.update_all_neurons:
-            n = int((core.neurons >= n_in).sum())
-            core.free_at = finish(chip, core, None, chip.wake(core, now), 0, 0, n, None, None)
+            core.free_at = finish(chip, core, None, chip.wake(core, now), 0, 0, len(mine), None, None)
         elif live is not None and live[c]:
             core.free_at = finish(chip, core, None, chip.wake(core, now), 0, 0, int(live[c]), None, None)
 
