@@ -106,3 +106,28 @@ def test_no_core_serves_while_its_spikes_wait_and_nothing_is_lost(seed, capacity
         c = res.counters
         assert c.packets_out.sum() == c.packets_received.sum() == c.messages_in.sum()
         assert spy.starts_while_stalled == 0
+
+
+def test_a_recurrent_layer_split_over_two_cores_can_deadlock():
+    """16 neurons exciting each other, on cores 2 and 3 (spread:2 on a 6x1 mesh), slow, queues and buffers of one
+    packet: each core's recurrent packets wait for the other's queue, and both stall."""
+    import nir
+
+    def lif(n):
+        return nir.LIF(tau=np.full(n, 2e-3), r=np.full(n, 2.0), v_leak=np.zeros(n), v_threshold=np.ones(n))
+
+    rng = np.random.default_rng(2)
+    nodes = {"input": nir.Input(input_type=np.array([8])), "fc": nir.Linear(weight=rng.normal(1.0, 0.5, (16, 8))),
+             "lif": lif(16), "w_rec": nir.Linear(weight=np.abs(rng.normal(0.6, 0.2, (16, 16)))),
+             "fc2": nir.Linear(weight=rng.normal(0.5, 0.5, (3, 16))), "out": lif(3),
+             "output": nir.Output(output_type=np.array([3]))}
+    edges = [("input", "fc"), ("fc", "lif"), ("lif", "w_rec"), ("w_rec", "lif"), ("lif", "fc2"), ("fc2", "out"),
+             ("out", "output")]
+    net = network_from_nir(nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": 1e-3}))
+    hw = profile(mesh__width=6, core__queue_capacity=1, noc__buffer_packets=1, core__max_neurons=8,
+                 core__latency_s__synaptic_op=200e-9)
+    with pytest.raises(DeadlockError) as err:
+        run_network(net, hw, np.ones((1, 6, 8), int), None,
+                    RunConfig(model="rec", mode="async", noc="routers", mapping="spread:2"))
+    cycle = str(err.value).split("cycle of waits: ")[1].split(";")[0].split(" -> ")
+    assert cycle[0] == cycle[-1] and set(cycle) == {"core 2", "tile(2,0).east", "core 3", "tile(3,0).west"}
