@@ -22,7 +22,7 @@ import scipy.sparse as sp
 
 from .conventions import RESET_CODES, Conventions
 
-__all__ = ["Population", "Projection", "Network", "SYNAPSE_KINDS"]
+__all__ = ["Population", "Projection", "Network"]
 
 
 @dataclass
@@ -81,8 +81,7 @@ class Projection:
         return "sparse" if self.weights.nnz < SPARSE_BELOW * pairs else "dense"
 
 
-SYNAPSE_KINDS = ("dense", "sparse", "conv")
-CONV_NODES = ("Conv1d", "Conv2d", "SumPool2d", "AvgPool2d")
+CONV_NODES = ("Conv1d", "Conv2d", "SumPool2d", "AvgPool2d")  # what Projection.kind reads as a shared kernel
 # A sparse encoding stores (target index, weight) per synapse, a dense one a weight per (source, target) pair;
 # below half full the sparse one is the smaller for weights about as wide as the indices, and a compiler
 # picks the smaller (an assumed rule: Loihi's compiler does not publish its own).
