@@ -242,15 +242,37 @@ def load_profile(name_or_path: str, overrides: dict | None = None) -> HwProfile:
 
 
 def apply_overrides(data: dict, overrides: dict, file: str) -> None:
-    """Set each ``{dotted path: value}`` in the parsed profile ``data``, in place."""
+    """Set each ``{dotted path: value}`` in the parsed profile ``data``, in place. A path must name a field
+    the file has, or one of the optional core fields it leaves out (:func:`_optional_path`)."""
     for path, value in overrides.items():
         *parents, leaf = str(path).split(".")
+        if _optional_path(parents, leaf) and isinstance(data.get("core"), dict):
+            node = data
+            for part in parents:  # the optional section (core.neuron_access, ...) may be absent
+                node = node.setdefault(part, {}) if isinstance(node, dict) else None
+            if isinstance(node, dict):
+                node[leaf] = value
+                continue
         node = data
         for part in parents:
             node = node.get(part) if isinstance(node, dict) else None
         if not isinstance(node, dict) or _key_in(node, leaf) is None:
             raise InputError(file, path, "no such field in the profile (a dotted path such as core.queue_capacity)")
         node[_key_in(node, leaf)] = value
+
+
+CORE_OPTIONAL = ("max_synapses", "pipeline", "power_gating", "gated_static_power_w", "wake_latency_s",
+                 "wake_energy_j", "sparse_synapse", "conv_synapse", "neuron_access")
+COST_SECTIONS = ("sparse_synapse", "conv_synapse", "neuron_access")  # optional {latency_s, energy_j} mappings
+
+
+def _optional_path(parents: list[str], leaf: str) -> bool:
+    """Whether ``parents.leaf`` is an optional core field, which a profile file may leave out and ``--hw-set``
+    may still set (``core.wake_latency_s``, ``core.neuron_access.energy_j``, ...)."""
+    if parents == ["core"]:
+        return leaf in CORE_OPTIONAL and leaf not in COST_SECTIONS
+    return len(parents) == 2 and parents[0] == "core" and parents[1] in COST_SECTIONS and leaf in (
+        "latency_s", "energy_j")
 
 
 def _key_in(node: dict, name: str):
@@ -345,9 +367,7 @@ def profile_from_dict(data: dict, file: str) -> HwProfile:
     m = top.sub("mesh", Mesh)
     mesh = Mesh(m.count("width"), m.count("height"), m.count("cores_per_tile"))
 
-    c = top.sub("core", CoreSpec, optional=("max_synapses", "pipeline", "power_gating", "gated_static_power_w",
-                                            "wake_latency_s", "wake_energy_j", "sparse_synapse", "conv_synapse",
-                                            "neuron_access"))
+    c = top.sub("core", CoreSpec, optional=CORE_OPTIONAL)
     core = CoreSpec(
         max_neurons=c.count("max_neurons", nullable=True),
         max_synapses=c.count("max_synapses", nullable=True),

@@ -352,3 +352,18 @@ def test_summary_line(name):
     assert name in line and p.source in line
     assert f"{p.mesh.width}x{p.mesh.height}" in line
     assert str(p.mesh.n_cores) in line
+
+
+def test_overrides_may_set_the_optional_core_fields_a_file_leaves_out():
+    """loihi.yaml has no wake-up figures and seneca.yaml no synapse kinds; --hw-set may still give them, and a
+    cost section given by half names its missing half."""
+    p = load_profile("loihi", {"core.power_gating": "idle", "core.wake_latency_s": 1e-8, "core.wake_energy_j": 2e-12})
+    assert (p.core.power_gating, p.core.wake_latency_s, p.core.wake_energy_j) == ("idle", 1e-8, 2e-12)
+    s = load_profile("seneca", {"core.conv_synapse.latency_s": 1e-9, "core.conv_synapse.energy_j": 1e-12})
+    assert (s.core.conv_synapse.latency_s, s.core.conv_synapse.energy_j) == (1e-9, 1e-12)
+    assert s.core.sparse_synapse is None
+    with pytest.raises(InputError, match=r"seneca.yaml: core.neuron_access.energy_j: missing required key"):
+        load_profile("seneca", {"core.neuron_access.latency_s": 1e-9})
+    for path in ("core.bogus", "core.conv_synapse.width", "noc.wake_latency_s", "core.latency_s.bogus_op"):
+        with pytest.raises(InputError, match="no such field"):
+            load_profile("seneca", {path: 1})
