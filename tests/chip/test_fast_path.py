@@ -240,18 +240,26 @@ def test_cubalif_and_recurrent_networks_run_on_the_general_path(build, reason):
     assert any(reason in why for why in fast.blockers(chip, cfg))
 
 
-def test_synapses_priced_by_kind_run_on_the_general_path():
-    """A sparse network (30 % of the weights) on loihi, which prices sparse synapses apart, runs on the general
-    path; on a profile that prices them as dense, the fast path takes it."""
-    net = random_net([8, 12, 4], seed=5, density=0.3)
-    assert {pr.kind for pr in net.projections} == {"sparse"}
-    frames = random_frames(2, 4, 8, 0.5, seed=6)
+@pytest.mark.parametrize("build", ["sparse", "conv"])
+def test_synapses_priced_by_kind_keep_the_fast_path_exact(build):
+    """A sparse network (30 % of the weights) and a convolutional one on loihi, which prices both kinds apart:
+    the fast path runs them (busy periods integrated at once and packet by packet) and gives the general
+    path's records, the kind counts included."""
+    if build == "sparse":
+        net, n_in = random_net([8, 12, 4], seed=5, density=0.3), 8
+    else:
+        from test_synapse_kinds import conv_net
+
+        net, n_in = conv_net(), 9
+    assert {pr.kind for pr in net.projections} - {"dense"} == {build}
+    frames = random_frames(2, 6, n_in, 0.7, seed=6, max_count=3)
     cfg = RunConfig(model="s", mode="async", mapping="spread:2")
-    for hw, fast_runs in ((load_profile("loihi"), False), (profile(mesh__width=3, mesh__height=2), True)):
-        general, quick, ran = both(net, hw, frames, cfg)
-        assert general == quick and (ran > 0) == fast_runs
-        chip = Chip(net, hw, map_network(net, hw, "spread:2"))
-        assert any("priced apart" in why for why in fast.blockers(chip, cfg)) != fast_runs
+    hw = load_profile("loihi")
+    general, quick, ran = both(net, hw, frames, cfg)
+    assert ran > 0 and general == quick
+    with fast_path(True):
+        kinds = run_network(net, hw, frames, None, cfg).counters
+    assert (kinds.sparse_events if build == "sparse" else kinds.conv_events).sum() > 0
 
 
 def test_a_sample_the_fast_path_cannot_keep_exact_runs_again_on_the_general_path(monkeypatch):

@@ -2,8 +2,8 @@
 
 ``asyncmode`` is the reference; this path runs instead when :func:`blockers`
 finds nothing in the way (FIFO queues, the analytic NoC, event input, LIF
-neurons, no recurrent projection, every synapse priced as dense, no gating of
-idle cores, no trace, no realtime input, no early decision). What it changes, keeping SimPy's order of what is left:
+neurons, no recurrent projection, no gating of idle cores, no trace, no
+realtime input, no early decision). What it changes, keeping SimPy's order of what is left:
 
 - **Light packets.** A packet is ``(arrival, seq, source)`` in its core's inbox
   and a source index in its queue, not a :class:`~emulator.chip.chip.Packet`.
@@ -43,6 +43,7 @@ import numpy as np
 import simpy
 
 from ...model import after_spike, fire
+from ..synapses import NO_KINDS
 from .kernels import compiled
 from .service import count, price, service_time, threshold
 
@@ -71,7 +72,6 @@ def blockers(chip, cfg) -> list[str]:
         (chip.tracer is not None, "a trace: it records every packet"),
         (chip.cuba, "CubaLIF neurons: they carry a synaptic current"),
         (chip.has_recurrent, "recurrent projections: their spikes are held to the next timestep"),
-        (bool(chip.kinds), "sparse or convolutional synapses priced apart from dense ones"),
         (chip.gates_idle, "power_gating idle: a core's wake-ups delay its work"),
         (min(topo.lat_ew, topo.lat_ns, topo.lat_local) <= 0, "a route without latency: arrivals could tie with sends"),
     ) if bad]
@@ -343,17 +343,24 @@ def serve(chip, core, srcs: list) -> tuple[list, list]:
     """Serve the packets of neurons ``srcs`` on ``core`` in that order as the general path serves each:
     integrate, threshold, price and count. Returns per packet the neurons it fired (None: none) and
     its service time."""
+    kinds_of = core.kinds if chip.kinds else None  # sparse and conv synapses per source, priced apart
     if not _at_once(chip, core, len(srcs)):  # one packet at a time, as the general path serves each
         fired, services = [], []
         for s in srcs:
             k, f = _integrate_one(chip, core, s)
-            _, n_fired, n_out, service = price(chip, 1, k, k, f)
-            count(chip, core, None, 0.0, 1, k, k, n_fired, n_out, service)
+            kinds = None if kinds_of is None else kinds_of.get(s, NO_KINDS)
+            _, n_fired, n_out, service = price(chip, 1, k, k, f, kinds)
+            count(chip, core, None, 0.0, 1, k, k, n_fired, n_out, service, kinds)
             fired.append(f)
             services.append(service)
         return fired, services
     n_syn, fired, n_fired, n_out = integrate(chip, core, srcs)
-    services = service_time(chip, 1, n_syn, n_syn, n_fired, n_out)
+    kinds = None  # per packet, as arrays: the general path's formula element by element
+    if kinds_of is not None:
+        kinds = tuple(np.array(column) for column in zip(*(kinds_of.get(s, NO_KINDS) for s in srcs)))
+        core.sparse_events += int(kinds[0].sum())
+        core.conv_events += int(kinds[1].sum())
+    services = service_time(chip, 1, n_syn, n_syn, n_fired, n_out, kinds)
     synapses = int(n_syn.sum())
     core.messages_in += len(srcs)
     core.synaptic_events += synapses
@@ -463,8 +470,11 @@ def _block(core):
 
 
 def _same(a, b) -> bool:
-    if isinstance(a, slice) or isinstance(b, slice):
+    """Whether two packets' targets (slices, or index arrays where a sparse row is not contiguous) are the
+    same neurons in the same order."""
+    if isinstance(a, slice) and isinstance(b, slice):
         return a == b
+    a, b = (np.arange(x.start, x.stop) if isinstance(x, slice) else x for x in (a, b))
     return len(a) == len(b) and bool((a == b).all())
 
 
