@@ -193,7 +193,7 @@ def cross_check(name: str, workdir: Path) -> dict:
             "packets": (int(res.counters.packets_out.sum()), theirs["packets"]),
             "energy_j": {c: (snnemu[c], sanafe[c]) for c in snnemu}, "static_j": ours["static"],
             # what snnemu charges and SANA-FE does not: the input spikes' spike_out (their cores emit them)
-            "input_spike_out_j": float(frames[0].sum()) * load_profile("loihi").core.energy_j.spike_out,
+            "input_spike_out_j": float(frames[0].sum()) * res.hw.core.energy_j.spike_out,
             "time_s": (res.per_sample[0]["latency_s"], theirs["sim_time_s"])}
 
 

@@ -43,6 +43,7 @@ def _async_core(chip, core, realtime: bool, intake=None, serve_run=None):
     # A router NoC can stall the core at any service's end (its spikes wait to enter the NoC): one at a time.
     stalls = chip.noc.stalls_senders
     whole_runs = whole_runs and not stalls
+    gates = chip.gates_idle  # power_gating idle: a core idle since its last work wakes first (Chip.wake)
     while True:
         if inbox:
             intake(core)
@@ -61,7 +62,7 @@ def _async_core(chip, core, realtime: bool, intake=None, serve_run=None):
             yield stalled  # the spikes of its last service have not all entered the NoC
             continue
         n = len(q) if whole_runs else 1
-        t = serve_run(chip, core, n, chip.wake(core, env.now))  # (a core gated while idle wakes first)
+        t = serve_run(chip, core, n, chip.wake(core, env.now) if gates else env.now)
         if inbox:
             intake(core)  # a slot freed as this service started
         yield env.timeout(t - env.now)
