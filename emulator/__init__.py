@@ -12,7 +12,7 @@ See docs/design.md, "Architecture", for the packages behind these names.
 
 from importlib import import_module
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 # public name -> the module that defines it
 _PUBLIC = {

@@ -132,7 +132,7 @@ def chip_chunk(state: ChipState, lo: int, hi: int) -> ChipChunk:
             "correct": None if label is None else int(pred == label),
             "spikes": int(spikes[1:].sum()),
             "synaptic_events": int(counts.synaptic_events.sum()),
-            "packets": int(counts.packets_out.sum()),
+            "packets": int(counts.packets_out.sum() + counts.io_packets.sum()),  # the input's through I/O too
             "hops": int(counts.hops_ew.sum() + counts.hops_ns.sum()),
             "latency_s": elapsed - t_in,
             "first_output_s": _since(chip.out_first, t_in),

@@ -26,7 +26,7 @@ import yaml
 from emulator.errors import InputError
 
 __all__ = [
-    "BarrierSpec", "CoreSpec", "Hop", "HwProfile", "Mesh", "NocSpec", "OpCosts", "Cost",
+    "BarrierSpec", "CoreSpec", "Hop", "HwProfile", "IoSpec", "Mesh", "NocSpec", "OpCosts", "Cost",
     "apply_overrides", "bundled_profiles", "describe", "load_profile", "profile_from_dict", "read_yaml",
     "summary_line", "yaml_value",
 ]  # fmt: skip
@@ -152,6 +152,34 @@ class BarrierSpec:
         return v0 if n_tiles == k0 else v0 + (v1 - v0) * (n_tiles - k0) / (k1 - k0)
 
 
+EDGES = ("west", "east", "south", "north")  # io.ports as a chip edge: every tile of that column or row
+
+
+@dataclass(frozen=True)
+class IoSpec:
+    """Where input enters the chip. With ``input_on_cores`` the input neurons sit on compute cores and
+    their spikes leave them like any other (snnemu 0.2.0 and before); else input spikes enter through
+    I/O ports at the tiles ``ports``, the input neurons split evenly over them in their order, and
+    cross the mesh from there. Each port passes one packet every ``1 / packets_per_s`` seconds (None:
+    no limit), a packet reaching the port tile's router ``latency_s`` later, at ``energy_j`` a packet."""
+
+    input_on_cores: bool = True
+    ports: tuple[tuple[int, int], ...] = ((0, 0),)
+    latency_s: float = 0.0
+    energy_j: float = 0.0
+    packets_per_s: float | None = None
+
+    @property
+    def n_ports(self) -> int:
+        """The I/O ports that take input (0: the input sits on cores)."""
+        return 0 if self.input_on_cores else len(self.ports)
+
+    @property
+    def gap_s(self) -> float:
+        """The time between two packets through one port (0: no bandwidth limit)."""
+        return 0.0 if self.packets_per_s is None else 1.0 / self.packets_per_s
+
+
 @dataclass(frozen=True)
 class HwProfile:
     """A whole chip, as loaded from one YAML file (``path``)."""
@@ -165,6 +193,7 @@ class HwProfile:
     barrier: BarrierSpec
     path: str
     modes: tuple[str, ...] = MODES  # the execution modes the silicon runs (others run as an emulation)
+    io: IoSpec = IoSpec()  # absent from the file: input on cores
 
 
 # --- YAML loading ------------------------------------------------------------
@@ -246,10 +275,13 @@ def apply_overrides(data: dict, overrides: dict, file: str) -> None:
     the file has, or one of the optional core fields it leaves out (:func:`_optional_path`)."""
     for path, value in overrides.items():
         *parents, leaf = str(path).split(".")
-        if _optional_path(parents, leaf) and isinstance(data.get("core"), dict):
+        section = data.get(parents[0]) if parents else None
+        if _optional_path(parents, leaf) and (isinstance(section, dict) or (parents == ["io"] and section is None)):
             node = data
-            for part in parents:  # the optional section (core.neuron_access, ...) may be absent
-                node = node.setdefault(part, {}) if isinstance(node, dict) else None
+            for part in parents:  # the optional section (core.neuron_access, io, ...) may be absent
+                if isinstance(node, dict) and node.get(part) is None:
+                    node[part] = {}
+                node = node.get(part) if isinstance(node, dict) else None
             if isinstance(node, dict):
                 node[leaf] = value
                 continue
@@ -266,9 +298,14 @@ CORE_OPTIONAL = ("max_synapses", "pipeline", "power_gating", "gated_static_power
 COST_SECTIONS = ("sparse_synapse", "conv_synapse", "neuron_access")  # optional {latency_s, energy_j} mappings
 
 
+IO_FIELDS = ("input_on_cores", "ports", "latency_s", "energy_j", "packets_per_s")
+
+
 def _optional_path(parents: list[str], leaf: str) -> bool:
-    """Whether ``parents.leaf`` is an optional core field, which a profile file may leave out and ``--hw-set``
-    may still set (``core.wake_latency_s``, ``core.neuron_access.energy_j``, ...)."""
+    """Whether ``parents.leaf`` is an optional field, which a profile file may leave out and ``--hw-set``
+    may still set (``core.wake_latency_s``, ``core.neuron_access.energy_j``, ``io.input_on_cores``, ...)."""
+    if parents == ["io"]:
+        return leaf in IO_FIELDS
     if parents == ["core"]:
         return leaf in CORE_OPTIONAL and leaf not in COST_SECTIONS
     return len(parents) == 2 and parents[0] == "core" and parents[1] in COST_SECTIONS and leaf in (
@@ -361,8 +398,8 @@ def profile_from_dict(data: dict, file: str) -> HwProfile:
     The YAML keys of each section are the field names of its dataclass.
     """
     file = str(file)
-    top_keys = [f.name for f in fields(HwProfile) if f.name not in ("notes", "path", "modes")]
-    top = _Section(file, data, "", top_keys, ("notes", "modes"))
+    top_keys = [f.name for f in fields(HwProfile) if f.name not in ("notes", "path", "modes", "io")]
+    top = _Section(file, data, "", top_keys, ("notes", "modes", "io"))
 
     m = top.sub("mesh", Mesh)
     mesh = Mesh(m.count("width"), m.count("height"), m.count("cores_per_tile"))
@@ -416,7 +453,34 @@ def profile_from_dict(data: dict, file: str) -> HwProfile:
     modes = data.get("modes", list(MODES))
     if not isinstance(modes, list) or not modes or any(m not in MODES for m in modes):
         raise top.fail("modes", f"expected a list of {', '.join(MODES)}, got {modes!r}")
-    return HwProfile(name, source, notes, mesh, core, noc, barrier, path=file, modes=tuple(modes))
+    io = _io(top, mesh) if data.get("io") is not None else IoSpec()
+    return HwProfile(name, source, notes, mesh, core, noc, barrier, path=file, modes=tuple(modes), io=io)
+
+
+def _io(top: _Section, mesh: Mesh) -> IoSpec:
+    """The ``io`` section: every key optional (IoSpec's defaults); ports inside the mesh."""
+    s = top.sub("io", IoSpec, optional=IO_FIELDS)
+    ports = s.data.get("ports", [[0, 0]])
+    if ports in EDGES:  # every tile along that edge, in order along it
+        last_x, last_y = mesh.width - 1, mesh.height - 1
+        ports = {"west": [[0, y] for y in range(mesh.height)], "east": [[last_x, y] for y in range(mesh.height)],
+                 "south": [[x, 0] for x in range(mesh.width)], "north": [[x, last_y] for x in range(mesh.width)]}[ports]
+    if not isinstance(ports, list) or not ports or not all(
+            isinstance(p, list) and len(p) == 2 and all(type(v) is int for v in p) for p in ports):
+        raise s.fail("ports", f"expected a list of tiles [x, y] or one of {', '.join(EDGES)}, got {_kind(ports)}")
+    for x, y in ports:
+        if not (0 <= x < mesh.width and 0 <= y < mesh.height):
+            raise s.fail("ports", f"tile [{x}, {y}] is outside the {mesh.width} x {mesh.height} mesh")
+    if len({tuple(p) for p in ports}) < len(ports):
+        raise s.fail("ports", "a tile is listed twice")
+    rate = s.data.get("packets_per_s")
+    if rate is not None:
+        rate = s.cost("packets_per_s")
+        if rate == 0:
+            raise s.fail("packets_per_s", "must be > 0 (null: no limit)")
+    return IoSpec(input_on_cores=s.exact("input_on_cores", bool, default=True), ports=tuple(map(tuple, ports)),
+                  latency_s=s.cost("latency_s") if "latency_s" in s.data else 0.0,
+                  energy_j=s.cost("energy_j") if "energy_j" in s.data else 0.0, packets_per_s=rate)
 
 
 # --- human-readable output ---------------------------------------------------
@@ -482,6 +546,12 @@ def describe(profile: HwProfile) -> str:
         row("local (in tile)", n.local_latency_s, n.local_energy_j),
         item("buffer_packets", f"{n.buffer_packets} per input port"),
         item("static_power", f"{n.static_power_w * 1e3:.4g} mW per router"),
+        "io",
+        *([item("input", "on compute cores, as every neuron")] if p.io.input_on_cores else [
+            item("ports", ", ".join(f"tile({x},{y})" for x, y in p.io.ports)),
+            row("packet latency", p.io.latency_s, p.io.energy_j),
+            item("bandwidth", "unlimited" if p.io.packets_per_s is None
+                 else f"{p.io.packets_per_s / 1e6:.4g} M packets/s per port (one every {p.io.gap_s * 1e9:.3g} ns)")]),
         "barrier",
         *(f"  {f'{t} tiles':<16}{s * 1e9:10.2f} ns" for t, s in b.latency_s),
         "  (linear between entries; below the first and above the last, their values)",

@@ -169,7 +169,7 @@ def cross_check(name: str, workdir: Path) -> dict:
     synapse, ``neuron`` + ``spike_out`` against soma, ``noc`` against network) and simulated time.
     snnemu's static energy is left out: SANA-FE has no static term."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bench import build
+    from bench import AS_SANAFE, build
 
     from emulator import RunConfig, run_network
     from hw_models.cost import CATEGORIES
@@ -178,7 +178,7 @@ def cross_check(name: str, workdir: Path) -> dict:
     sizes, k, rate, seed, density = CROSS_CHECK[name]
     net, frames = build(sizes, seed=seed, rate=rate, density=density)
     mapping = geometry_mapping(net, k, Path(workdir) / f"map-{'-'.join(map(str, sizes))}-k{k}.yaml")
-    res = run_network(net, load_profile("loihi"), frames, None,
+    res = run_network(net, load_profile("loihi", AS_SANAFE), frames, None,
                       RunConfig(model="cross-check", mode="timestep", mapping=str(mapping)))
     ours = dict(zip(CATEGORIES, res.per_core_energy.sum(axis=0)))
     theirs = run_network_like_snnemu(net, frames, repeat=1, cores_per_layer=k)

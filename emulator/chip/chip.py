@@ -50,11 +50,13 @@ class Packet:
 
 
 class Core:
-    """A core: its neurons, input queue, back-pressured arrivals and counters."""
+    """A core: its neurons, input queue, back-pressured arrivals and counters; or, with ``port``, an I/O
+    port that input neurons enter through (it only sends, and counts its packets as ``io_packets``)."""
 
-    def __init__(self, cid: int, neurons: np.ndarray):
+    def __init__(self, cid: int, neurons: np.ndarray, port: bool = False):
         self.id = cid
         self.neurons = neurons
+        self.port = port
 
     def waiting(self) -> int:
         """Packets waiting now: the queue, plus those of the current busy period
@@ -111,7 +113,7 @@ class Chip:
         self.refractory = refractory
         self.frame_s = frame_s  # the frames' width: with realtime input, frame k enters at k * frame_s
         self.tracer = None  # an emulator.records.Tracer, set per chunk of samples by the run
-        n, n_cores = net.n_neurons, mapping.n_cores
+        n, n_cores = net.n_neurons, mapping.n_units  # the cores, then the I/O ports
         self.core_of = mapping.core_of
         self.beta, self.theta, self.bias, self.subtract = net.global_params()
         self.biased = self.bias != 0  # a two-tier profile updates these every timestep
@@ -127,8 +129,10 @@ class Chip:
         reset = self.conv["reset"]
         self.subtract_all = None if not np.isscalar(reset) else reset == SUBTRACT  # None: the layers differ
         self._step_conv: dict[tuple[int, int], dict] = {}
-        self.cores = [Core(c, mapping.neurons_of(c)) for c in range(n_cores)]
-        self.used = np.flatnonzero(np.bincount(self.core_of, minlength=n_cores))
+        self.cores = [Core(c, mapping.neurons_of(c), c >= mapping.n_cores) for c in range(n_cores)]
+        self.used = np.flatnonzero(np.bincount(self.core_of, minlength=n_cores)[:mapping.n_cores])  # cores only
+        self.ports = np.arange(mapping.n_cores, n_cores)
+        self.io = hw.io
         self.tiles_used = len({c // hw.mesh.cores_per_tile for c in self.used})
         self.out_lo = int(net.offsets[-2])
         self.synapses = syn = Synapses(net, hw, self.core_of, n_cores, self.topo)
@@ -216,7 +220,7 @@ class Chip:
     def wake(self, core: Core, t: float) -> float:
         """Work on ``core`` could start at ``t``: with ``power_gating: idle`` a core idle since its last work
         (by more than 1 ps, float rounding aside) wakes first, a wake-up counted; returns when the work starts."""
-        if self.gates_idle and t - core.work_end > IDLE_S:
+        if self.gates_idle and t - core.work_end > IDLE_S and not core.port:
             core.wakeups += 1
             return t + self.wake_latency
         return t

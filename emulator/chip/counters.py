@@ -24,8 +24,9 @@ class CoreCounters:
     conv_events: np.ndarray  # ... and of convolutions; the rest are dense
     neuron_updates: np.ndarray  # neuron updates charged to this core
     neuron_accesses: np.ndarray  # neuron accesses (a two-tier profile: every neuron, every timestep)
-    spikes_out: np.ndarray  # spikes that left this core's neurons (input spikes included)
+    spikes_out: np.ndarray  # spikes that left this core's neurons (input spikes included where they sit on cores)
     packets_out: np.ndarray  # packets this core sent (one per fired neuron and destination core)
+    io_packets: np.ndarray  # an I/O port: the input packets it passed into the mesh (0 on a core)
     hops_ew: np.ndarray  # east/west link hops of the packets this core sent
     hops_ns: np.ndarray  # north/south link hops of the packets this core sent
     local: np.ndarray  # same-tile transfers of the packets this core sent

@@ -58,7 +58,11 @@ class Route:
 
 
 class Topology:
-    """Core ids, tiles and XY routes of a mesh (routes cached per core pair)."""
+    """Core ids, tiles and XY routes of a mesh (routes cached per core pair).
+
+    The profile's I/O ports (``io``, where input does not sit on cores) follow the cores: port p is
+    unit ``n_cores + p``, at its tile; a packet from a port enters the mesh at that tile's router.
+    """
 
     # Link ids: 4 directed links out of every tile (E, W, N, S), then one local port per tile.
     EAST, WEST, NORTH, SOUTH = range(4)
@@ -70,11 +74,23 @@ class Topology:
         self.n_links = 5 * self.n_tiles
         self.lat_ew, self.lat_ns = hw.noc.hop_latency_s.east_west, hw.noc.hop_latency_s.north_south
         self.lat_local = hw.noc.local_latency_s
+        self.n_cores = hw.mesh.n_cores
+        self.port_tiles = hw.io.ports[:hw.io.n_ports]
         self._routes: dict[tuple[int, int], Route] = {}
 
     def tile_xy(self, core: int) -> tuple[int, int]:
+        """The tile of a core, or of an I/O port (``core >= n_cores``)."""
+        if core >= self.n_cores:
+            return self.port_tiles[core - self.n_cores]
         tile = core // self.cpt
         return tile % self.width, tile // self.width
+
+    def unit_name(self, core: int) -> str:
+        """``core 5``, or for an I/O port ``io port 0 at tile(0,0)``."""
+        if core < self.n_cores:
+            return f"core {core}"
+        x, y = self.tile_xy(core)
+        return f"io port {core - self.n_cores} at tile({x},{y})"
 
     DIRECTIONS = ("east", "west", "north", "south", "local")
 
@@ -304,7 +320,7 @@ class RouterNoC:
             edges = nx.find_cycle(waits)
         except nx.NetworkXNoCycle:
             return []
-        name = {"core": lambda c: f"core {c}", "link": self.topo.link_name}
+        name = {"core": self.topo.unit_name, "link": self.topo.link_name}
         return [name[kind](i) for kind, i in [u for u, _ in edges] + [edges[0][0]]]
 
     def stuck(self) -> list[str]:

@@ -19,7 +19,9 @@ every neuron counted as spiking once (the synapse structure alone). Two steps:
    already placed, times their hop distance (a transfer within a tile counts
    half a hop; ties go to the lowest core id).
 
-Both steps are deterministic. The capacity checks of ``map_network`` and of
+Where input enters through the profile's I/O ports, the input's groups are the
+ports' shares of it, fixed at the ports' tiles: step 2 then draws the first
+layer towards the ports. Both steps are deterministic. The capacity checks of ``map_network`` and of
 the synapse layout apply as for every mapping.
 """
 
@@ -40,24 +42,29 @@ def traffic_core_of(net, hw, k: int | None, spikes: np.ndarray | None = None) ->
     ``spikes``: every neuron's spikes per sample, which weigh its packets (None: one each)."""
     w = (net.global_weights() != 0).astype(np.int64).tocsc()
     rate = np.ones(net.n_neurons) if spikes is None else np.asarray(spikes, float)
-    groups = traffic_groups(net, hw, w, k, rate)
+    n_ports = hw.io.n_ports
+    groups = traffic_groups(net, hw, w, k, rate, first=1 if n_ports else 0)
     if len(groups) > hw.mesh.n_cores:
         raise InputError(hw.path, "mesh", f"the traffic mapping needs {len(groups)} cores; the chip has "
                                           f"{hw.mesh.n_cores}")
-    cores = _place(groups, _packets(w.tocsr(), groups, rate), hw)
+    if n_ports:  # the input's groups: each port's share (as map_network splits it), at the port's tile
+        n_in = net.populations[0].size
+        port_of = (np.arange(n_in) * n_ports) // n_in
+        groups = [np.flatnonzero(port_of == p) for p in range(n_ports)] + groups
+    cores = _place(groups, _packets(w.tocsr(), groups, rate), hw, n_ports)
     core_of = np.empty(net.n_neurons, np.int64)
     for members, core in zip(groups, cores):
         core_of[members] = core
     return core_of
 
 
-def traffic_groups(net, hw, w: sp.csc_matrix, k: int | None, rate: np.ndarray) -> list[np.ndarray]:
-    """Each population's neurons cut into its cores' groups (global ids), population by population;
-    ``rate``: each source's spikes per sample."""
+def traffic_groups(net, hw, w: sp.csc_matrix, k: int | None, rate: np.ndarray, first: int = 0) -> list[np.ndarray]:
+    """Each population's neurons from index ``first`` on cut into its cores' groups (global ids), population
+    by population; ``rate``: each source's spikes per sample."""
     fan_in = np.diff(w.indptr)  # synapses whose target is each neuron
     cap_n, cap_s = hw.core.max_neurons, hw.core.max_synapses
     groups = []
-    for i, p in enumerate(net.populations):
+    for i, p in enumerate(net.populations[first:], first):
         lo, hi = int(net.offsets[i]), int(net.offsets[i + 1])
         order = lo + _co_source_order(w[:, lo:hi], rate)
         n = k or max(1, -(-p.size // cap_n) if cap_n else 1)
@@ -110,23 +117,25 @@ def _packets(w: sp.csr_matrix, groups: list[np.ndarray], rate: np.ndarray) -> np
     return t
 
 
-def _place(groups: list[np.ndarray], t: np.ndarray, hw) -> list[int]:
-    """A core per group, greedily, in group order (the first group on core 0)."""
-    cpt, width = hw.mesh.cores_per_tile, hw.mesh.width
-    core = np.arange(hw.mesh.n_cores)
-    tile = core // cpt
+def _place(groups: list[np.ndarray], t: np.ndarray, hw, n_ports: int = 0) -> list[int]:
+    """A core per group, greedily, in group order (the first group on core 0); the first ``n_ports`` groups
+    are the I/O ports' (units ``n_cores + p``), fixed at their tiles."""
+    cpt, width, n_cores = hw.mesh.cores_per_tile, hw.mesh.width, hw.mesh.n_cores
+    tile = np.arange(n_cores) // cpt
     x, y = tile % width, tile // width
     both = t + t.T
-    free = np.ones(hw.mesh.n_cores, bool)
-    placed: list[int] = []
-    for g in range(len(groups)):
-        cost = np.zeros(hw.mesh.n_cores)
-        for h, c in enumerate(placed):
+    free = np.ones(n_cores, bool)
+    placed = [n_cores + p for p in range(n_ports)]
+    where = [hw.io.ports[p] for p in range(n_ports)]  # the (x, y) of each placed group
+    for g in range(n_ports, len(groups)):
+        cost = np.zeros(n_cores)
+        for h, (hx, hy) in enumerate(where):
             if both[g, h]:
-                hops = np.abs(x - x[c]) + np.abs(y - y[c])
+                hops = np.abs(x - hx) + np.abs(y - hy)
                 cost += both[g, h] * np.where(hops == 0, 0.5, hops)
         cost[~free] = np.inf
         best = int(np.argmin(cost))  # the lowest id among the cheapest
         free[best] = False
         placed.append(best)
+        where.append((x[best], y[best]))
     return placed

@@ -13,9 +13,11 @@ input the unlayered model was trained with. The early decision ends a sample
 25 output spikes after its first (``--stop-on-output 25``): the smallest K of
 10, 20, 25, 30 that kept the unlayered model within 2 points of its accuracy
 without a stop on the *training* split, with the demo's mapping (96.3 %
-without, 94.0 % at 20, 94.5 % at 25). Every run uses ``spread:2`` (two cores
-per layer on two tiles), so that spikes cross the mesh and the reports' NoC
-figures show them; layer-fill would keep all traffic inside tile (0, 0).
+without, 93.6 % at 20, 94.8 % at 25). Every run uses ``spread:2``: each layer
+on two cores, the first (cores 2 and 3) in tile (0, 0) beside loihi's I/O port,
+the second (cores 4 and 5) in tile (1, 0), so that spikes cross the mesh and
+the reports' NoC figures show them; layer-fill would keep all traffic inside
+tile (0, 0).
 """
 
 from __future__ import annotations

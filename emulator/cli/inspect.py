@@ -44,6 +44,8 @@ def describe_model(net, hw, file: str) -> list[str]:
         used = m.used_cores
         fan_in = synapses_per_core(net.global_weights(), m.core_of, m.n_cores)
         line = f"on {hw.name}: {len(used)} of {m.n_cores} cores (layer-fill{', packed' if m.packed else ''})"
+        if m.n_ports:
+            line += f", the input through {m.n_ports} I/O port{'s' if m.n_ports > 1 else ''}"
         cap = hw.core.max_synapses
         if cap is not None and fan_in.max(initial=0) > cap:
             line += f"; but core {int(fan_in.argmax())} gets {int(fan_in.max()):,} synapses, over the limit of {cap:,}"

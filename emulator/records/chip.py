@@ -29,7 +29,7 @@ def per_sample_table(res) -> pd.DataFrame:
 
 
 def per_core_table(res) -> pd.DataFrame:
-    topo_w, cpt = res.hw.mesh.width, res.hw.mesh.cores_per_tile
+    """A row per core, then one per I/O port that input enters through (``unit`` io, ids after the cores)."""
     names = [p.name for p in res.network.populations]
     layer_of = res.network.layer_of()
     core_of = res.mapping.core_of
@@ -38,18 +38,19 @@ def per_core_table(res) -> pd.DataFrame:
     layers = [""] * n_cores
     for c in np.unique(core_of):
         layers[c] = "+".join(names[i] for i in np.unique(layer_of[core_of == c]))
-    tiles = np.arange(n_cores) // cpt
+    tiles = np.array([res.topology.tile_xy(c) for c in range(n_cores)]).reshape(-1, 2)
     busy = counts.busy_s
     elapsed = res.elapsed_s
     return pd.DataFrame({
         "core": np.arange(n_cores),
-        "tile_x": tiles % topo_w,
-        "tile_y": tiles // topo_w,
+        "unit": np.where(np.arange(n_cores) < res.mapping.n_cores, "core", "io"),
+        "tile_x": tiles[:, 0],
+        "tile_y": tiles[:, 1],
         "layer": layers,
         "neurons": np.bincount(core_of, minlength=n_cores),
         "synapses": res.synapses_per_core,
         "packets_in": counts.packets_received.astype(np.int64),
-        "packets_out": counts.packets_out.astype(np.int64),
+        "packets_out": (counts.packets_out + counts.io_packets).astype(np.int64),  # a port's: through it
         "synaptic_events": counts.synaptic_events.astype(np.int64),
         "busy_s": busy,
         "utilization": busy / elapsed if elapsed > 0 else np.zeros(n_cores),

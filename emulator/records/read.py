@@ -65,6 +65,14 @@ def load_run(path: str | Path) -> RunFolder:
     def optional(name):
         return pd.read_csv(path / name) if (path / name).is_file() else None
 
+    energy = summary.get("energy_j")
+    if isinstance(energy, dict) and "io" not in energy:  # a folder from before I/O ports: no I/O energy
+        energy["io"] = None if energy.get("total") is None else 0.0
+    cores = optional("per_core.csv")
+    if cores is not None and "unit" not in cores.columns:  # ... and every row a core
+        cores.insert(1, "unit", "core")
+        if "energy_static_j" in cores.columns:
+            cores.insert(list(cores.columns).index("energy_barrier_j"), "energy_io_j", 0.0)
     events = path / "events.parquet"
-    return RunFolder(path, summary, samples, optional("per_core.csv"), optional("per_link.csv"),
+    return RunFolder(path, summary, samples, cores, optional("per_link.csv"),
                      events if events.is_file() else None)

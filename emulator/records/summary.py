@@ -73,12 +73,15 @@ def chip_summary(res) -> dict:
         options={"queue": cfg.queue_in_effect, "input": cfg.input, "refractory": cfg.refractory_on,
                  "realtime": cfg.realtime if cfg.mode == "async" else None, "noc": cfg.noc,
                  "mapping": res.mapping.strategy + (" (packed)" if res.mapping.packed else ""),
-                 "hw_set": list(cfg.hw_set), "mode_supported": cfg.mode in res.hw.modes,
+                 "hw_set": list(cfg.hw_set),
+                 "input_on_cores": res.hw.io.input_on_cores,  # else through the profile's I/O ports
+                 "mode_supported": cfg.mode in res.hw.modes,
                  "stop_on_output": cfg.stop_on_output},
         accuracy={"accuracy": (sum(correct) / len(correct)) if correct else None},
         spikes=spikes_block(res.network, [res.spikes_per_layer[p.name] for p in res.network.populations]),
         counts={"synaptic_events": int(c.synaptic_events.sum()), "neuron_updates": int(c.neuron_updates.sum()),
-                "packets": int(c.packets_out.sum()), "hops": int(c.hops_ew.sum() + c.hops_ns.sum()),
+                "packets": int(c.packets_out.sum() + c.io_packets.sum()), "hops": int(c.hops_ew.sum() + c.hops_ns.sum()),
+                "io_packets": int(c.io_packets.sum()),  # of them, the input's through I/O ports
                 # what the hardware model's finer terms counted (0 where the profile does not price them)
                 "sparse_events": int(c.sparse_events.sum()), "conv_events": int(c.conv_events.sum()),
                 "neuron_accesses": int(c.neuron_accesses.sum()), "wakeups": int(c.wakeups.sum())},
@@ -108,6 +111,7 @@ def functional_summary(run) -> dict:
                   "accuracy_first_spike": None if labels is None else float((r.pred_first == labels).mean())},
         spikes=spikes_block(run.network, r.spikes.sum(axis=0).tolist()),
         counts={"synaptic_events": int(r.sops.sum()), "neuron_updates": None, "packets": None, "hops": None,
+                "io_packets": None,
                 "sparse_events": None, "conv_events": None, "neuron_accesses": None, "wakeups": None},
         timing={"latency_s": NULL_STATS, "first_output_s": NULL_STATS, "first_correct_s": NULL_STATS,
                 "decision_s": NULL_STATS},

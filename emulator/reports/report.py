@@ -126,12 +126,16 @@ def caveats(run: RunFolder) -> list[str]:
     if not run.hardware:
         return ["The functional reference has no hardware: no time, energy, packets or cores. "
                 "Compare it with chip runs by accuracy, spikes and SOPs only."]
+    ports = s.get("input_on_cores") is False  # a folder from before I/O ports has no such field
     out = [
         "Included: the cores and the network-on-chip of the emulated chip, priced by the profile's "
-        "per-event energies (synaptic operation, neuron update, spike out, message in/out, hops, barrier) "
-        "and its static power over each sample's elapsed time.",
-        "Excluded: off-chip I/O and the host (input encoding, sending events to the chip, reading outputs), "
-        "off-chip memory, and the idle time between samples; samples run back to back from a fresh state.",
+        "per-event energies (synaptic operation, neuron update, spike out, message in/out, hops, barrier"
+        + (", the input's packets through the I/O ports" if ports else "")
+        + ") and its static power over each sample's elapsed time.",
+        ("Excluded: the host and the sensor behind the I/O ports (input encoding, reading outputs), "
+         if ports else "Excluded: off-chip I/O and the host (input encoding, sending events to the chip, reading "
+         "outputs; the input neurons sit on cores), ")
+        + "off-chip memory, and the idle time between samples; samples run back to back from a fresh state.",
         "Latency runs from a sample's first input injection to its end (drained, or early-stopped); "
         "time to first output ends at the first output-layer spike.",
         "Energy and SOPs by layer come from the cores that hold the layer; SOPs count where they land.",
@@ -208,13 +212,19 @@ def _energy_section(doc: Document, run: RunFolder, out: Path) -> None:
                       ("static", _fmt(static), _fmt(100 * static / total if total else 0, ".2f"))],
                      ["part", "pJ per inference", "share (%)"]))
     if run.cores is not None and total:
-        in_use = run.cores.neurons > 0
+        port = run.cores.unit == "io"
+        in_use = ~port & (run.cores.neurons > 0)
         mine = float(run.cores.energy_j[in_use].sum()) * 1e12 / run.n
+        ports = float(run.cores.energy_j[port].sum()) * 1e12 / run.n
+        rest = total - mine - ports
         doc.text("The cores that hold neurons against the rest of the chip, which costs only by being on "
-                 "(its static power, unless the profile gates unused cores).")
+                 "(its static power, unless the profile gates unused cores)"
+                 + (", and the I/O ports the input enters through." if port.any() else "."))
         doc.table(_table([(f"cores in use ({int(in_use.sum())})", _fmt(mine), _fmt(100 * mine / total, ".2f")),
-                          (f"the rest of the chip ({int((~in_use).sum())} cores)", _fmt(total - mine),
-                           _fmt(100 * (total - mine) / total, ".2f"))],
+                          *([(f"I/O ports ({int(port.sum())})", _fmt(ports), _fmt(100 * ports / total, ".2f"))]
+                            if port.any() else []),
+                          (f"the rest of the chip ({int((~in_use & ~port).sum())} cores)", _fmt(rest),
+                           _fmt(100 * rest / total, ".2f"))],
                          ["cores", "pJ per inference", "share (%)"]))
     parts = pd.DataFrame([cat.pJ_per_inference.to_numpy()], columns=list(CATEGORIES))
     labels = ["whole inference"]
@@ -234,7 +244,8 @@ def _energy_section(doc: Document, run: RunFolder, out: Path) -> None:
 
 def _mesh_section(doc: Document, run: RunFolder, out: Path) -> None:
     doc.heading("The mesh")
-    cores = run.cores.assign(layer=run.cores.layer.fillna("(no neurons)"))
+    cores = run.cores[run.cores.unit == "core"]  # the I/O ports are no cells of the mesh
+    cores = cores.assign(layer=cores.layer.fillna("(no neurons)"))
     mesh = run.summary.get("mesh") or {"width": int(cores.tile_x.max()) + 1, "height": int(cores.tile_y.max()) + 1,
                                        "cores_per_tile": int(((cores.tile_x == 0) & (cores.tile_y == 0)).sum())}
     used = cores[cores.neurons > 0]

@@ -81,6 +81,8 @@ IDENTITY = {
     "frames": {"frames": 4},
     "workers": {"workers": 2},
     "unlayered-model": {"model": str(DEMO_MODEL.with_name("demo_digits_unlayered.nir"))},
+    "io-ports": {"mapping": "spread:2", "hw_set": ("io.input_on_cores=false", "io.ports=west", "io.latency_s=5e-9",
+                                                    "io.packets_per_s=2e8", "io.energy_j=1e-10")},
     # the general path runs these (a precondition fails), so they check that nothing else moved
     "momentum": {"queue": "momentum"},
     "random": {"queue": "random"},
@@ -111,7 +113,7 @@ def test_run_folders_are_identical_on_both_paths(tmp_path, name):
         theirs.pop("wall_s")
         assert theirs == summary
     eligible = name in ("default", "spread", "loihi-spread-3", "generic", "truenorth", "seneca", "no-refractory",
-                        "frames", "unlayered-model", "workers")
+                        "frames", "unlayered-model", "workers", "io-ports")
     assert (ran_fast > 0) == eligible  # (with workers the first chunk runs here, the others in child processes)
 
 
@@ -150,7 +152,11 @@ def tie_heavy(draw):
                  core__update_all_neurons=draw(st.booleans()), core__latency_s=lat,
                  noc__hop_latency_s={"east_west": unit * draw(st.integers(1, 3)),
                                      "north_south": unit * draw(st.integers(1, 3))},
-                 noc__local_latency_s=unit * draw(st.integers(1, 2)))
+                 noc__local_latency_s=unit * draw(st.integers(1, 2)),
+                 # input on cores, or through a port on a random tile whose packets pass 0 to 2 units apart
+                 io={"input_on_cores": draw(st.booleans()), "latency_s": unit * draw(st.integers(0, 2)),
+                     "ports": [[draw(st.integers(0, -(-n_cores // (height * per_tile)) - 1)), draw(st.integers(0, height - 1))]],
+                     "packets_per_s": draw(st.sampled_from([None, 1 / unit, 0.5 / unit]))})
     net = random_net(sizes, seed=draw(st.integers(0, 10_000)), bias=draw(st.booleans()))
     frames = random_frames(2, draw(st.integers(1, 5)), sizes[0], draw(st.sampled_from([0.2, 0.5, 0.9])),
                            seed=draw(st.integers(0, 10_000)), max_count=draw(st.integers(1, 2)))

@@ -37,11 +37,17 @@ def counts(m):
     return np.bincount(m.core_of, minlength=m.n_cores)
 
 
+def loihi_input_on_cores():
+    """loihi with its input neurons on cores, mapped like the other populations (its own profile routes
+    them through an I/O port: the last tests here)."""
+    return load_profile("loihi", {"io.input_on_cores": True})
+
+
 # --- layer-fill --------------------------------------------------------------------
 
 
 def test_layer_fill_on_loihi_splits_a_big_layer_over_two_cores():
-    hw = load_profile("loihi")
+    hw = loihi_input_on_cores()
     assert hw.core.max_neurons == 1024
     net = make_net([100, 1500, 10])
     m = map_network(net, hw)
@@ -59,7 +65,7 @@ def test_layer_fill_on_loihi_splits_a_big_layer_over_two_cores():
 
 
 def test_layer_fill_core_holds_one_population_and_ids_in_order():
-    hw = load_profile("loihi")
+    hw = loihi_input_on_cores()
     net = make_net([30, 2100, 5, 1025])
     m = map_network(net, hw)
     layer = net.layer_of()
@@ -122,7 +128,7 @@ def test_no_packing_when_layers_fit():
 
 
 def test_spread_k_each_population_on_k_cores_of_its_own():
-    hw = load_profile("loihi")
+    hw = loihi_input_on_cores()
     net = make_net([10, 9, 4])
     m = map_network(net, hw, "spread:3")
     assert m.strategy == "spread:3"
@@ -143,14 +149,14 @@ def test_spread_k_each_population_on_k_cores_of_its_own():
 
 
 def test_spread_1_is_one_core_per_population():
-    m = map_network(make_net([5, 6, 2]), load_profile("loihi"), "spread:1")
+    m = map_network(make_net([5, 6, 2]), loihi_input_on_cores(), "spread:1")
     assert m.core_of.tolist() == [0] * 5 + [1] * 6 + [2] * 2
 
 
 @pytest.mark.parametrize("spec", ["spread", "spread:0", "spread:-2", "spread:abc", "spread:1.5"])
 def test_spread_bad_argument(spec):
     with pytest.raises(InputError) as err:
-        map_network(make_net([4, 4]), load_profile("loihi"), spec)
+        map_network(make_net([4, 4]), loihi_input_on_cores(), spec)
     assert err.value.field == "spread"
     assert "spread:K" in str(err.value)
 
@@ -171,7 +177,7 @@ def test_spread_respects_max_neurons():
 
 def test_unknown_mapping_name():
     with pytest.raises(InputError) as err:
-        map_network(make_net([4, 4]), load_profile("loihi"), "round-robin")
+        map_network(make_net([4, 4]), loihi_input_on_cores(), "round-robin")
     assert "round-robin" in str(err.value)
 
 
@@ -187,7 +193,7 @@ def write_yaml(tmp_path, spec, name="map.yaml"):
 def test_yaml_mapping(tmp_path):
     net = make_net([4, 6, 2], names=["input", "hidden", "out"])
     path = write_yaml(tmp_path, {"input": [7], "hidden": [2, 5], "out": [0]})
-    m = map_network(net, load_profile("loihi"), path)
+    m = map_network(net, loihi_input_on_cores(), path)
     assert m.strategy == f"file:{path}"
     assert m.core_of.tolist() == [7] * 4 + [2, 2, 2, 5, 5, 5] + [0, 0]
     assert m.used_cores.tolist() == [0, 2, 5, 7]
@@ -196,7 +202,7 @@ def test_yaml_mapping(tmp_path):
 def test_yaml_mapping_list_order_is_kept(tmp_path):
     net = make_net([4, 4], names=["input", "hidden"])
     path = write_yaml(tmp_path, {"input": [3, 1], "hidden": [0]}, "order.yml")
-    m = map_network(net, load_profile("loihi"), path)
+    m = map_network(net, loihi_input_on_cores(), path)
     assert m.core_of.tolist() == [3, 3, 1, 1, 0, 0, 0, 0]
 
 
@@ -204,7 +210,7 @@ def test_yaml_unknown_population(tmp_path):
     net = make_net([4, 4], names=["input", "hidden"])
     path = write_yaml(tmp_path, {"input": [0], "hidden": [1], "nosuch": [2]})
     with pytest.raises(InputError) as err:
-        map_network(net, load_profile("loihi"), path)
+        map_network(net, loihi_input_on_cores(), path)
     assert err.value.file == path
     assert err.value.field == "nosuch"
 
@@ -213,7 +219,7 @@ def test_yaml_missing_population(tmp_path):
     net = make_net([4, 4], names=["input", "hidden"])
     path = write_yaml(tmp_path, {"input": [0]})
     with pytest.raises(InputError) as err:
-        map_network(net, load_profile("loihi"), path)
+        map_network(net, loihi_input_on_cores(), path)
     assert err.value.file == path
     assert err.value.field == "hidden"
 
@@ -222,7 +228,7 @@ def test_yaml_core_beyond_the_chip(tmp_path):
     net = make_net([4, 4], names=["input", "hidden"])
     path = write_yaml(tmp_path, {"input": [0], "hidden": [128]})  # loihi has cores 0..127
     with pytest.raises(InputError) as err:
-        map_network(net, load_profile("loihi"), path)
+        map_network(net, loihi_input_on_cores(), path)
     assert err.value.file == path
     assert "129 cores" in str(err.value) and "128" in str(err.value)
 
@@ -231,7 +237,7 @@ def test_yaml_core_over_max_neurons(tmp_path):
     net = make_net([4, 1500], names=["input", "hidden"])
     path = write_yaml(tmp_path, {"input": [0], "hidden": [1]})
     with pytest.raises(InputError) as err:
-        map_network(net, load_profile("loihi"), path)
+        map_network(net, loihi_input_on_cores(), path)
     assert err.value.file == path
     assert err.value.field == "core.max_neurons"
     assert "1500" in str(err.value) and "1024" in str(err.value)
@@ -243,13 +249,13 @@ def test_yaml_malformed(tmp_path, content):
     path = tmp_path / "bad.yaml"
     path.write_text(content)
     with pytest.raises(InputError) as err:
-        map_network(make_net([4, 4], names=["input", "hidden"]), load_profile("loihi"), str(path))
+        map_network(make_net([4, 4], names=["input", "hidden"]), loihi_input_on_cores(), str(path))
     assert err.value.file == str(path)
 
 
 def test_yaml_missing_file(tmp_path):
     with pytest.raises(InputError) as err:
-        map_network(make_net([4, 4]), load_profile("loihi"), str(tmp_path / "none.yaml"))
+        map_network(make_net([4, 4]), loihi_input_on_cores(), str(tmp_path / "none.yaml"))
     assert err.value.field == "file"
 
 
@@ -268,7 +274,7 @@ def test_too_large_for_the_chip_names_cores_needed():
 
 
 def test_too_large_for_loihi():
-    hw = load_profile("loihi")
+    hw = loihi_input_on_cores()
     net = make_net([1024 * 100, 1024 * 29])  # 129 cores needed, 128 on the chip
     with pytest.raises(InputError) as err:
         map_network(net, hw)
@@ -280,5 +286,22 @@ def test_yaml_boolean_core_id_is_rejected(tmp_path):
     net = make_net([4, 4], names=["input", "hidden"])
     path = write_yaml(tmp_path, {"input": [0], "hidden": [True]})
     with pytest.raises(InputError) as err:
-        map_network(net, load_profile("loihi"), path)
+        map_network(net, loihi_input_on_cores(), path)
     assert err.value.field == "hidden"
+
+
+# --- input through I/O ports ---------------------------------------------------------
+
+
+def test_with_io_ports_the_strategies_place_the_layers_after_the_input():
+    hw = load_profile("loihi")  # one port at tile (0,0): unit 128
+    net = make_net([100, 1500, 10])
+    m = map_network(net, hw)
+    assert m.n_ports == 1 and m.n_units == 129
+    assert np.all(m.core_of[:100] == 128)
+    assert np.all(m.core_of[100:100 + 1024] == 0) and np.all(m.core_of[100 + 1024:1600] == 1)
+    assert np.all(m.core_of[1600:] == 2) and m.used_cores.tolist() == [0, 1, 2]
+    spread = map_network(make_net([10, 9, 4]), hw, "spread:3")  # the input's cores 0-2 stay empty
+    assert spread.core_of.tolist() == [128] * 10 + [3, 3, 3, 4, 4, 4, 5, 5, 5] + [6, 6, 7, 8]
+    # an input too large for the cores fits: it takes none
+    assert map_network(make_net([1024 * 100, 1024 * 27]), hw).used_cores.tolist() == list(range(27))

@@ -69,12 +69,13 @@ def test_frame_input_integrates_the_whole_frame_first():
 
 
 def test_frame_input_from_several_input_cores_is_still_one_batch():
-    """Input neurons on two cores (spread:2): the target waits for both parts."""
+    """Input neurons on two cores (spread:2), or through two I/O ports: the target waits for both parts."""
     net = network_from_nir(nir_chain([np.array([[1.5, -1.0]]), np.array([[2.0]])], beta=0.5))
-    res = run_network(net, load_profile("loihi"), np.array([[[1, 1]]]), None,
-                      RunConfig(model="inh", mode="async", input="frame", mapping="spread:2"))
-    assert res.mapping.core_of[0] != res.mapping.core_of[1]
-    assert res.spikes_per_layer == {"input": 2, "lif0": 0, "lif1": 0}
+    for io in ({"io.input_on_cores": True}, {"io.ports": [[0, 0], [3, 2]]}):
+        res = run_network(net, load_profile("loihi", io), np.array([[[1, 1]]]), None,
+                          RunConfig(model="inh", mode="async", input="frame", mapping="spread:2"))
+        assert res.mapping.core_of[0] != res.mapping.core_of[1]
+        assert res.spikes_per_layer == {"input": 2, "lif0": 0, "lif1": 0}
 
 
 def overshoot_net():

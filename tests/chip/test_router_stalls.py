@@ -133,3 +133,19 @@ def test_a_recurrent_layer_split_over_two_cores_can_deadlock():
                     RunConfig(model="rec", mode="async", noc="routers", mapping="spread:2"))
     cycle = str(err.value).split("cycle of waits: ")[1].split(";")[0].split(" -> ")
     assert cycle[0] == cycle[-1] and set(cycle) == {"core 2", "tile(2,0).east", "core 3", "tile(3,0).west"}
+
+
+@pytest.mark.parametrize("io", [False, True])
+def test_a_feed_forward_chain_through_one_tiles_local_port_can_deadlock(io):
+    """The input, the hidden and the output layer on one tile (input on core 0, or through an I/O port at that
+    tile): the hidden core receives and sends through the tile's one local port. Its queue of one packet full,
+    its next spikes wait for the port, whose head packet waits for that queue: a cycle, on a feed-forward
+    network. (A router with an ejection port per core would have none.)"""
+    net = network_from_nir(nir_chain([np.full((8, 8), 0.6), np.full((4, 8), 0.6)], beta=0.9))
+    hw = profile(mesh__width=1, mesh__cores_per_tile=3, core__queue_capacity=1, noc__buffer_packets=1,
+                 core__latency_s__synaptic_op=300e-9, io={"input_on_cores": not io})
+    hidden = 0 if io else 1  # layer-fill: the hidden layer on the first core not holding the input
+    with pytest.raises(DeadlockError) as err:
+        run_network(net, hw, np.ones((1, 3, 8), int), None, RunConfig(model="chain", mode="async", noc="routers"))
+    cycle = str(err.value).split("cycle of waits: ")[1].split(";")[0]  # where networkx starts it may vary
+    assert set(cycle.split(" -> ")) == {f"core {hidden}", "tile(0,0).local"}

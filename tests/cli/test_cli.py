@@ -284,11 +284,11 @@ SUMMARY_KEYS = {"schema", "model", "hw", "mode", "queue", "samples", "accuracy",
                 "neuron_updates", "packets", "hops", "latency_s", "first_output_s", "first_correct_s", "decision_s",
                 "energy_j", "edp_js", "decision_energy_per_inference_j", "stopped", "wall_s"}
 STATS = {"mean", "p50", "p95", "max"}
-ENERGY = {"total", "synaptic", "neuron", "spike_out", "noc", "barrier", "static"}
+ENERGY = {"total", "synaptic", "neuron", "spike_out", "noc", "io", "barrier", "static"}
 PER_SAMPLE = ["sample", "label", "prediction", "correct", "spikes", "synaptic_events", "packets", "hops",
               "latency_s", "first_output_s", "first_correct_s", "energy_j", "decision_s", "decision_energy_j",
               "stopped"]
-PER_CORE = {"core", "tile_x", "tile_y", "neurons", "synapses", "packets_in", "packets_out", "synaptic_events",
+PER_CORE = {"core", "unit", "tile_x", "tile_y", "neurons", "synapses", "packets_in", "packets_out", "synaptic_events",
             "busy_s", "utilization", "energy_j"}
 TRACE = ["t_s", "sample", "kind", "layer", "neuron", "core", "dst_core", "hops", "queue_wait_s", "step"]
 
@@ -356,11 +356,12 @@ def test_per_sample_and_per_core_tables(demo_run):
     pc = pd.read_csv(out / "per_core.csv")
     assert PER_CORE <= set(pc.columns)
     assert "layer" in pc.columns or "layers" in pc.columns
-    assert len(pc) == 128
+    assert len(pc) == 128 + 1 and pc.unit.tolist() == ["core"] * 128 + ["io"]  # loihi's I/O port after its cores
     assert pc["energy_j"].sum() == pytest.approx(s["energy_j"]["total"], rel=1e-9)
     assert pc["packets_out"].sum() == pc["packets_in"].sum() == s["packets"]
+    assert pc.packets_out.iloc[-1] == s["io_packets"] > 0 and pc.energy_io_j.iloc[-1] == s["energy_j"]["io"] > 0
     assert pc["synaptic_events"].sum() == s["synaptic_events"]
-    assert pc["neurons"].sum() == 64 + 64 + 10
+    assert pc["neurons"].sum() == 64 + 64 + 10 and pc.neurons.iloc[-1] == 64  # the input enters at the port
 
 
 def test_trace_columns_and_counts(demo_run):

@@ -22,19 +22,29 @@ MODES = [("timestep", "analytic", "fifo", "event"), ("layered", "analytic", "fif
          ("async", "routers", "momentum", "frame"),
          # with an early decision (stop_on_output), which ends samples with work queued and in flight
          ("async", "analytic", "fifo", "event", 1), ("async", "routers", "momentum", "event", 0),
-         ("layered", "analytic", "fifo", "event", 0), ("timestep", "routers", "fifo", "event", 2)]
+         ("layered", "analytic", "fifo", "event", 0), ("timestep", "routers", "fifo", "event", 2),
+         # input through two I/O ports (IO_PORTS) instead of on cores
+         ("timestep", "analytic", "fifo", "event", None, "io"), ("layered", "routers", "fifo", "event", None, "io"),
+         ("async", "analytic", "fifo", "event", None, "io"), ("async", "routers", "momentum", "frame", None, "io"),
+         ("async", "analytic", "fifo", "event", 1, "io")]
+# ports on two tiles, one of them holding no core of the mapping; a bandwidth limit and a latency
+IO_PORTS = {"io.input_on_cores": False, "io.ports": [[3, 0], [0, 1]], "io.latency_s": 7e-9,
+            "io.packets_per_s": 2e8, "io.energy_j": 50e-12}
 
 
 @pytest.fixture(scope="module", params=MODES, ids=lambda m: "-".join(map(str, m)))
 def traced(request, tmp_path_factory):
-    mode, noc, queue, input_mode, *stop = request.param
+    mode, noc, queue, input_mode, *more = request.param
+    stop, io = (more + [None, None])[:2]
     net = random_net([16, 24, 10, 4], seed=11)
     frames = random_frames(4, 6, 16, 0.4, seed=12, max_count=2)
-    res = run_network(net, load_profile("loihi"), frames, np.arange(4) % 4,
+    res = run_network(net, load_profile("loihi", IO_PORTS if io else None), frames, np.arange(4) % 4,
                       RunConfig(model="r", mode=mode, noc=noc, queue=queue, input=input_mode,
-                                mapping="spread:2", trace=True, stop_on_output=stop[0] if stop else None))
-    if stop:
+                                mapping="spread:2", trace=True, stop_on_output=stop))
+    if stop is not None:
         assert sum(r["stopped"] for r in res.per_sample) > 0  # the case stops early
+    if io:
+        assert res.mapping.n_ports == 2 and res.counters.io_packets.sum() > 0
     out = write_records(res, tmp_path_factory.mktemp("run") / "out")
     return res, out
 
@@ -43,7 +53,7 @@ def test_energy_categories_cores_and_samples_add_up(traced):
     res, out = traced
     s = json.loads((out / "summary.json").read_text())
     e = s["energy_j"]
-    parts = [e[k] for k in ("synaptic", "neuron", "spike_out", "noc", "barrier", "static")]
+    parts = [e[k] for k in ("synaptic", "neuron", "spike_out", "noc", "io", "barrier", "static")]
     assert sum(parts) == pytest.approx(e["total"], rel=1e-12)
     assert pd.read_csv(out / "per_core.csv").energy_j.sum() == pytest.approx(e["total"], rel=1e-12)
     assert pd.read_csv(out / "per_sample.csv").energy_j.sum() == pytest.approx(e["total"], rel=1e-12)
@@ -56,7 +66,7 @@ def test_per_core_categories_add_up_to_the_summary(traced):
     cores = pd.read_csv(out / "per_core.csv")
     parts = cores[[c for c in cores.columns if c.startswith("energy_") and c != "energy_j"]]
     assert np.allclose(parts.sum(axis=1), cores.energy_j, rtol=1e-12, atol=0)
-    for cat in ("synaptic", "neuron", "spike_out", "noc", "barrier", "static"):
+    for cat in ("synaptic", "neuron", "spike_out", "noc", "io", "barrier", "static"):
         assert cores[f"energy_{cat}_j"].sum() == pytest.approx(e[cat], rel=1e-12, abs=1e-30)
 
 
@@ -70,13 +80,14 @@ def test_link_packets_add_up_to_the_hops_of_the_trace(traced):
     assert mesh.packets.sum() == s["hops"] > 0
     ev = pd.read_parquet(out / "events.parquet")
     pk = ev[ev.kind == "packet"]
-    cpt = res.hw.mesh.cores_per_tile
-    same_tile = pk[(pk.core // cpt == pk.dst_core // cpt) & (pk.core != pk.dst_core)]
-    assert links[links.direction == "local"].packets.sum() == len(same_tile)
+    # the tiles of the packets' ends: an I/O port's is the profile's, not its unit id's
+    (x0, y0), (x1, y1) = (np.array([res.topology.tile_xy(c) for c in pk[end]]).reshape(-1, 2).T
+                          for end in ("core", "dst_core"))
+    same_tile = (x0 == x1) & (y0 == y1) & (pk.core != pk.dst_core).to_numpy()
+    assert links[links.direction == "local"].packets.sum() == same_tile.sum()
     # XY routing: each packet crosses dx links east (or west) and dy north (or south) of its tiles
     w = res.hw.mesh.width
-    dx = (pk.dst_core // cpt) % w - (pk.core // cpt) % w
-    dy = (pk.dst_core // cpt) // w - (pk.core // cpt) // w
+    dx, dy = pd.Series(x1 - x0), pd.Series(y1 - y0)
     per_dir = links.groupby("direction").packets.sum()
     assert per_dir.get("east", 0) == dx.clip(lower=0).sum() and per_dir.get("west", 0) == (-dx).clip(lower=0).sum()
     assert per_dir.get("north", 0) == dy.clip(lower=0).sum() and per_dir.get("south", 0) == (-dy).clip(lower=0).sum()
@@ -150,9 +161,9 @@ def test_files_and_columns(traced):
         "sample", "label", "prediction", "correct", "spikes", "synaptic_events", "packets", "hops",
         "latency_s", "first_output_s", "first_correct_s", "energy_j", "decision_s", "decision_energy_j", "stopped"]
     assert list(pd.read_csv(out / "per_core.csv").columns) == [
-        "core", "tile_x", "tile_y", "layer", "neurons", "synapses", "packets_in", "packets_out",
+        "core", "unit", "tile_x", "tile_y", "layer", "neurons", "synapses", "packets_in", "packets_out",
         "synaptic_events", "busy_s", "utilization", "energy_j", "energy_synaptic_j", "energy_neuron_j",
-        "energy_spike_out_j", "energy_noc_j", "energy_barrier_j", "energy_static_j"]
+        "energy_spike_out_j", "energy_noc_j", "energy_io_j", "energy_barrier_j", "energy_static_j"]
     assert list(pd.read_csv(out / "per_link.csv").columns) == [
         "link", "tile_x", "tile_y", "direction", "to_x", "to_y", "packets"]
     assert list(pd.read_parquet(out / "events.parquet").columns) == [

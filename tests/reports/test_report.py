@@ -21,7 +21,7 @@ from emulator.records import write_records
 from emulator.reports import write_report
 from emulator.runner import run_network
 
-CATS = ("synaptic", "neuron", "spike_out", "noc", "barrier", "static")
+CATS = ("synaptic", "neuron", "spike_out", "noc", "io", "barrier", "static")
 
 
 def md_tables(text: str) -> list[pd.DataFrame]:
@@ -124,6 +124,49 @@ def test_energy_tables_equal_summary_and_cores(run_dir, md):
     assert list(in_use.cores) == [f"cores in use ({used.sum()})", f"the rest of the chip ({(~used).sum()} cores)"]
     assert num(in_use["pJ per inference"][0]) == pytest.approx(cores.energy_j[used].sum() / n * 1e12, abs=0.05)
     assert num(in_use["pJ per inference"][1]) == pytest.approx(cores.energy_j[~used].sum() / n * 1e12, abs=0.05)
+
+
+@pytest.fixture(scope="module")
+def io_run_dir(tmp_path_factory):
+    """A timestep run whose input enters through an I/O port at tile (1,1) of the 2 x 2 mesh."""
+    net = random_net([12, 10, 4], seed=3)
+    hw = profile(mesh__width=2, mesh__height=2, io={"input_on_cores": False, "ports": [[1, 1]],
+                                                   "latency_s": 3e-9, "energy_j": 20e-12})
+    res = run_network(net, hw, random_frames(6, 4, 12, 0.4, seed=4), None, RunConfig(model="r", mode="timestep"))
+    out = write_records(res, tmp_path_factory.mktemp("rep") / "io")
+    write_report(out)
+    return out
+
+
+def test_the_energy_split_lists_the_io_ports_apart(io_run_dir):
+    tables = md_tables((io_run_dir / "report.md").read_text())
+    cores, n = pd.read_csv(io_run_dir / "per_core.csv"), summary(io_run_dir)["samples"]
+    port = cores.unit == "io"
+    assert port.tolist() == [False] * 4 + [True] and (cores.tile_x[port].tolist(), cores.tile_y[port].tolist()) == ([1], [1])
+    split = table_with(tables, "cores").set_index("cores")
+    assert list(split.index) == ["cores in use (2)", "I/O ports (1)", "the rest of the chip (2 cores)"]
+    assert num(split.loc["I/O ports (1)", "pJ per inference"]) == pytest.approx(
+        cores.energy_j[port].sum() / n * 1e12, abs=0.05)
+    assert cores.energy_io_j[port].sum() == pytest.approx(cores.packets_out[port].sum() * 20e-12)
+    assert "the input's packets through the I/O ports" in (io_run_dir / "report.md").read_text()
+
+
+def test_a_folder_from_before_io_ports_reports_every_row_as_a_core(io_run_dir, tmp_path):
+    """Written by snnemu 0.2.0: no unit column, no energy_io_j; the report reads it as cores without I/O energy."""
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(io_run_dir, old)
+    cores = pd.read_csv(old / "per_core.csv")
+    cores = cores[cores.unit == "core"].drop(columns=["unit", "energy_io_j"])
+    cores.to_csv(old / "per_core.csv", index=False)
+    s = summary(old)
+    s.pop("input_on_cores")
+    s["energy_j"].pop("io")
+    (old / "summary.json").write_text(json.dumps(s))
+    assert main(["report", str(old)]) == 0
+    split = table_with(md_tables((old / "report.md").read_text()), "cores")
+    assert list(split.cores) == ["cores in use (2)", "the rest of the chip (2 cores)"]
 
 
 def test_activity_and_latency_tables(run_dir, md):

@@ -710,6 +710,10 @@ def hw_cases() -> list[Case]:
         profile_case("hw_mesh_float", lambda: profile_text(mesh__height=2.5), "mesh.height"),
         profile_case("hw_pipeline_unknown", lambda: profile_text(core__pipeline="warp"), "core.pipeline"),
         profile_case("hw_barrier_empty", lambda: profile_text(barrier__latency_s={}), "barrier.latency_s"),
+        profile_case("hw_io_port_off_the_mesh", lambda: profile_text(io={"input_on_cores": False, "ports": [[4, 0]]}),
+                     "io.ports", command="run", contains=("outside",)),
+        profile_case("hw_io_ports_a_word", lambda: profile_text(io={"ports": "everywhere"}), "io.ports"),
+        profile_case("hw_io_unknown_key", lambda: profile_text(io={"input_on_core": False}), "io.input_on_core"),
         profile_case("hw_barrier_key_text", lambda: profile_text(barrier__latency_s={"many": 1e-7}),
                      "barrier.latency_s"),
         profile_case("hw_yaml_syntax", syntax, "yaml"),
@@ -743,6 +747,8 @@ def hw_cases() -> list[Case]:
              ("--hw-set", "loihi"), "core.queue_capacity"),
         Case("hw_set_wrong_type", "hw", lambda root: run("--hw-set", "noc.hop_latency_s.east_west=slow"), 2,
              ("--hw-set", "loihi"), "noc.hop_latency_s.east_west"),
+        Case("hw_set_io_zero_bandwidth", "hw", lambda root: run("--hw-set", "io.packets_per_s=0"), 2,
+             ("--hw-set", "loihi"), "io.packets_per_s"),
         Case("hw_set_bomb_mesh", "hw", lambda root: run("--hw-set", "mesh.width=100000",
                                                         "--hw-set", "mesh.height=100000"), 2,
              ("--hw-set", "loihi"), "mesh", BOMB),
@@ -771,23 +777,25 @@ def mapping_case(name: str, content: str | bytes, field, *, where=None, contains
 
 def mapping_cases() -> list[Case]:
     return [
-        mapping_case("map_yaml_syntax", "input: [0\nlif1: [1]\n", ("yaml", "file")),
-        mapping_case("map_yaml_syntax_multiline", "input: [0]\nlif1:\n  - 1\n - 2\nlif2: [3]\n", ("yaml", "file")),
-        mapping_case("map_latin1", "input: [0]\nlif1: [1]\nlif2: [2]\n# caf\u00e9\n".encode("latin-1"),
+        mapping_case("map_yaml_syntax", "lif1: [0\nlif2: [1]\n", ("yaml", "file")),
+        mapping_case("map_yaml_syntax_multiline", "lif1:\n  - 1\n - 2\nlif2: [3]\n", ("yaml", "file")),
+        mapping_case("map_latin1", "lif1: [1]\nlif2: [2]\n# caf\u00e9\n".encode("latin-1"),
                      ("file", "text", "yaml")),
-        mapping_case("map_unknown_population", "input: [0]\nlif1: [1]\nlif2: [2]\nlif9: [3]\n", "lif9"),
-        mapping_case("map_missing_population", "input: [0]\nlif1: [1]\n", "lif2"),
-        mapping_case("map_core_out_of_range", "input: [0]\nlif1: [1]\nlif2: [99999]\n", ("lif2", "mesh")),
-        mapping_case("map_core_negative", "input: [0]\nlif1: [-1]\nlif2: [2]\n", "lif1"),
-        mapping_case("map_core_huge", "input: [0]\nlif1: [1]\nlif2: [100000000000000000000]\n", ("lif2", "mesh")),
+        mapping_case("map_unknown_population", "lif1: [1]\nlif2: [2]\nlif9: [3]\n", "lif9"),
+        mapping_case("map_missing_population", "lif1: [1]\n", "lif2"),
+        mapping_case("map_core_out_of_range", "lif1: [1]\nlif2: [99999]\n", ("lif2", "mesh")),
+        mapping_case("map_core_negative", "lif1: [-1]\nlif2: [2]\n", "lif1"),
+        mapping_case("map_core_huge", "lif1: [1]\nlif2: [100000000000000000000]\n", ("lif2", "mesh")),
         # (a core listed twice is valid: it gets two shares of the population)
-        mapping_case("map_duplicate_key", "input: [0]\nlif1: [1]\nlif1: [3]\nlif2: [2]\n", ("yaml", "lif1")),
-        mapping_case("map_core_id_string", "input: [0]\nlif1: [one]\nlif2: [2]\n", "lif1"),
-        mapping_case("map_core_id_float", "input: [0]\nlif1: [1.5]\nlif2: [2]\n", "lif1"),
-        mapping_case("map_core_id_bool", "input: [0]\nlif1: [true]\nlif2: [2]\n", "lif1"),
-        mapping_case("map_population_a_mapping", "input: [0]\nlif1: {core: 1}\nlif2: [2]\n", "lif1"),
-        mapping_case("map_empty_list", "input: [0]\nlif1: []\nlif2: [2]\n", "lif1"),
+        mapping_case("map_duplicate_key", "lif1: [1]\nlif1: [3]\nlif2: [2]\n", ("yaml", "lif1")),
+        mapping_case("map_core_id_string", "lif1: [one]\nlif2: [2]\n", "lif1"),
+        mapping_case("map_core_id_float", "lif1: [1.5]\nlif2: [2]\n", "lif1"),
+        mapping_case("map_core_id_bool", "lif1: [true]\nlif2: [2]\n", "lif1"),
+        mapping_case("map_population_a_mapping", "lif1: {core: 1}\nlif2: [2]\n", "lif1"),
+        mapping_case("map_empty_list", "lif1: []\nlif2: [2]\n", "lif1"),
         mapping_case("map_a_list", "- [0]\n- [1]\n", ("file", "(top level)")),
+        # loihi's input enters through its I/O port: a file may not place it
+        mapping_case("map_input_through_io", "input: [0]\nlif1: [1]\nlif2: [2]\n", "input", contains=("I/O",)),
         mapping_case("map_empty_file", "", ("file", "(top level)")),
         Case("map_no_such_file", "mapping", lambda root: run("--mapping", "nowhere.yaml"), 2, "nowhere.yaml",
              "file"),
@@ -1043,10 +1051,11 @@ def _runaway_recurrence(root: Path) -> list[str]:
 
 def _router_cycle(root: Path) -> list[str]:
     """Core 0 sends the input to core 4 (tile 1), which sends the hidden layer's spikes back to core 0's output
-    neurons; with queues and buffers of one packet each stalls on the other."""
+    neurons; with queues and buffers of one packet each stalls on the other. (The input on cores: through
+    loihi's I/O port core 0 would send nothing, and no cycle could close.)"""
     (root / "loop.yaml").write_text("input: [0]\nlif1: [4]\nlif2: [0]\n")
     return run("--noc", "routers", "--mapping", "loop.yaml", "--hw-set", "core.queue_capacity=1",
-               "--hw-set", "noc.buffer_packets=1")
+               "--hw-set", "noc.buffer_packets=1", "--hw-set", "io.input_on_cores=true")
 
 
 def deadlock_cases() -> list[Case]:

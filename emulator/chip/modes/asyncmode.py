@@ -222,6 +222,9 @@ def _inject(chip, frame: np.ndarray, batch: bool) -> None:
         core = chip.cores[c]
         mine = active[chip.core_of[active] == c]
         counts = frame[mine].astype(np.int64)
+        if core.port:
+            _inject_through_port(chip, core, mine, counts, batch)
+            continue
         n_spk = int(counts.sum())
         start = max(core.free_at, now)  # after the core's own leak work
         chip.input_injected(start)  # latencies count from here, a wake-up of the input core included
@@ -251,6 +254,46 @@ def _inject(chip, frame: np.ndarray, batch: bool) -> None:
                         chip.trace_spikes(np.array([s]), now + t)
         core.free_at = now + t  # a core that also holds neurons serves packets after this
         core.work_end = max(core.work_end, core.free_at)
+
+
+def _inject_through_port(chip, port, mine: np.ndarray, counts: np.ndarray, batch: bool) -> None:
+    """Input through an I/O port, from the frame's start: its packets pass one every ``io.gap_s`` and
+    reach the port tile's router ``io.latency_s`` later (no spike_out, no message_out). ``event`` input:
+    each spike's packets, in neuron order, leave together once the last has passed; ``frame`` input: a
+    batch packet per destination core, each leaving as it passes."""
+    io, now = chip.io, chip.env.now
+    chip.input_injected(now)
+    t = 0.0
+    if batch:
+        chip.spike_count[mine] += counts
+        if chip.tracer is not None:  # they leave with the first batch packet
+            chip.trace_spikes(np.repeat(mine, counts), now + io.gap_s + io.latency_s)
+        dsts = sorted({d for s in mine.tolist() for d in chip.dst_cores[s]})
+        for d in dsts:
+            t += io.gap_s
+            b = _batch(chip, mine, counts, d)
+            _at(chip, t + io.latency_s, lambda d=d, b=b, c=port.id: chip.send(-1, c, d, np.inf, b))
+        port.io_packets += len(dsts)
+    else:
+        n_dst, leave = chip.n_dst_list, partial(_port_spike, chip)
+        for s, k in zip(mine.tolist(), counts.tolist()):
+            for _ in range(k):
+                t += n_dst[s] * io.gap_s
+                chip.pending += 1  # a timeout for _port_spike, pending work until it has run
+                chip.env.timeout(t + io.latency_s, (s, port.id)).callbacks.append(leave)
+                if chip.tracer is not None:
+                    chip.trace_spikes(np.array([s]), now + t + io.latency_s)
+    port.busy_s += t  # the interface's occupancy
+    port.free_at = now + t
+
+
+def _port_spike(chip, ev) -> None:
+    """Event input: input spike ``s``'s packets leave I/O port ``c`` now (``ev.value``)."""
+    s, c = ev.value
+    chip.cores[c].io_packets += chip.n_dst_list[s]
+    chip.spike_count[s] += 1  # counted as it leaves, as on a core
+    chip.send_spike(s, c)
+    chip.done()
 
 
 def _input_spike(chip, ev) -> None:

@@ -97,7 +97,11 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
     busy = np.maximum(receive, emit) if hw.core.pipeline == "overlap" else receive + emit
     chip.spike_count[spiking] += counts.astype(np.int64)
     active = np.flatnonzero(msg_in + upd_count + spk + acc_count if two_tier else msg_in + upd_count + spk)
-    for c in active.tolist():
+    cores = active
+    if len(chip.ports):  # input through I/O ports: no spike_out nor message_out, the interface's time instead
+        _through_ports(chip, busy, out)
+        cores = active[active < chip.ports[0]]
+    for c in cores.tolist():
         core = chip.cores[c]
         core.messages_in += msg_in[c]
         core.synaptic_events += syn[c]
@@ -121,6 +125,19 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
         ev = chip.env.timeout(busy[c], (c, by_core[c], s_out, send, pairs.dst_cores))
         ev.callbacks.append(lambda e, chip=chip: _phase_send(chip, *e.value))
     return s_out, None
+
+
+def _through_ports(chip, busy: np.ndarray, out: np.ndarray) -> None:
+    """A phase's input packets pass each I/O port (``out``) one every ``io.gap_s``, the last reaching the
+    port tile's router ``io.latency_s`` later; they all leave then (``busy``, in place), as a core's
+    packets leave when its phase's work is done. A port counts them as ``io_packets``, and pays neither
+    spike_out nor message_out."""
+    io = chip.io
+    for c in chip.ports.tolist():
+        n = out[c]
+        busy[c] = n * io.gap_s + io.latency_s if n else 0.0
+        chip.cores[c].io_packets += n
+        chip.cores[c].busy_s += n * io.gap_s  # the interface's occupancy
 
 
 def _after_wake_ups(chip, busy: np.ndarray, active: np.ndarray) -> np.ndarray:
