@@ -29,7 +29,7 @@ __all__ = ["PALETTE", "CATEGORY_COLORS", "accuracy_latency", "cdfs", "channel_ra
 # Okabe & Ito, "Color Universal Design" (2008): distinguishable with every common colour-vision deficiency.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 CATEGORY_COLORS = {"synaptic": "#0072B2", "neuron": "#E69F00", "spike_out": "#009E73", "noc": "#D55E00",
-                   "barrier": "#CC79A7", "static": "#999999"}
+                   "io": "#56B4E9", "barrier": "#CC79A7", "static": "#999999"}
 STYLE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
          "axes.prop_cycle": matplotlib.cycler(color=PALETTE), "axes.spines.top": False,
          "axes.spines.right": False, "figure.dpi": 110, "savefig.dpi": 110}

@@ -65,7 +65,7 @@ def by_layer(run: RunFolder) -> pd.DataFrame:
         out = (g[cols].sum() / run.n * 1e12).rename(columns=dict(zip(cols, CATEGORIES)))
     else:  # a run folder from before per-core categories were recorded
         out = pd.DataFrame(index=g.size().index)
-    out.insert(0, "cores", g.size().astype(int))
+    out.insert(0, "cores", g.unit.agg(lambda u: int((u == "core").sum())))  # an I/O port is none
     out["energy_pJ"] = g.energy_j.sum() / run.n * 1e12
     out["sops"] = g.synaptic_events.sum() / run.n
     spikes = {**run.summary["spikes"]["per_layer"], run.input_name: run.summary["spikes"].get("input", 0)}

@@ -43,7 +43,7 @@ __all__ = ["COMBINES", "SweepPoint", "example_text", "grid_points", "load_sweep"
 
 COMBINES = ("product", "zip")
 TOP_KEYS = ("combine", "data", "samples", "seed", "options", "axes")
-PROFILE_SECTIONS = ("mesh", "core", "noc", "barrier")  # a dotted axis under one of these is a profile field
+PROFILE_SECTIONS = ("mesh", "core", "noc", "io", "barrier")  # a dotted axis under one of these is a profile field
 NOT_OPTIONS = ("workers", "scheduler", "hw_set")  # where it runs is the command line's; overrides are axes
 BUNDLED_MODELS = {"demo": DEMO_MODEL, "demo-unlayered": DEMO_UNLAYERED_MODEL}
 EXAMPLE = Path(__file__).with_name("example.yaml")
@@ -131,7 +131,7 @@ def _axes(raw, file: str) -> dict[str, list]:
         name = str(name)
         if name not in names and name.split(".")[0] not in PROFILE_SECTIONS:
             raise InputError(file, f"axes.{name}", "not a run option nor a profile field (mesh.*, core.*, noc.*, "
-                                                   f"barrier.*){_did_you_mean(name, names)}")
+                                                   f"io.*, barrier.*){_did_you_mean(name, names)}")
         values = values if isinstance(values, list) else [values]
         if not values:
             raise InputError(file, f"axes.{name}", "has no values")

@@ -184,3 +184,39 @@ def test_a_mapping_file_may_not_place_the_input(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
     assert str(path) in err[0] and "input" in err[0] and "I/O ports" in err[0]
+
+
+def test_realtime_frames_wait_for_the_port_to_pass_the_last_frames_packets():
+    """Frames 5 ns apart, three packets of 4 ns each: frame 1's input waits until frame 0's has passed (12 ns)."""
+    net = random_net([3, 2], seed=0)
+    frames = np.ones((1, 2, 3), int)
+    res = run_network(net, io_profile(), frames, None, RunConfig(model="r", mode="async", realtime=True, trace=True),
+                      frame_s=5e-9)
+    spikes = res.tracer.table().to_pandas().query("kind == 'spike' and layer == 'input'")
+    frame0 = [(k * IO_GAP + PORT) * 1e-9 for k in range(3)]
+    frame1 = [(3 * IO_GAP + k * IO_GAP + PORT) * 1e-9 for k in range(3)]
+    np.testing.assert_allclose(spikes.t_s, frame0 + frame1, rtol=1e-12)
+    assert res.counters.busy_s[-1] == pytest.approx(6 * IO_GAP * 1e-9)  # never more than the elapsed time
+
+
+def test_an_early_decision_stops_the_ports_work_with_its_packets():
+    """A slow port (one packet per 40 ns): the output fires on the first input packet, before the second
+    leaves; the port counts one packet and one passage."""
+    net = network_from_nir(nir_chain([np.full((1, 3), 2.0)], beta=1.0 - 1e-9))
+    hw = io_profile(packets_per_s=1 / 40e-9)
+    res = run_network(net, hw, np.ones((1, 1, 3), int), np.array([0]),
+                      RunConfig(model="r", mode="async", stop_on_output=0))
+    assert res.per_sample[0]["stopped"] == 1
+    assert res.counters.io_packets[-1] == 1 and res.counters.busy_s[-1] == pytest.approx(40e-9)
+    assert res.spikes_per_layer["input"] == 1
+
+
+@pytest.mark.parametrize("mode", ["timestep", "async"])
+def test_a_port_without_input_neurons_sends_nothing(mode):
+    net = random_net([2, 4], seed=0)  # two input neurons over three ports: the last gets none
+    res = run_network(net, io_profile(ports=[[0, 0], [1, 0], [2, 0]]), np.ones((1, 2, 2), int), None,
+                      RunConfig(model="r", mode=mode, input="frame" if mode == "async" else "event"))
+    assert res.mapping.core_of[:2].tolist() == [3, 4]
+    c = res.counters
+    assert c.io_packets[3:].tolist() == [2, 2, 0] and c.packets_received.sum() == c.io_packets.sum()
+    assert res.per_core_energy[5].sum() == 0.0

@@ -149,6 +149,15 @@ def test_the_energy_split_lists_the_io_ports_apart(io_run_dir):
         cores.energy_j[port].sum() / n * 1e12, abs=0.05)
     assert cores.energy_io_j[port].sum() == pytest.approx(cores.packets_out[port].sum() * 20e-12)
     assert "the input's packets through the I/O ports" in (io_run_dir / "report.md").read_text()
+    layers = next(t for t in tables if list(t.columns) == ["layer", "cores", "pJ per inference", "share (%)"])
+    assert layers.set_index("layer").loc["input", "cores"] == "0"  # its energy is the port's; it holds no core
+
+
+def test_every_energy_category_has_a_colour_of_its_own():
+    from emulator.reports.plots import CATEGORY_COLORS
+    from hw_models.cost import CATEGORIES
+
+    assert len({CATEGORY_COLORS[c] for c in CATEGORIES}) == len(CATEGORIES)
 
 
 def test_a_folder_from_before_io_ports_reports_every_row_as_a_core(io_run_dir, tmp_path):

@@ -227,6 +227,13 @@ def test_a_bad_sweep_file_gives_one_line_naming_the_file_and_the_key(tmp_path, c
     assert not out.exists()
 
 
+def test_an_io_field_is_a_sweep_axis(tmp_path):
+    """Where sensor input enters is a profile field like any other: an axis over it gives one configuration
+    per value, each with its override."""
+    points = load_sweep(write(tmp_path, "axes:\n  model: [demo]\n  io.input_on_cores: [true, false]\n"))
+    assert [p.config.hw_set for p in points] == [("io.input_on_cores=true",), ("io.input_on_cores=false",)]
+
+
 def test_a_sweep_file_that_is_not_utf8_or_missing(tmp_path, capsys):
     sweep = tmp_path / "latin1.yaml"
     sweep.write_bytes("axes:\n  mode: [caf\xe9]\n".encode("latin-1"))

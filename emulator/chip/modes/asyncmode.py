@@ -262,18 +262,20 @@ def _inject_through_port(chip, port, mine: np.ndarray, counts: np.ndarray, batch
     each spike's packets, in neuron order, leave together once the last has passed; ``frame`` input: a
     batch packet per destination core, each leaving as it passes."""
     io, now = chip.io, chip.env.now
-    chip.input_injected(now)
-    t = 0.0
+    start = max(port.free_at, now)  # realtime input: after the last frame's packets have passed
+    chip.input_injected(start)
+    t = start - now
     if batch:
         chip.spike_count[mine] += counts
         if chip.tracer is not None:  # they leave with the first batch packet
-            chip.trace_spikes(np.repeat(mine, counts), now + io.gap_s + io.latency_s)
+            chip.trace_spikes(np.repeat(mine, counts), now + t + io.gap_s + io.latency_s)
         dsts = sorted({d for s in mine.tolist() for d in chip.dst_cores[s]})
         for d in dsts:
             t += io.gap_s
             b = _batch(chip, mine, counts, d)
             _at(chip, t + io.latency_s, lambda d=d, b=b, c=port.id: chip.send(-1, c, d, np.inf, b))
         port.io_packets += len(dsts)
+        port.busy_s += len(dsts) * io.gap_s  # the interface's occupancy
     else:
         n_dst, leave = chip.n_dst_list, partial(_port_spike, chip)
         for s, k in zip(mine.tolist(), counts.tolist()):
@@ -283,15 +285,16 @@ def _inject_through_port(chip, port, mine: np.ndarray, counts: np.ndarray, batch
                 chip.env.timeout(t + io.latency_s, (s, port.id)).callbacks.append(leave)
                 if chip.tracer is not None:
                     chip.trace_spikes(np.array([s]), now + t + io.latency_s)
-    port.busy_s += t  # the interface's occupancy
     port.free_at = now + t
 
 
 def _port_spike(chip, ev) -> None:
     """Event input: input spike ``s``'s packets leave I/O port ``c`` now (``ev.value``)."""
     s, c = ev.value
-    chip.cores[c].io_packets += chip.n_dst_list[s]
-    chip.spike_count[s] += 1  # counted as it leaves, as on a core
+    port, n_dst = chip.cores[c], chip.n_dst_list[s]
+    port.io_packets += n_dst
+    port.busy_s += n_dst * chip.io.gap_s  # the interface's occupancy, counted as it leaves, as on a core
+    chip.spike_count[s] += 1
     chip.send_spike(s, c)
     chip.done()
 
