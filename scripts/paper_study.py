@@ -100,8 +100,8 @@ def conditions(plan: Plan) -> list[tuple[str, dict]]:
     return out
 
 
-def train_models(plan: Plan, out: Path, log) -> dict:
-    """Train (or reuse) every model; returns ``{(dataset, kind, seed): path}``."""
+def train_models(plan: Plan, out: Path, log, made: dict) -> dict:
+    """Train (or reuse) every model; returns ``{(dataset, kind, seed): path}``; counts in ``made``."""
     from emulator.train import TrainConfig, train
 
     models = {}
@@ -110,8 +110,10 @@ def train_models(plan: Plan, out: Path, log) -> dict:
             for seed in plan.seeds:
                 path = out / "models" / _slug(ds.spec) / f"{kind}-s{seed}.nir"
                 models[ds.spec, kind, seed] = path
+                made["models"] = made.get("models", 0) + 1
                 if path.is_file():
                     continue
+                made["trained"] = made.get("trained", 0) + 1
                 layered = kind == "layered"
                 cfg = TrainConfig(arch=ds.arch, data=ds.spec, downsample=ds.downsample, dt_us=ds.dt_us,
                                   mode="layered" if layered else "async",
@@ -125,16 +127,19 @@ def train_models(plan: Plan, out: Path, log) -> dict:
     return models
 
 
-def evaluate(plan: Plan, models: dict, out: Path, log) -> None:
-    """Run every model under every condition, each into its own run folder (reused when there)."""
+def evaluate(plan: Plan, models: dict, out: Path, log, made: dict) -> None:
+    """Run every model under every condition, each into its own run folder (reused when there); counts in
+    ``made``."""
     conds = conditions(plan)
     for (spec, kind, seed), model in models.items():
         ds = next(d for d in plan.datasets if d.spec == spec)
         t0 = time.perf_counter()
         for name, kw in conds:
             folder = run_folder(out, spec, kind, seed, name)
+            made["runs"] = made.get("runs", 0) + 1
             if (folder / "summary.json").is_file():
                 continue
+            made["ran"] = made.get("ran", 0) + 1
             samples = plan.functional_samples if kw.get("engine") == "functional" else plan.chip_samples
             cfg = RunConfig(model=str(model), data=ds.spec, downsample=ds.downsample, dt_us=ds.dt_us,
                             samples=samples, seed=seed, workers=plan.workers, **kw)
@@ -400,7 +405,7 @@ def _ratio(a: float, b: float) -> float:
 
 
 def write_document(runs, table, plan: Plan, out: Path, doc: Path, figs: list[Path], command: str,
-                   wall_s: float | None) -> None:
+                   wall_s: float | None, made: dict | None = None) -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             cwd=ROOT).stdout.strip() or "unknown"
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
@@ -420,7 +425,8 @@ def write_document(runs, table, plan: Plan, out: Path, doc: Path, figs: list[Pat
         f"- command: `{command}`",
         f"- commit: `{commit}`{' (with uncommitted changes)' if dirty else ''}",
         f"- wall time of the whole study (training and every run): "
-        f"{'not measured' if wall_s is None else f'{wall_s / 60:.1f} min'} on this machine ({os.cpu_count()} cores)",
+        f"{'not measured' if wall_s is None else f'{wall_s / 60:.1f} min'} on this machine ({os.cpu_count()} cores)"
+        + _reused(made, out),
         f"- seeds: {', '.join(map(str, plan.seeds))} (the initial weights, batches and draws of training, and "
         "the runs' draws)",
         f"- training: F = {plan.F}, refractory dropout {plan.refrac_dropout}, {plan.epochs_layered} epochs "
@@ -458,6 +464,14 @@ def write_document(runs, table, plan: Plan, out: Path, doc: Path, figs: list[Pat
     doc.write_text("\n".join(lines) + "\n")
     runs.to_csv(out / "runs.csv", index=False)
     table.to_csv(out / "table.csv", index=False)
+
+
+def _reused(made: dict | None, out: Path) -> str:
+    """What the invocation reused (models and run folders already in ``out``), which its wall time leaves out."""
+    if not made or (made.get("trained", 0) == made.get("models", 0) and made.get("ran", 0) == made.get("runs", 0)):
+        return ""
+    return (f"; this invocation trained {made.get('trained', 0)} of {made.get('models', 0)} models and made "
+            f"{made.get('ran', 0)} of {made.get('runs', 0)} runs, reusing the rest from `{out}`")
 
 
 KEY = "Points: L layered, F async fifo, M async momentum; + with the early decision."
@@ -503,19 +517,20 @@ def main(argv=None) -> int:
     def log(message):
         print(f"[{time.perf_counter() - t0:7.0f} s] {message}", file=sys.stderr, flush=True)
 
+    counts: dict = {}  # models trained and runs made by this invocation, of all
     if not args.table_only:
-        models = train_models(plan, out, log)
-        evaluate(plan, models, out, log)
+        models = train_models(plan, out, log, counts)
+        evaluate(plan, models, out, log, counts)
     command = ("python scripts/paper_study.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
     made = out / "study_run.json"  # the full run's own command and wall time, for a later --table-only
     if args.table_only:
         run_info = json.loads(made.read_text()) if made.is_file() else {"command": command, "wall_s": None}
     else:
-        run_info = {"command": command, "wall_s": time.perf_counter() - t0}
+        run_info = {"command": command, "wall_s": time.perf_counter() - t0, "made": counts}
         made.write_text(json.dumps(run_info))
     runs, table = table_from_runs(out)
     figs = figures(table, plan, out, doc.parent / "figures")
-    write_document(runs, table, plan, out, doc, figs, run_info["command"], run_info["wall_s"])
+    write_document(runs, table, plan, out, doc, figs, run_info["command"], run_info["wall_s"], run_info.get("made"))
     log(f"{len(runs)} runs -> {doc}")
     return 0
 

@@ -58,3 +58,15 @@ def test_the_document_states_command_commit_seeds_and_figures(smoke):
     figures = sorted((smoke / "doc" / "figures").glob("study_*.png"))
     assert len(figures) == 5 and all(f.stat().st_size > 5000 for f in figures)
     assert all(f"figures/{f.name}" in text for f in figures)
+
+
+def test_a_second_invocation_says_what_it_reused(smoke, tmp_path):
+    """Models and run folders already there are reused; the document says so beside its wall time, which
+    then covers only what this invocation made."""
+    first = (smoke / "doc" / "study.md").read_text()
+    assert "this invocation trained" not in first  # the fixture's run made everything
+    doc = tmp_path / "again.md"
+    assert paper_study.main(["--smoke", "--out", str(smoke / "build"), "--doc", str(doc)]) == 0
+    runs = len(pd.read_csv(smoke / "build" / "runs.csv"))
+    models = len(paper_study.KINDS) * len(paper_study.Plan.smoke().seeds)
+    assert f"this invocation trained 0 of {models} models and made 0 of {runs} runs, reusing the rest" in doc.read_text()
