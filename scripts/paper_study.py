@@ -408,8 +408,11 @@ def write_document(runs, table, plan: Plan, out: Path, doc: Path, figs: list[Pat
                    wall_s: float | None, made: dict | None = None) -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             cwd=ROOT).stdout.strip() or "unknown"
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
-                           cwd=ROOT).stdout.strip()
+    # uncommitted changes other than this study's own outputs (the document and its figures, written by now)
+    own = {os.path.relpath(p.resolve(), ROOT) for p in [doc, *figs] if p.resolve().is_relative_to(ROOT)}
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
+                            cwd=ROOT).stdout.splitlines()
+    dirty = [line for line in status if line[3:] not in own]
     show = table.copy()
     for m in METRICS:
         show[m] = [_pm(a, b) for a, b in zip(table[m], table[f"{m}_std"])]
