@@ -427,7 +427,7 @@ def write_document(runs, table, plan: Plan, out: Path, doc: Path, figs: list[Pat
         "",
         f"- command: `{command}`",
         f"- commit: `{commit}`{' (with uncommitted changes)' if dirty else ''}",
-        f"- wall time of {'this invocation' if _reused(made, out) else 'the whole study (training and every run)'}: "
+        f"- wall time{'' if _reused(made, out) else ' of the whole study (training and every run)'}: "
         f"{'not measured' if wall_s is None else f'{wall_s / 60:.1f} min'} on this machine ({os.cpu_count()} cores)"
         + _reused(made, out),
         f"- seeds: {', '.join(map(str, plan.seeds))} (the initial weights, batches and draws of training, and "
@@ -474,7 +474,7 @@ def _reused(made: dict | None, out: Path) -> str:
     if not made or (made.get("trained", 0) == made.get("models", 0) and made.get("ran", 0) == made.get("runs", 0)):
         return ""
     where = out.resolve().relative_to(ROOT) if out.resolve().is_relative_to(ROOT) else out.name  # no path of this machine
-    return (f"; it trained {made.get('trained', 0)} of {made.get('models', 0)} models and made "
+    return (f", of an invocation that trained {made.get('trained', 0)} of {made.get('models', 0)} models and made "
             f"{made.get('ran', 0)} of {made.get('runs', 0)} runs, reusing the rest from `{where}`")
 
 
