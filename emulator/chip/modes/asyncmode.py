@@ -233,15 +233,11 @@ def _inject(chip, frame: np.ndarray, batch: bool) -> None:
         if batch:
             core.spikes_out += n_spk
             chip.spike_count[mine] += counts
-            dsts = sorted({d for s in mine.tolist() for d in chip.dst_cores[s]})
             t += n_spk * lat.spike_out
             if chip.tracer is not None:
                 chip.trace_spikes(np.repeat(mine, counts), now + t)
-            for d in dsts:
-                t += lat.message_out
-                b = _batch(chip, mine, counts, d)
-                _at(chip, t, lambda d=d, b=b, c=c: chip.send(-1, c, d, np.inf, b))
-            core.packets_out += len(dsts)
+            t, n_batches = _send_batches(chip, c, mine, counts, t, lat.message_out)
+            core.packets_out += n_batches
             core.busy_s += t - t0
         else:  # each input spike is counted as it leaves, so that an early decision stops its cost too
             n_dst, l_spk, l_out, leave = chip.n_dst_list, lat.spike_out, lat.message_out, partial(_input_spike, chip)
@@ -269,13 +265,9 @@ def _inject_through_port(chip, port, mine: np.ndarray, counts: np.ndarray, batch
         chip.spike_count[mine] += counts
         if chip.tracer is not None:  # they leave with the first batch packet
             chip.trace_spikes(np.repeat(mine, counts), now + t + io.gap_s + io.latency_s)
-        dsts = sorted({d for s in mine.tolist() for d in chip.dst_cores[s]})
-        for d in dsts:
-            t += io.gap_s
-            b = _batch(chip, mine, counts, d)
-            _at(chip, t + io.latency_s, lambda d=d, b=b, c=port.id: chip.send(-1, c, d, np.inf, b))
-        port.io_packets += len(dsts)
-        port.busy_s += len(dsts) * io.gap_s  # the interface's occupancy
+        t, n_batches = _send_batches(chip, port.id, mine, counts, t, io.gap_s, io.latency_s)
+        port.io_packets += n_batches
+        port.busy_s += n_batches * io.gap_s  # the interface's occupancy
     else:
         n_dst, leave = chip.n_dst_list, partial(_port_spike, chip)
         for s, k in zip(mine.tolist(), counts.tolist()):
@@ -286,6 +278,19 @@ def _inject_through_port(chip, port, mine: np.ndarray, counts: np.ndarray, batch
                 if chip.tracer is not None:
                     chip.trace_spikes(np.array([s]), now + t + io.latency_s)
     port.free_at = now + t
+
+
+def _send_batches(chip, c: int, mine: np.ndarray, counts: np.ndarray, t: float, step: float,
+                  latency: float = 0.0) -> tuple[float, int]:
+    """Frame input: unit ``c`` sends one batch packet of its input spikes per destination core, in core order,
+    one ``step`` after another from ``t`` (seconds after now), each ``latency`` after its step ends;
+    returns (when the last step ends, the packets)."""
+    dsts = sorted({d for s in mine.tolist() for d in chip.dst_cores[s]})
+    for d in dsts:
+        t += step
+        b = _batch(chip, mine, counts, d)
+        _at(chip, t + latency, lambda d=d, b=b: chip.send(-1, c, d, np.inf, b))
+    return t, len(dsts)
 
 
 def _port_spike(chip, ev) -> None:
