@@ -98,6 +98,7 @@ class FastPath:
         self.spiked: list = []  # the fired neurons of each emission, counted when the sample ends
         self.defers = _deferring_cores(chip, self.sink)
         self.calendar: list = []  # deferred emissions: (time, creation order, core, fired neurons)
+        self.links = LinkSlots(len(_send_tables(chip).links)) if any(self.defers) else None
         chip.schedule_emit, chip.send_spike = self.schedule_emit, self.send_spike
 
     def processes(self, core) -> bool:
@@ -182,6 +183,15 @@ class FastPath:
         # each would have been a timeout the drain waits for (the last can come after every busy period: a
         # neuron the leak lifted fires at the end of its core's leak sweep, rounded as a timeout rounds it)
         end = self.calendar[-1][0] if self.calendar else -np.inf
+        kernels = compiled() if self.calendar or any(self.sunk.values()) else None
+        if kernels:  # the same sends and replays, each frame's loops compiled
+            deferred = self._send_calendar(kernels["send_deferred"]) if self.calendar else {}
+            for c, sunk in self.sunk.items():
+                packets = deferred.get(c) or (_columns(sunk) if sunk else None)
+                if packets is not None:
+                    end = max(end, replay_sink_compiled(chip, chip.cores[c], *packets, kernels["replay_frame"]))
+                sunk.clear()
+            return end
         for t, _, c, fired in self.calendar:
             self.spiked.append(fired)
             if self.outputs[c]:
@@ -195,6 +205,35 @@ class FastPath:
                 end = max(end, replay_sink(self.chip, self.chip.cores[c], sunk))
                 sunk.clear()
         return end
+
+    def _send_calendar(self, kernel) -> dict:
+        """The calendar's emissions sent by the compiled loop (``kernels.send_deferred``), as
+        :meth:`send_spike` sends them; returns per sink core its packets (arrival, send time, source)
+        in sending order."""
+        chip, out_lo = self.chip, self.chip.out_lo
+        times, spikes = [], []
+        for t, _, c, fired in self.calendar:
+            self.spiked.append(fired)
+            if self.outputs[c]:
+                chip.record_output(fired[fired >= out_lo], t)
+            times.append(t)
+            spikes.append(fired)
+        self.calendar.clear()
+        neurons = np.concatenate(spikes)
+        times = np.repeat(times, [len(f) for f in spikes])
+        keep = neurons < out_lo
+        neurons, times = neurons[keep], times[keep]
+        tables = _send_tables(chip)
+        self.links.make_room(int(tables.n_dst[neurons].sum()))
+        dst, arrival, src, sent = kernel(times, neurons, tables.dst_ptr, tables.dst_idx, tables.dst_route,
+                                         tables.route_ptr, tables.route_link, tables.route_lat, *self.links.state)
+        if (arrival <= sent).any():  # the replay needs each to arrive after it was sent (the module's docstring)
+            raise Unsafe("a deferred packet arrives when it is sent")
+        order = np.argsort(dst, kind="stable")  # per sink, in sending order
+        cores, first = np.unique(dst[order], return_index=True)
+        bounds = [*first.tolist(), len(order)]
+        return {c: (arrival[order[a:b]], sent[order[a:b]], src[order[a:b]])
+                for c, a, b in zip(cores.tolist(), bounds[:-1], bounds[1:])}
 
     def fold_sends(self) -> None:
         """The spike counts, then hops, same-tile transfers and packets per destination core from them."""
@@ -237,6 +276,81 @@ def _deferring_cores(chip, sink: list[bool]) -> list[bool]:
         defers = set()
     chip.deferring = [c in defers for c in range(len(chip.cores))]
     return chip.deferring
+
+
+class SendTables:
+    """Per neuron its destination cores and their routes, as arrays (``kernels.send_deferred``)."""
+
+    def __init__(self, chip):
+        pairs = chip.synapses.pairs_ff
+        pair_of = {(a, b): p for p, (a, b) in enumerate(zip(pairs.src_list, pairs.dst_list))}
+        self.links = sorted({link for route in pairs.routes for link in route.links})
+        local = {link: i for i, link in enumerate(self.links)}
+        self.route_ptr = np.cumsum([0] + [len(r.links) for r in pairs.routes]).astype(np.int64)
+        self.route_link = np.array([local[link] for r in pairs.routes for link in r.links], np.int64)
+        self.route_lat = np.array([lat for r in pairs.routes for lat in r.latencies], float)
+        core_of = chip.core_of.tolist()
+        self.n_dst = np.asarray(chip.n_dst, np.int64)
+        self.dst_ptr = np.cumsum(np.concatenate(([0], self.n_dst))).astype(np.int64)
+        self.dst_idx = np.array([d for ds in chip.dst_cores for d in ds], np.int64)
+        self.dst_route = np.array([pair_of[core_of[s], d] for s, ds in enumerate(chip.dst_cores) for d in ds],
+                                  np.int64)
+
+
+def _send_tables(chip) -> SendTables:
+    """The chip's :class:`SendTables`, built once."""
+    tables = getattr(chip, "send_tables", None)
+    if tables is None:
+        tables = chip.send_tables = SendTables(chip)
+    return tables
+
+
+class LinkSlots:
+    """The analytic NoC's reservations of the links deferred emissions use, as arrays: no other sender
+    uses those links (:func:`_deferring_cores`), so while the compiled loop sends, they live here."""
+
+    def __init__(self, n_links: int):
+        self.a, self.b = np.zeros((n_links, 16)), np.zeros((n_links, 16))
+        self.lo, self.hi = np.zeros(n_links, np.int64), np.zeros(n_links, np.int64)
+
+    @property
+    def state(self) -> tuple:
+        return self.a, self.b, self.lo, self.hi
+
+    def make_room(self, n: int) -> None:
+        """Room for ``n`` more reservations on every link: the live ones are moved to the front, into
+        wider arrays if needed."""
+        if not len(self.hi) or int(self.hi.max()) + n <= self.a.shape[1]:
+            return
+        live = self.hi - self.lo
+        width = max(2 * self.a.shape[1], int(live.max()) + n)
+        a, b = np.zeros((len(live), width)), np.zeros((len(live), width))
+        for link, (lo, hi) in enumerate(zip(self.lo.tolist(), self.hi.tolist())):
+            a[link, :hi - lo], b[link, :hi - lo] = self.a[link, lo:hi], self.b[link, lo:hi]
+        self.a, self.b, self.lo, self.hi = a, b, np.zeros_like(self.lo), live
+
+
+def _columns(sunk: list) -> tuple:
+    """A sink's packets ``(arrival, send time, source)`` as three arrays."""
+    table = np.array(sunk)
+    return table[:, 0].copy(), table[:, 1].copy(), table[:, 2].astype(np.int64)
+
+
+def replay_sink_compiled(chip, core, arrival: np.ndarray, sent: np.ndarray, srcs: np.ndarray, kernel) -> float:
+    """:func:`replay_sink` with its loop compiled (``kernels.replay_frame``): packets as arrays, in sending
+    order."""
+    order = np.argsort(arrival, kind="stable")  # ties keep their sending order
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    fired, services = serve(chip, core, srcs[order].tolist())
+    fires = np.array([f is not None for f in fired])
+    cap = -1 if chip.capacity is None else int(chip.capacity)
+    out_t, last = kernel(arrival[order], arrival, sent, rank, np.asarray(services, float), fires, cap,
+                         float(core.free_at))
+    core.packets_received += len(order)
+    at = np.flatnonzero(fires)
+    _record(chip, [fired[i] for i in at.tolist()], out_t[at].tolist())
+    return last
 
 
 def replay_sink(chip, core, sunk: list) -> float:
