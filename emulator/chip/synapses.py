@@ -45,21 +45,6 @@ class CorePairs:
     dst_cores: list  # per source neuron, the cores it sends to
     n_dst: np.ndarray  # per source neuron, how many cores it sends to
 
-    def __post_init__(self):
-        # the columns of a dense fan that are ever non-zero (most cores get no synapses): what a phase gathers
-        dense = isinstance(self.fan, np.ndarray)
-        self._cols = np.flatnonzero(self.fan.any(axis=0)) if dense else None
-        self._compact = np.ascontiguousarray(self.fan[:, self._cols]) if dense else None
-
-    def counts(self, s: np.ndarray, sources: np.ndarray) -> np.ndarray:
-        """``s[sources] @ fan``: the packets per pair and synapses per core of ``s[sources]`` spikes each.
-        Whole numbers, so adding them in any order gives the same sums, and the zero columns are skipped."""
-        if self._cols is None:
-            return s[sources] @ self.fan[sources]
-        sums = np.zeros(self.fan.shape[1])
-        sums[self._cols] = s[sources] @ self._compact[sources]
-        return sums
-
 
 def synapses_per_core(weights: sp.csr_matrix, core_of: np.ndarray, n_cores: int) -> np.ndarray:
     """Synapses whose target neuron sits on each core."""

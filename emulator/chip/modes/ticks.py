@@ -80,7 +80,7 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
     spk = np.bincount(src_core, weights=counts, minlength=n_cores)
     pairs = chip.synapses.pairs_ff if last else chip.synapses.pairs
     sending = spiking if send else spiking[:0]
-    sums = pairs.counts(s_out, sending)
+    sums = s_out[sending] @ pairs.fan[sending]
     n_pairs = len(pairs.src)
     per_pair = sums[:n_pairs]  # packets per (source core, destination core) pair
     chip.incoming = (np.bincount(pairs.dst, weights=per_pair, minlength=n_cores), sums[n_pairs:])
@@ -101,8 +101,19 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
     if len(chip.ports):  # input through I/O ports: no spike_out nor message_out, the interface's time instead
         _through_ports(chip, busy, out)
         cores = active[active < chip.ports[0]]
-    _count(chip, cores, msg_in, syn, upd_count, spk, out, busy, acc_count if two_tier else None,
-           (sparse, conv) if chip.kinds else None)
+    for c in cores.tolist():
+        core = chip.cores[c]
+        core.messages_in += msg_in[c]
+        core.synaptic_events += syn[c]
+        if chip.kinds:
+            core.sparse_events += sparse[c]
+            core.conv_events += conv[c]
+        core.neuron_updates += upd_count[c]
+        if two_tier:
+            core.neuron_accesses += acc_count[c]
+        core.spikes_out += spk[c]
+        core.packets_out += out[c]
+        core.busy_s += busy[c]
     if chip.gates_idle:  # a core gated since its last phase wakes before this one's work: it all moves later
         busy = _after_wake_ups(chip, busy, active)
     if chip.noc.computes_arrivals:
@@ -114,30 +125,6 @@ def _phase(chip, s_in: np.ndarray, update: np.ndarray, s_input: np.ndarray | Non
         ev = chip.env.timeout(busy[c], (c, by_core[c], s_out, send, pairs.dst_cores))
         ev.callbacks.append(lambda e, chip=chip: _phase_send(chip, *e.value))
     return s_out, None
-
-
-def _count(chip, cores: np.ndarray, msg_in, syn, upd_count, spk, out, busy, acc_count, kinds) -> None:
-    """Add a phase's work to the counters of ``cores`` (the same additions as one core at a time, on
-    Python floats: a NumPy scalar per addition costs several times more)."""
-    columns = [msg_in, syn, upd_count, spk, out, busy]
-    if acc_count is not None:
-        columns.append(acc_count)
-    if kinds is not None:
-        columns.extend(kinds)
-    table = np.stack(columns)[:, cores].T.tolist()
-    for c, row in zip(cores.tolist(), table):
-        core = chip.cores[c]
-        core.messages_in += row[0]
-        core.synaptic_events += row[1]
-        core.neuron_updates += row[2]
-        core.spikes_out += row[3]
-        core.packets_out += row[4]
-        core.busy_s += row[5]
-        if acc_count is not None:
-            core.neuron_accesses += row[6]
-        if kinds is not None:
-            core.sparse_events += row[-2]
-            core.conv_events += row[-1]
 
 
 def _through_ports(chip, busy: np.ndarray, out: np.ndarray) -> None:
@@ -181,10 +168,9 @@ def _send_trains(chip, busy, active, spiking, counts, per_pair, send: bool, pair
     """
     t0 = chip.env.now
     end = t0 + busy.max()
-    is_out = spiking >= chip.out_lo
-    if is_out.any():  # output spikes are recorded when their core's phase work ends
-        outs = spiking[is_out]
-        chip.note_outputs(outs, counts[is_out].astype(np.int64), t0 + busy[chip.core_of[outs]])
+    outs = spiking[spiking >= chip.out_lo]
+    if len(outs):  # output spikes are recorded when their core's phase work ends
+        chip.note_outputs(outs, counts[spiking >= chip.out_lo].astype(np.int64), t0 + busy[chip.core_of[outs]])
     if chip.tracer is not None:
         src_core = chip.core_of[spiking]
         for c in active.tolist():
