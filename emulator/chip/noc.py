@@ -35,7 +35,7 @@ transfers); the cost model prices the counts. See docs/design.md, "Hardware mode
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import simpy
 
@@ -51,6 +51,10 @@ class Route:
     hops_ew: int
     hops_ns: int
     local: int
+    steps: tuple = field(init=False, repr=False, compare=False)  # (link, latency) pairs, for the hot loops
+
+    def __post_init__(self):
+        object.__setattr__(self, "steps", tuple(zip(self.links, self.latencies)))
 
     @property
     def hops(self) -> int:
@@ -160,9 +164,9 @@ class AnalyticNoC:
         On each link the packet takes the first slot, at or after it gets
         there, that overlaps no reservation (slots that ended are dropped).
         """
-        t = now
-        for link, lat in zip(route.links, route.latencies):
-            slots = self.busy[link]
+        t, busy = now, self.busy
+        for link, lat in route.steps:
+            slots = busy[link]
             while slots and slots[0][1] <= now:
                 del slots[0]
             if not slots or slots[-1][1] <= t:  # free from t on (the slots are in order): the common case

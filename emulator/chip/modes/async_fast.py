@@ -99,6 +99,7 @@ class FastPath:
         self.defers = _deferring_cores(chip, self.sink)
         self.calendar: list = []  # deferred emissions: (time, creation order, core, fired neurons)
         self.links = LinkSlots(len(_send_tables(chip).links)) if any(self.defers) else None
+        self.routes = _routes(chip)
         chip.schedule_emit, chip.send_spike = self.schedule_emit, self.send_spike
 
     def processes(self, core) -> bool:
@@ -110,11 +111,11 @@ class FastPath:
         """Spike ``s`` leaves core ``c`` now (or at ``now``: a deferred emission): one light packet to
         each destination core."""
         chip = self.chip
-        route, noc_send, sink = chip.topo.route, chip.noc.send_at, self.sink
+        noc_send, sink = chip.noc.send_at, self.sink
         if now is None:
             now = chip.env.now
-        for d in chip.dst_cores[s]:
-            t = noc_send(route(c, d), now)
+        for d, route in self.routes[s]:
+            t = noc_send(route, now)
             if sink[d]:
                 if not t > now:  # the replay needs it (see the module's docstring)
                     raise Unsafe(f"a packet from core {c} to core {d} arrives when it is sent")
@@ -250,6 +251,16 @@ class FastPath:
                 core.hops_ns += n * route.hops_ns
                 core.local += n * route.local
                 core.sent[d] = n
+
+
+def _routes(chip) -> list:
+    """Per neuron, ``(destination core, route)`` of each of its packets (a neuron sends from its own unit;
+    built once per chip)."""
+    routes = getattr(chip, "dst_routes", None)
+    if routes is None:
+        route, core_of = chip.topo.route, chip.core_of.tolist()
+        routes = chip.dst_routes = [[(d, route(c, d)) for d in dsts] for c, dsts in zip(core_of, chip.dst_cores)]
+    return routes
 
 
 def _deferring_cores(chip, sink: list[bool]) -> list[bool]:
