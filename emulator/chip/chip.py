@@ -365,8 +365,9 @@ class Chip:
             self.held += [(s, cid) for s in fired_list if self.n_dst_rec_list[s]]
         self.done()
 
-    def send_input_spike(self, s: int, src_core: int) -> None:
-        """Event input: input spike ``s`` leaves ``src_core`` now, one packet per destination core."""
+    def send_input_spike(self, s: int, src_core: int, now: None = None) -> None:
+        """Event input: input spike ``s`` leaves ``src_core`` now, one packet per destination core (the
+        general path sends at the current time only)."""
         for dst in self.dst_cores[s]:
             self.send(s, src_core, dst, np.inf)
 

@@ -45,7 +45,7 @@ import simpy
 from ...model import after_spike, fire
 from ..synapses import NO_KINDS
 from .kernels import compiled
-from .service import count, price, service_time, threshold
+from .service import count, input_timeouts, price, service_time, threshold
 
 __all__ = ["ENABLED", "FastPath", "Unsafe", "blockers", "plan", "replay_sink", "timeout_until"]
 
@@ -174,6 +174,17 @@ class FastPath:
         ev = chip.env.timeout(t - chip.env.now, (cid, fired, None, None))
         ev.callbacks.append(self.emit)
 
+    # -- event input ------------------------------------------------------------------------
+    def schedule_inputs(self, entries: list) -> None:
+        """A frame's input spikes (``asyncmode._inject``'s entries: delay, spike, unit, what leaving does)
+        as one chain of events instead of a timeout each (:class:`InputChain`), where it can keep SimPy's
+        order: nothing else is scheduled as the frame starts."""
+        env = self.chip.env
+        if env.peek() < np.inf:  # the first frame: the processes' start events are still queued
+            input_timeouts(self.chip, entries)
+            return
+        InputChain(self, entries)
+
     # -- the end of a frame and of the sample -----------------------------------------------
     def serve_sinks(self) -> float:
         """Send the deferred emissions, then serve the packets the sink cores got since the last drain;
@@ -251,6 +262,79 @@ class FastPath:
                 core.hops_ns += n * route.hops_ns
                 core.local += n * route.local
                 core.sent[d] = n
+
+
+class _Urgent(simpy.events.Event):
+    """An event that fires after ``delay`` before every normal event of that time (SimPy's ``URGENT``
+    priority, as its own process starts take; built the way ``simpy.Timeout`` is)."""
+
+    def __init__(self, env, delay: float, callback):
+        super().__init__(env)
+        self._ok, self._value = True, None
+        self.callbacks.append(callback)
+        env.schedule(self, simpy.events.URGENT, delay)
+
+
+class InputChain:
+    """A frame's event input through one chain of events, with the general path's records.
+
+    The general path makes a timeout per input spike as the frame starts, so at any
+    time they come before every other normal event, in the order made. The chain
+    keeps that order: its entries sorted by the time SimPy gives each timeout (then
+    the order made), and each of its events urgent, so it comes before the normal
+    events of its time. And it saves events: after an entry runs, the next ones run
+    at once, each at its own time (``now``), while nothing else is scheduled before
+    that time and the entry can set no wake-up timer (a timer is made at the current
+    time, which would then be the wrong one). The last entry always runs at its own
+    time: it may be the end of the frame's pending work, which the drain waits for.
+    """
+
+    def __init__(self, fast, entries: list):
+        chip = fast.chip
+        self.fast, self.chip, self.env = fast, chip, chip.env
+        now = self.env.now
+        at = [now + e[0] for e in entries]  # when each timeout would fire (SimPy adds the delay to now)
+        self.entries = [(at[i], *entries[i][1:]) for i in sorted(range(len(entries)), key=at.__getitem__)]
+        chip.pending += len(entries)  # each is pending work until it has run, as its timeout would be
+        self.next = 0
+        self._schedule()
+
+    def _schedule(self) -> None:
+        env, t = self.env, self.entries[self.next][0]
+        if env.now + (t - env.now) != t:  # cannot happen once the clock is past t / 2 (Sterbenz)
+            raise Unsafe(f"an input event cannot be scheduled at exactly {t!r}")
+        _Urgent(env, t - env.now, self._run)
+
+    def _run(self, _ev) -> None:
+        chip, entries, j = self.chip, self.entries, self.next
+        _, s, c, leave = entries[j]
+        leave(chip, s, c)
+        j += 1
+        last, queued = len(entries) - 1, self.env.peek()
+        while j < last and entries[j][0] < queued and not self._may_set_timer(entries[j]):
+            t, s, c, leave = entries[j]
+            leave(chip, s, c, t)
+            j += 1
+        self.next = j
+        if j <= last:
+            self._schedule()
+
+    def _may_set_timer(self, entry) -> bool:
+        """Whether an input spike leaving at ``t`` could set a wake-up timer: one of its packets goes to a
+        sleeping core and, with no wait on the links (the earliest it can arrive), would arrive before
+        that core's timer."""
+        t, s = entry[0], entry[1]
+        fast, cores = self.fast, self.chip.cores
+        for d, route in fast.routes[s]:
+            core = cores[d]
+            if fast.sink[d] or core.wake is None:
+                continue
+            arrival = t
+            for lat in route.latencies:
+                arrival += lat
+            if arrival < core.sleep_until:
+                return True
+        return False
 
 
 def _routes(chip) -> list:

@@ -16,7 +16,7 @@ from ...errors import InputError
 from ...model import fire, integrate, leak, pay_debt, receive
 from ..synapses import NO_KINDS
 from .async_fast import plan, timeout_until
-from .service import count, finish, threshold
+from .service import count, finish, input_timeouts, threshold
 
 __all__ = ["run_async"]
 
@@ -212,6 +212,7 @@ def _inject(chip, frame: np.ndarray, batch: bool) -> None:
     lat = chip.hw.core.latency_s
     now = chip.env.now
     active = np.flatnonzero(frame)
+    entries: list = []  # event input: (delay, spike, unit, what its leaving does), in the order made
     for core in chip.cores:
         core.batch_left, core.batch_seen = 0, []
     if batch:  # each destination waits for one part per input core that sends to it
@@ -223,7 +224,7 @@ def _inject(chip, frame: np.ndarray, batch: bool) -> None:
         mine = active[chip.core_of[active] == c]
         counts = frame[mine].astype(np.int64)
         if core.port:
-            _inject_through_port(chip, core, mine, counts, batch)
+            _inject_through_port(chip, core, mine, counts, batch, entries)
             continue
         n_spk = int(counts.sum())
         start = max(core.free_at, now)  # after the core's own leak work
@@ -240,19 +241,21 @@ def _inject(chip, frame: np.ndarray, batch: bool) -> None:
             core.packets_out += n_batches
             core.busy_s += t - t0
         else:  # each input spike is counted as it leaves, so that an early decision stops its cost too
-            n_dst, l_spk, l_out, leave = chip.n_dst_list, lat.spike_out, lat.message_out, partial(_input_spike, chip)
+            n_dst, l_spk, l_out = chip.n_dst_list, lat.spike_out, lat.message_out
             for s, k in zip(mine.tolist(), counts.tolist()):
                 for _ in range(k):
                     t += l_spk + n_dst[s] * l_out
-                    chip.pending += 1  # a timeout for _input_spike, pending work until it has run
-                    chip.env.timeout(t, (s, c)).callbacks.append(leave)
+                    entries.append((t, s, c, _input_spike))
                     if chip.tracer is not None:
                         chip.trace_spikes(np.array([s]), now + t)
         core.free_at = now + t  # a core that also holds neurons serves packets after this
         core.work_end = max(core.work_end, core.free_at)
+    if entries:
+        chip.schedule_inputs(entries)
 
 
-def _inject_through_port(chip, port, mine: np.ndarray, counts: np.ndarray, batch: bool) -> None:
+
+def _inject_through_port(chip, port, mine: np.ndarray, counts: np.ndarray, batch: bool, entries: list) -> None:
     """Input through an I/O port, from the frame's start: its packets pass one every ``io.gap_s`` and
     reach the port tile's router ``io.latency_s`` later (no spike_out, no message_out). ``event`` input:
     each spike's packets, in neuron order, leave together once the last has passed; ``frame`` input: a
@@ -269,12 +272,11 @@ def _inject_through_port(chip, port, mine: np.ndarray, counts: np.ndarray, batch
         port.io_packets += n_batches
         port.busy_s += n_batches * io.gap_s  # the interface's occupancy
     else:
-        n_dst, leave = chip.n_dst_list, partial(_port_spike, chip)
+        n_dst = chip.n_dst_list
         for s, k in zip(mine.tolist(), counts.tolist()):
             for _ in range(k):
                 t += n_dst[s] * io.gap_s
-                chip.pending += 1  # a timeout for _port_spike, pending work until it has run
-                chip.env.timeout(t + io.latency_s, (s, port.id)).callbacks.append(leave)
+                entries.append((t + io.latency_s, s, port.id, _port_spike))
                 if chip.tracer is not None:
                     chip.trace_spikes(np.array([s]), now + t + io.latency_s)
     port.free_at = now + t
@@ -293,27 +295,26 @@ def _send_batches(chip, c: int, mine: np.ndarray, counts: np.ndarray, t: float, 
     return t, len(dsts)
 
 
-def _port_spike(chip, ev) -> None:
-    """Event input: input spike ``s``'s packets leave I/O port ``c`` now (``ev.value``)."""
-    s, c = ev.value
+def _port_spike(chip, s: int, c: int, now: float | None = None) -> None:
+    """Event input: input spike ``s``'s packets leave I/O port ``c`` now (or at ``now``: the fast path's
+    input chain)."""
     port, n_dst = chip.cores[c], chip.n_dst_list[s]
     port.io_packets += n_dst
     port.busy_s += n_dst * chip.io.gap_s  # the interface's occupancy, counted as it leaves, as on a core
     chip.spike_count[s] += 1
-    chip.send_spike(s, c)
+    chip.send_spike(s, c, now)
     chip.done()
 
 
-def _input_spike(chip, ev) -> None:
-    """Event input: input spike ``s`` leaves its core ``c`` now (``ev.value``), having cost ``spike_out``
+def _input_spike(chip, s: int, c: int, now: float | None = None) -> None:
+    """Event input: input spike ``s`` leaves its core ``c`` now (or at ``now``), having cost ``spike_out``
     and ``message_out`` per destination core."""
-    s, c = ev.value
     core, n_dst = chip.cores[c], chip.n_dst_list[s]
     core.spikes_out += 1
     core.packets_out += n_dst
     core.busy_s += chip.lat[3] + n_dst * chip.lat[4]  # spike_out, message_out
     chip.spike_count[s] += 1
-    chip.send_spike(s, c)
+    chip.send_spike(s, c, now)
     chip.done()
 
 
@@ -392,6 +393,7 @@ def run_async(chip, frames: np.ndarray, cfg):
     env = chip.env
     realtime, batch_input = cfg.realtime, cfg.input == "frame"
     fast = plan(chip, cfg)  # the fast path (async_fast), or None: this one, the reference
+    chip.schedule_inputs = partial(input_timeouts, chip) if fast is None else fast.schedule_inputs
     for c in chip.used.tolist():
         core = chip.cores[c]
         core.rows, core.rows_rec = chip.synapses.rows_of_core(c)  # what its packets integrate

@@ -1,4 +1,5 @@
-"""One packet's service on a core in async mode: threshold its targets, price it, count it, send its spikes.
+"""One packet's service on a core in async mode: threshold its targets, price it, count it, send its spikes;
+and the timeouts of event input.
 
 Shared by async mode's general path (``asyncmode``) and its fast path
 (``async_fast``), so that both do the same floating-point work in the same order.
@@ -6,11 +7,13 @@ Shared by async mode's general path (``asyncmode``) and its fast path
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from ...model import SUBTRACT_NEXT, after_spike, fire
 
-__all__ = ["threshold", "price", "service_time", "finish", "count"]
+__all__ = ["threshold", "price", "service_time", "finish", "count", "input_timeouts"]
 
 
 def threshold(chip, idx, vv):
@@ -109,3 +112,17 @@ def count(chip, core, pkt, t_start, n_in, n_syn, n_upd, n_fired, n_out, service,
         pkt.t_served = t_start
         if chip.tracer is not None:
             chip.tracer.served(pkt.row, t_start - pkt.t_arrival)
+
+
+def input_timeouts(chip, entries: list) -> None:
+    """Event input (``asyncmode._inject``'s entries: delay, spike, unit, what its leaving does): a timeout
+    for each input spike, in order; each is pending work until it has run."""
+    env, leave = chip.env, partial(_leave, chip)
+    for delay, s, c, what in entries:
+        chip.pending += 1
+        env.timeout(delay, (s, c, what)).callbacks.append(leave)
+
+
+def _leave(chip, ev) -> None:
+    s, c, what = ev.value
+    what(chip, s, c)
