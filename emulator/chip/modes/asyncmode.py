@@ -241,13 +241,7 @@ def _inject(chip, frame: np.ndarray, batch: bool) -> None:
             core.packets_out += n_batches
             core.busy_s += t - t0
         else:  # each input spike is counted as it leaves, so that an early decision stops its cost too
-            n_dst, l_spk, l_out = chip.n_dst_list, lat.spike_out, lat.message_out
-            for s, k in zip(mine.tolist(), counts.tolist()):
-                for _ in range(k):
-                    t += l_spk + n_dst[s] * l_out
-                    entries.append((t, s, c, _input_spike))
-                    if chip.tracer is not None:
-                        chip.trace_spikes(np.array([s]), now + t)
+            t = _event_entries(chip, c, mine, counts, t, lat.message_out, lat.spike_out, None, _input_spike, entries)
         core.free_at = now + t  # a core that also holds neurons serves packets after this
         core.work_end = max(core.work_end, core.free_at)
     if entries:
@@ -272,14 +266,31 @@ def _inject_through_port(chip, port, mine: np.ndarray, counts: np.ndarray, batch
         port.io_packets += n_batches
         port.busy_s += n_batches * io.gap_s  # the interface's occupancy
     else:
-        n_dst = chip.n_dst_list
-        for s, k in zip(mine.tolist(), counts.tolist()):
-            for _ in range(k):
-                t += n_dst[s] * io.gap_s
-                entries.append((t + io.latency_s, s, port.id, _port_spike))
-                if chip.tracer is not None:
-                    chip.trace_spikes(np.array([s]), now + t + io.latency_s)
+        t = _event_entries(chip, port.id, mine, counts, t, io.gap_s, None, io.latency_s, _port_spike, entries)
     port.free_at = now + t
+
+
+def _event_entries(chip, c: int, mine: np.ndarray, counts: np.ndarray, t: float, step: float, each, latency,
+                   leave, entries: list) -> float:
+    """Event input: unit ``c``'s spikes (``counts`` of each of ``mine``), one after another from ``t`` (seconds
+    after now), spike s taking ``each + n_dst[s] * step`` (``n_dst[s] * step`` where ``each`` is None), its
+    packets leaving when it ends, or ``latency`` later; appends an entry for each (delay, spike, unit,
+    ``leave``) and returns when the last ends. (``np.cumsum`` adds in order: the sums a loop makes.)"""
+    spikes = np.repeat(mine, counts)
+    if not len(spikes):
+        return t
+    took = chip.n_dst[spikes] * step
+    if each is not None:
+        took = each + took
+    ends = np.cumsum(np.concatenate(([t], took)))[1:]
+    leaves = ends if latency is None else ends + latency
+    entries.extend(zip(leaves.tolist(), spikes.tolist(), [c] * len(spikes), [leave] * len(spikes)))
+    if chip.tracer is not None:  # the times as the loop wrote them: now + t, then the latency
+        now = chip.env.now
+        times = now + ends if latency is None else (now + ends) + latency
+        for s, when in zip(spikes.tolist(), times.tolist()):
+            chip.trace_spikes(np.array([s]), when)
+    return float(ends[-1])
 
 
 def _send_batches(chip, c: int, mine: np.ndarray, counts: np.ndarray, t: float, step: float,
