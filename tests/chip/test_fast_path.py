@@ -405,3 +405,121 @@ def test_numba_is_imported_only_where_the_fast_path_runs():
                                  cwd=str(Path(__file__).parents[1])).stdout.strip() for mode in ("layered", "async")}
     assert seen["layered"] == "False"
     assert seen["async"] == str(kernels.compiled() is not None)
+
+
+def _kernel_versions(name: str) -> list:
+    """The kernel as plain Python, and compiled where numba is installed."""
+    compiled = kernels.compiled()
+    return [getattr(kernels, name)] + ([compiled[name]] if compiled else [])
+
+
+def test_the_deferred_send_kernel_reserves_links_as_the_analytic_noc_does():
+    """kernels.send_deferred against AnalyticNoC.send_at: random routes over a few shared links, send
+    times in unit steps (ties), so that packets contend and take slots before later reservations."""
+    from types import SimpleNamespace
+
+    from emulator.chip.noc import AnalyticNoC, Route
+
+    rng = np.random.default_rng(3)
+    for _ in range(60):
+        n_links, unit = 4, 1e-9
+        routes = []
+        for _ in range(5):
+            links = rng.choice(n_links, size=int(rng.integers(1, 4)), replace=False).tolist()
+            routes.append(Route(tuple(links), tuple(unit * rng.integers(1, 4, len(links))), 0, 0, 0))
+        n_neurons = 6
+        dsts = [rng.choice(5, size=int(rng.integers(0, 3)), replace=False).tolist() for _ in range(n_neurons)]
+        neurons = rng.integers(0, n_neurons, int(rng.integers(1, 30)))
+        times = np.sort(unit * rng.integers(0, 12, len(neurons))) + 1e-6
+        noc = AnalyticNoC(None, SimpleNamespace(n_links=n_links), None, None)
+        expected = [(d, noc.send_at(routes[d], t), s, t) for s, t in zip(neurons.tolist(), times.tolist())
+                    for d in dsts[s]]
+        tables = (np.cumsum([0] + [len(d) for d in dsts]), np.array(sum(dsts, []), np.int64),
+                  np.array(sum(dsts, []), np.int64), np.cumsum([0] + [len(r.links) for r in routes]),
+                  np.array([x for r in routes for x in r.links], np.int64),
+                  np.array([x for r in routes for x in r.latencies]))
+        for kernel in _kernel_versions("send_deferred"):
+            slots = fast.LinkSlots(n_links)
+            slots.make_room(len(expected))
+            got = kernel(times, neurons, *tables, *slots.state)
+            assert list(zip(*(x.tolist() for x in got))) == expected
+
+
+def test_link_slots_keep_their_live_reservations_as_they_grow():
+    slots = fast.LinkSlots(2)
+    slots.a[0, :3], slots.b[0, :3] = [1.0, 2.0, 3.0], [1.5, 2.5, 3.5]
+    slots.lo[:], slots.hi[:] = [1, 0], [3, 0]  # link 0: one reservation dropped, two live; link 1: none
+    slots.make_room(40)
+    assert slots.a.shape[1] >= 42 and slots.lo.tolist() == [0, 0] and slots.hi.tolist() == [2, 0]
+    assert slots.a[0, :2].tolist() == [2.0, 3.0] and slots.b[0, :2].tolist() == [2.5, 3.5]
+
+
+def test_the_replay_kernel_follows_the_sink_replay_loop(monkeypatch):
+    """kernels.replay_frame against async_fast.replay_sink's Python loop, on random frames of packets with
+    tie-prone times, random queue capacities and a core busy with its own work until ``free_at``."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(11)
+    for trial in range(400):
+        # half of them in whole units (ties), half in random times from 0 (where now + (t - now) can miss t)
+        n = int(rng.integers(1, 25))
+        step = (lambda size: 1e-9 * rng.integers(0, 6, size)) if trial % 2 else (lambda size: 3e-9 * rng.random(size))
+        sent = np.sort(step(n)) * 2
+        arrival = sent + step(n) + 1e-10
+        services = step(n).tolist()
+        fires = rng.random(n) < 0.4
+        cap = [None, 1, 2, 4][int(rng.integers(0, 4))]
+        free_at = float(step(1)[0])
+        fired = [np.array([i]) if f else None for i, f in enumerate(fires)]
+        recorded = {}
+        monkeypatch.setattr(fast, "serve", lambda chip, core, srcs, served=(fired, services): served)
+        monkeypatch.setattr(fast, "_record", lambda chip, out, times, seen=recorded: seen.update(out=out, times=times))
+        chip = SimpleNamespace(capacity=cap)
+        core = SimpleNamespace(free_at=free_at, packets_received=0)
+        sunk = list(zip(arrival.tolist(), sent.tolist(), range(n)))
+        last = fast.replay_sink(chip, core, sunk)
+        order = np.argsort(arrival, kind="stable")
+        rank = np.empty(n, np.int64)
+        rank[order] = np.arange(n)
+        for kernel in _kernel_versions("replay_frame"):
+            out_t, end = kernel(arrival[order], arrival, sent, rank, np.array(services), fires, -1 if cap is None
+                                else cap, free_at)
+            assert end == last
+            assert out_t[fires].tolist() == recorded["times"]
+
+
+def test_event_input_runs_as_a_chain_of_fewer_events(monkeypatch):
+    """From the second frame on, a frame's input spikes run in far fewer events than there are spikes
+    (records: the fuzz and the identity check)."""
+    counts = {"entries": 0, "runs": 0}
+    real_init, real_run = fast.InputChain.__init__, fast.InputChain._run
+
+    def init(self, fast_path, entries):
+        counts["entries"] += len(entries)
+        real_init(self, fast_path, entries)
+
+    def run(self, ev):
+        counts["runs"] += 1
+        real_run(self, ev)
+
+    monkeypatch.setattr(fast.InputChain, "__init__", init)
+    monkeypatch.setattr(fast.InputChain, "_run", run)
+    net = random_net([40, 30, 5], seed=2)
+    with fast_path(True) as plans:
+        run_network(net, load_profile("loihi"), random_frames(1, 6, 40, 0.5, seed=3), None,
+                    RunConfig(model="c", mode="async", mapping="spread:2"))
+    assert plans[0] is not None
+    assert counts["entries"] > 50 and counts["runs"] < counts["entries"] / 3
+
+
+def test_an_input_event_that_no_delay_reaches_exactly_makes_the_sample_unsafe():
+    """The chain schedules each event by a delay from now; where now + (t - now) misses t (now below
+    t / 2), the sample cannot keep SimPy's times and is rerun on the general path."""
+    import simpy
+
+    env = simpy.Environment(initial_time=2.0**-53)
+    t = 1.0 + 2.0**-52  # see test_timeout_until_lands_exactly
+    chain = fast.InputChain.__new__(fast.InputChain)
+    chain.env, chain.entries, chain.next = env, [(t, 0, 0, None)], 0
+    with pytest.raises(fast.Unsafe, match="exactly"):
+        chain._schedule()
