@@ -22,8 +22,15 @@ realtime input, no early decision). What it changes, keeping SimPy's order of wh
   core, on links no other sender uses, writes its emissions to a calendar; at
   the drain they are sent in SimPy's order of the timeouts they would have been
   (time, then creation).
+- **Event input as one chain** (:class:`InputChain`): a frame's input spikes in
+  SimPy's order of their timeouts, as urgent events that run the entries after
+  them at once while nothing else can come between.
 - **Busy periods at once.** A core's run of packets is integrated together
   (:func:`integrate`: a running sum, or the compiled loop of ``kernels``).
+- **Compiled frames.** With numba the deferred emissions' sends
+  (``kernels.send_deferred``, on :class:`LinkSlots`) and the sink replays
+  (``kernels.replay_frame``) are compiled loops, each a literal translation of
+  the Python it replaces, which stays the fallback.
 - **The sample's clock** then moves to where the general path's drain lands,
   exactly (:func:`timeout_until`).
 

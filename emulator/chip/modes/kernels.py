@@ -1,10 +1,16 @@
 """Compiled kernels of async mode's fast path (numba, optional: ``pip install snnemu[fast]``).
 
 Each kernel is a plain Python function, a literal loop translation of what
-the NumPy code it replaces does to each number (the same IEEE operations in
-the same order; no ``fastmath``, no ``parallel``), so the records do not
-depend on whether it is compiled. :func:`compiled` hands out the compiled
-ones, or None, in which case the fast path runs its NumPy code:
+the Python and NumPy code it replaces does to each number (the same IEEE
+operations in the same order; no ``fastmath``, no ``parallel``), so the
+records do not depend on whether it is compiled:
+
+- ``integrate_rows``: a busy period's packets on a dense block of targets;
+- ``send_deferred``: a frame's deferred emissions through the analytic NoC;
+- ``replay_frame``: a sink core's process loop over a frame's packets.
+
+:func:`compiled` hands out the compiled ones, or None, in which case the fast
+path runs its Python and NumPy code:
 
 - when numba is not installed (silently: the extra is optional);
 - when ``SNNEMU_NO_NUMBA=1`` is set (the tests run both ways);
@@ -13,8 +19,8 @@ ones, or None, in which case the fast path runs its NumPy code:
 numba is imported on first use, so runs that never reach the fast path do not
 pay its import (about 0.5 s). Compiled code is cached (``cache=True``): in
 ``__pycache__`` beside this file, or in numba's user-wide cache where the
-install location is read-only; a first run with an empty cache compiles for a
-few seconds.
+install location is read-only; a first run with an empty cache compiles for
+about 4 seconds.
 """
 
 from __future__ import annotations
