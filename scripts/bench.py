@@ -9,7 +9,8 @@ bundled demo model on the first 20 digits test samples (1 ms frames). All run
 with the ``spread:2`` mapping on the ``loihi`` profile (``spread:3`` for 2312-64-10). Each mode runs in its
 own fresh process, so its peak RSS is its own; the time covers
 ``run_network`` (mapping, chip construction and the simulation), not imports
-or file I/O, and is the fastest of ``--repeat`` runs (default 3).
+or file I/O, and is the fastest of ``--repeat`` runs (default 3); with ``--rounds N`` every row of a
+network, SANA-FE's too, is measured N times in turn and each row's best counts.
 
 Modes are ``mode:noc``; ``async:analytic:numpy`` runs async mode's fast path
 with ``SNNEMU_NO_NUMBA=1`` (its NumPy fallback). The functional reference
@@ -493,6 +494,9 @@ def main() -> None:
     ap.add_argument("--modes", nargs="+", default=CONFIGS + FUNCTIONAL,
                     help="mode:noc pairs; mode:functional for the NumPy reference")
     ap.add_argument("--repeat", type=int, default=3, help="runs per mode; the fastest counts")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run each network's rows (SANA-FE's too) this many times in turn; each row's best counts, "
+                         "so that a slow spell of the machine hits all rows alike")
     ap.add_argument("--one", nargs=2, metavar=("SIZES", "MODE:NOC"), help=argparse.SUPPRESS)
     ap.add_argument("--json", help="also write the rows to this file")
     ap.add_argument("--no-peer", action="store_true", help="skip SANA-FE even where it is installed")
@@ -527,19 +531,27 @@ def main() -> None:
     print(f"{'network':<15} {'mode':<9} {'noc':<15} {'syn. events':>11} {'packets':>8} "
           f"{'ns/syn':>8} {'us/packet':>9} {'peak MiB':>8} {'/SANA-FE':>8}")
     for sizes in args.sizes:
-        if not args.no_peer and not missing and sizes in PEER_SIZES:
-            peers[sizes] = peer(sizes, args.repeat)
-            if peers[sizes]:
-                q = peers[sizes]
-                print(f"{sizes:<15} {'SANA-FE':<9} {'detailed':<15} {q['synaptic_events']:>11} {q['packets']:>8} "
-                      f"{q['sim_ns_per_syn']:>8.1f} {'':>9} {'':>8} {1.0:>8.2f}   (simulation only; with its chip "
-                      f"construction {q['ns_per_syn']:.1f} ns/syn)", flush=True)
+        best: dict = {}
+        for k in range(args.rounds):
+            if args.rounds > 1:
+                print(f"bench: {sizes}, round {k + 1} of {args.rounds}", file=sys.stderr, flush=True)
+            if not args.no_peer and not missing and sizes in PEER_SIZES:
+                q = peer(sizes, args.repeat)
+                if q and ("peer" not in best or q["sim_ns_per_syn"] < best["peer"]["sim_ns_per_syn"]):
+                    best["peer"] = q
+            for config in args.modes:
+                out = subprocess.run([sys.executable, __file__, "--one", sizes, config, "--repeat", str(args.repeat)],
+                                     check=True, capture_output=True, text=True).stdout
+                r = json.loads(out.strip().splitlines()[-1])
+                if config not in best or r["ns_per_syn"] < best[config]["ns_per_syn"]:
+                    best[config] = r
+        q = peers[sizes] = best.get("peer")
+        if q:
+            print(f"{sizes:<15} {'SANA-FE':<9} {'detailed':<15} {q['synaptic_events']:>11} {q['packets']:>8} "
+                  f"{q['sim_ns_per_syn']:>8.1f} {'':>9} {'':>8} {1.0:>8.2f}   (simulation only; with its chip "
+                  f"construction {q['ns_per_syn']:.1f} ns/syn)", flush=True)
         for config in args.modes:
-            out = subprocess.run([sys.executable, __file__, "--one", sizes, config, "--repeat", str(args.repeat)],
-                                 check=True,
-                                 capture_output=True, text=True).stdout
-            r = json.loads(out.strip().splitlines()[-1])
-            q = peers.get(sizes)
+            r = best[config]
             r["vs_sanafe"] = r["ns_per_syn"] / q["sim_ns_per_syn"] if q else None
             rows.append(r)
             ratio = f"{r['vs_sanafe']:>8.2f}" if q else f"{'':>8}"

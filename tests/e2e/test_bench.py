@@ -24,6 +24,18 @@ def test_one_row_from_a_fresh_process(config):
     assert row["ns_per_syn"] == pytest.approx(row["wall_s"] / row["synaptic_events"] * 1e9)
 
 
+def test_rounds_keep_each_rows_best(tmp_path):
+    """``--rounds 2``: every row measured twice, in turn, and the faster of the two kept (``--json``)."""
+    out = tmp_path / "rows.json"
+    run = subprocess.run([sys.executable, str(SCRIPTS / "bench.py"), "--sizes", "20-30-5", "--modes", "layered:analytic",
+                          "--repeat", "1", "--rounds", "2", "--no-peer", "--json", str(out)],
+                         capture_output=True, text=True, check=True)
+    assert run.stderr.count("round") == 2 and "round 2 of 2" in run.stderr
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["network"], r["mode"]) for r in rows] == [("20-30-5", "layered")]
+    assert rows[0]["ns_per_syn"] > 0
+
+
 def test_the_sanafe_peer_counts_what_snnemu_counts():
     """SANA-FE's Loihi and snnemu's timestep mode on one seeded network, inputs and placement: the same
     synaptic events, spikes and packets once SANA-FE also runs snnemu's L drain steps."""
