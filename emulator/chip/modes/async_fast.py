@@ -249,10 +249,11 @@ class FastPath:
         if (arrival <= sent).any():  # the replay needs each to arrive after it was sent (the module's docstring)
             raise Unsafe("a deferred packet arrives when it is sent")
         order = np.argsort(dst, kind="stable")  # per sink, in sending order
-        cores, first = np.unique(dst[order], return_index=True)
+        by_sink = dst[order]
+        first = np.flatnonzero(np.diff(by_sink, prepend=-1))
         bounds = [*first.tolist(), len(order)]
         return {c: (arrival[order[a:b]], sent[order[a:b]], src[order[a:b]])
-                for c, a, b in zip(cores.tolist(), bounds[:-1], bounds[1:])}
+                for c, a, b in zip(by_sink[first].tolist(), bounds[:-1], bounds[1:])}
 
     def fold_sends(self) -> None:
         """The spike counts, then hops, same-tile transfers and packets per destination core from them."""
@@ -546,11 +547,13 @@ def _record(chip, fired: list, times: list) -> None:
     if not fired:
         return
     neurons = np.concatenate(fired)
-    np.add.at(chip.spike_count, neurons, 1)
-    if len(np.unique(neurons)) < len(neurons):  # a neuron fired twice (not refractory): one time at a time
-        for f, when in zip(fired, times):
+    # a refractory neuron fires once in a frame (what a replay covers); else one may fire twice
+    if not chip.refractory and len(np.unique(neurons)) < len(neurons):
+        np.add.at(chip.spike_count, neurons, 1)
+        for f, when in zip(fired, times):  # one time at a time
             chip.record_output(f[f >= chip.out_lo], when)
         return
+    chip.spike_count[neurons] += 1
     out = neurons >= chip.out_lo
     chip.record_output(neurons[out], np.repeat(times, [len(f) for f in fired])[out])
 
