@@ -248,7 +248,6 @@ def _inject(chip, frame: np.ndarray, batch: bool) -> None:
         chip.schedule_inputs(entries)
 
 
-
 def _inject_through_port(chip, port, mine: np.ndarray, counts: np.ndarray, batch: bool, entries: list) -> None:
     """Input through an I/O port, from the frame's start: its packets pass one every ``io.gap_s`` and
     reach the port tile's router ``io.latency_s`` later (no spike_out, no message_out). ``event`` input:
