@@ -105,7 +105,7 @@ class FastPath:
         self.spiked: list = []  # the fired neurons of each emission, counted when the sample ends
         self.defers = _deferring_cores(chip, self.sink)
         self.calendar: list = []  # deferred emissions: (time, creation order, core, fired neurons)
-        self.links = LinkSlots(len(_send_tables(chip).links)) if any(self.defers) else None
+        self.links: LinkSlots | None = None  # the deferred emissions' links, made for the compiled sends
         self.routes = _routes(chip)
         chip.schedule_emit, chip.send_spike = self.schedule_emit, self.send_spike
 
@@ -243,7 +243,9 @@ class FastPath:
         keep = neurons < out_lo
         neurons, times = neurons[keep], times[keep]
         tables = _send_tables(chip)
-        self.links.make_room(int(tables.n_dst[neurons].sum()))
+        if self.links is None:
+            self.links = LinkSlots(len(tables.links))
+        self.links.make_room(int(chip.n_dst[neurons].sum()))
         dst, arrival, src, sent = kernel(times, neurons, tables.dst_ptr, tables.dst_idx, tables.dst_route,
                                          tables.route_ptr, tables.route_link, tables.route_lat, *self.links.state)
         if (arrival <= sent).any():  # the replay needs each to arrive after it was sent (the module's docstring)
@@ -393,8 +395,7 @@ class SendTables:
         self.route_link = np.array([local[link] for r in pairs.routes for link in r.links], np.int64)
         self.route_lat = np.array([lat for r in pairs.routes for lat in r.latencies], float)
         core_of = chip.core_of.tolist()
-        self.n_dst = np.asarray(chip.n_dst, np.int64)
-        self.dst_ptr = np.cumsum(np.concatenate(([0], self.n_dst))).astype(np.int64)
+        self.dst_ptr = np.cumsum(np.concatenate(([0], chip.n_dst))).astype(np.int64)
         self.dst_idx = np.array([d for ds in chip.dst_cores for d in ds], np.int64)
         self.dst_route = np.array([pair_of[core_of[s], d] for s, ds in enumerate(chip.dst_cores) for d in ds],
                                   np.int64)
